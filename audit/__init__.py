@@ -1,0 +1,1 @@
+"""Audit: the append-only, tamper-evident trail of every disclosure decision."""

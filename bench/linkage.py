@@ -1,0 +1,162 @@
+"""Linkage benchmark: kinlink against plain Splink and exact matching, on the same population.
+
+    .venv/bin/python bench/linkage.py                 # ~65k records (12,000 families)
+    .venv/bin/python bench/linkage.py --large         # also ~1M records (200,000 families)
+    .venv/bin/python bench/linkage.py --sources DIR --truth DIR/truth/truth.csv   # your own files
+
+Each method runs in its own process, so its wall time and peak memory (the child's max RSS, from
+``wait4``) are its own. Accuracy is pairwise against the truth file; ratios are against plain Splink
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from linkage.evaluation import cluster_accuracy, read_truth  # noqa: E402
+
+console = Console()
+
+
+def _run_child(args: list[str]) -> tuple[float, float, str]:
+    """Run a child process; return (seconds, peak RSS in MB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout_chunks: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        stdout_chunks.append(line)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    stderr = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, "".join(stdout_chunks)
+
+
+def _baseline_child(method: str, sources: Path, out: Path) -> None:
+    from bench.baselines import exact_match_baseline, plain_splink_baseline
+
+    fn = exact_match_baseline if method == "exact" else plain_splink_baseline
+    fn(sources).to_csv(out, index=False)
+
+
+def _labels_from_export(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["unique_id"] = frame["source"] + ":" + frame["record_id"]
+    return frame
+
+
+def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str) -> list[dict]:
+    truth = read_truth(truth_path)
+    truth["unique_id"] = truth["source"] + ":" + truth["record_id"]
+    rows: list[dict] = []
+    py = sys.executable
+    kinlink = str(Path(py).with_name("kinlink"))
+
+    for method in ("exact", "plain-splink"):
+        out = workdir / f"{label}-{method}.csv"
+        seconds, peak, _ = _run_child(
+            [py, __file__, "--child", method, "--sources", str(sources), "--out", str(out)]
+        )
+        labels = pd.read_csv(out, dtype=str)
+        merged = truth.merge(labels, on="unique_id", how="left", suffixes=("_true", ""))
+        acc = cluster_accuracy(merged["person_id"], merged["person_id_true"])
+        rows.append({"population": label, "method": method, "records": len(truth),
+                     "seconds": seconds, "stages": "", "peak_mb": peak, "acc": acc, "fam": None})
+
+    db = workdir / f"{label}.duckdb"
+    for leftover in (db, db.with_name(db.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    seconds, peak, stdout = _run_child([kinlink, "link", "--sources", str(sources), "--db", str(db), "--json"])
+    summary = json.loads(stdout)
+    export = workdir / f"{label}-kinlink.csv"
+    _run_child([kinlink, "export", "identities", "--db", str(db), "--out", str(export)])
+    labels = _labels_from_export(export)
+    merged = truth.merge(labels[["unique_id", "person_id", "family_id"]], on="unique_id",
+                         how="left", suffixes=("_true", ""))
+    acc = cluster_accuracy(merged["person_id"], merged["person_id_true"])
+    fam = None
+    if "family_id_true" in merged:
+        fam = cluster_accuracy(merged["family_id"], merged["family_id_true"])
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items())
+    rows.append({"population": label, "method": "kinlink", "records": len(truth), "seconds": seconds,
+                 "stages": stages, "peak_mb": peak, "acc": acc, "fam": fam})
+    return rows
+
+
+def _generate(workdir: Path, families: int, seed: int) -> Path:
+    target = workdir / f"population-{families}-{seed}"
+    if not (target / "truth" / "truth.csv").exists():
+        from linkage.synth import generate_population
+
+        console.print(f"generating {families:,} families (seed {seed}) …")
+        generate_population(target, families=families, seed=seed)
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--families", type=int, default=12000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--large", action="store_true", help="also run ~1M records")
+    parser.add_argument("--large-families", type=int, default=185000)
+    parser.add_argument("--sources", type=Path)
+    parser.add_argument("--truth", type=Path)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--child", choices=["exact", "plain-splink"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        _baseline_child(args.child, args.sources, args.out)
+        return
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    populations: list[tuple[str, Path, Path]] = []
+    if args.sources:
+        populations.append(("given", args.sources, args.truth or args.sources / "truth" / "truth.csv"))
+    else:
+        src = _generate(args.workdir, args.families, args.seed)
+        populations.append((f"{args.families // 1000}k families", src, src / "truth" / "truth.csv"))
+        if args.large:
+            big = _generate(args.workdir, args.large_families, args.seed)
+            populations.append((f"{args.large_families // 1000}k families", big, big / "truth" / "truth.csv"))
+
+    rows: list[dict] = []
+    for label, src, truth in populations:
+        rows.extend(bench_population(src, truth, args.workdir, label.replace(" ", "-")))
+
+    table = Table(title="linkage benchmark (pairwise accuracy vs truth; time ratio vs plain Splink)")
+    for col in ("population", "method", "records", "seconds", "× plain", "peak MB", "precision",
+                "recall", "F1", "mixed", "split", "family F1", "stages (s)"):
+        table.add_column(col, justify="right" if col not in ("method", "stages (s)", "population") else "left")
+    for row in rows:
+        base = next(r for r in rows if r["population"] == row["population"] and r["method"] == "plain-splink")
+        acc = row["acc"]
+        table.add_row(
+            row["population"], row["method"], f"{row['records']:,}", f"{row['seconds']:.1f}",
+            f"{row['seconds'] / base['seconds']:.2f}", f"{row['peak_mb']:,.0f}",
+            f"{acc.precision:.5f}", f"{acc.recall:.5f}", f"{acc.f1:.5f}",
+            f"{acc.mixed_clusters:,}", f"{acc.split_clusters:,}",
+            f"{row['fam'].f1:.4f}" if row["fam"] else "", row["stages"],
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

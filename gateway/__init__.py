@@ -1,0 +1,1 @@
+"""Gateway: the FastAPI service that authenticates callers, applies policies and audits disclosures."""

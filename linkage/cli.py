@@ -1,0 +1,209 @@
+"""Linkage commands: ``link``, ``train``, ``blocking``, ``export identities``, ``evaluate``, ``synth``.
+
+Names, options and output columns follow ``shared/contracts/cli.md``; benchmarks depend on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["register"]
+
+console = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[
+    Path, typer.Option("--db", help="Identity index (DuckDB file).", envvar="KINLINK_DB")
+]
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[object]:
+    """A Rich progress display with one line per stage, or nothing (for --json and CI)."""
+    if not enabled:
+        yield lambda _name: contextlib.nullcontext()
+        return
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
+
+        @contextlib.contextmanager
+        def stage(name: str) -> Iterator[None]:
+            task = progress.add_task(name, total=1)
+            yield
+            progress.update(task, completed=1)
+
+        yield stage
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+def link(
+    sources: Annotated[Path, typer.Option("--sources", help="Directory of agency extracts.")],
+    db: DbOption = Path("kinlink.duckdb"),
+    model: Annotated[Path | None, typer.Option(help="Model JSON (default: the shipped model).")] = None,
+    retrain: Annotated[bool, typer.Option(help="Re-learn the model on this data first.")] = False,
+    threshold: Annotated[float, typer.Option(help="Link pairs at or above this probability.")] = 0.95,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
+    from linkage.ingest.errors import ExtractError
+    from linkage.persons.clustering import ClusteringRules
+    from linkage.pipeline import LinkOptions, link_sources
+
+    options = LinkOptions(
+        clustering=ClusteringRules(link_threshold=threshold), model_path=model, retrain=retrain
+    )
+    try:
+        with _progress(not as_json) as stage:
+            summary = link_sources(sources, db, options, stage)  # type: ignore[arg-type]
+    except (ExtractError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        out.print_json(json.dumps(summary.as_dict()))
+        return
+    table = Table(title="kinlink link", show_header=False)
+    table.add_row("records", f"{summary.records:,} from {len(summary.sources)} sources")
+    for name, count in summary.sources.items():
+        table.add_row(f"  {name}", f"{count:,}")
+    table.add_row("persons", f"{summary.persons:,} ({summary.multi_record_persons:,} with several records)")
+    table.add_row("families", f"{summary.families:,}")
+    table.add_row("grades", ", ".join(f"{k} {v:,}" for k, v in sorted(summary.grades.items())))
+    table.add_row("blocked by constraints", ", ".join(
+        f"{k} {v:,}" for k, v in summary.constraint_blocks.items()) or "none")
+    table.add_row("for review", f"{summary.review_candidates:,} pairs")
+    table.add_row("rejected fields", f"{summary.rejects:,} (report: {summary.reject_report})")
+    table.add_row("identity index", summary.db_path)
+    table.add_row("seconds", ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
+    out.print(table)
+
+
+def train(
+    sources: Annotated[Path, typer.Option("--sources", help="Directory of agency extracts.")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="Model JSON to write.")] = None,
+    labels_from_identifiers: Annotated[
+        bool, typer.Option(help="Also learn m from pairs that share a valid NHS number.")
+    ] = False,
+) -> None:
+    """Retrain the person model on SOURCES and write it (JSON plus an HTML report)."""
+    from linkage.model.store import DEFAULT_MODEL_PATH
+    from linkage.model.trainer import train_from_sources
+
+    target = out_path or DEFAULT_MODEL_PATH
+    with _progress(True) as stage, stage("training"):  # type: ignore[operator]
+        report = train_from_sources(sources, target, labels_from_identifiers)
+    out.print(f"model written to {target}\nreport: {report}")
+
+
+def blocking(
+    sources: Annotated[Path, typer.Option("--sources", help="Directory of agency extracts.")],
+    truth: Annotated[Path | None, typer.Option(help="Truth CSV to measure recall of true pairs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Report the comparisons each blocking rule adds and (with --truth) the true pairs it finds."""
+    from linkage.model.blocking_report import blocking_report
+
+    rows = blocking_report(sources, truth)
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="blocking rules")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else f"{v:.4f}" if isinstance(v, float)
+                        else str(v) for v in row.values()))
+    out.print(table)
+
+
+export_app = typer.Typer(help="Export from the identity index.", no_args_is_help=True)
+
+
+@export_app.command("identities")
+def export_identities(
+    out_path: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    db: DbOption = Path("kinlink.duckdb"),
+) -> None:
+    """One row per source record: source,record_id,person_id,family_id,match_grade,match_probability."""
+    from linkage.index import IndexNotFound, connect_index
+
+    try:
+        con = connect_index(db)
+    except IndexNotFound as exc:
+        raise _fail(str(exc)) from exc
+    with contextlib.closing(con):
+        target = str(out_path).replace("'", "''")
+        con.execute(
+            f"""COPY (SELECT source, record_id, person_id, family_id, match_grade, match_probability
+                     FROM record_links ORDER BY source, record_id)
+                TO '{target}' (HEADER, DELIMITER ',')"""
+        )
+        rows = con.execute("SELECT count(*) FROM record_links").fetchone()[0]
+    out.print(f"{rows:,} identities written to {out_path}")
+
+
+def evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="CSV: source,record_id,person_id[,family_id]")],
+    db: DbOption = Path("kinlink.duckdb"),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Pairwise precision, recall, F1 and mixed/split clusters for persons (and families)."""
+    from linkage.evaluation import evaluate_export, read_truth
+    from linkage.index import IndexNotFound, connect_index
+
+    try:
+        con = connect_index(db)
+        truth_frame = read_truth(truth)
+    except (IndexNotFound, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    with contextlib.closing(con):
+        identities = con.execute(
+            "SELECT source, record_id, person_id, family_id FROM record_links"
+        ).df()
+    results = evaluate_export(identities, truth_frame)
+    if as_json:
+        out.print_json(json.dumps({k: v.as_dict() for k, v in results.items()}))
+        return
+    table = Table(title="accuracy against truth")
+    table.add_column("level")
+    for column in ("precision", "recall", "F1", "mixed clusters", "split clusters", "clusters"):
+        table.add_column(column, justify="right")
+    for level, acc in results.items():
+        table.add_row(
+            level, f"{acc.precision:.5f}", f"{acc.recall:.5f}", f"{acc.f1:.5f}",
+            f"{acc.mixed_clusters:,}", f"{acc.split_clusters:,}", f"{acc.predicted_clusters:,}",
+        )
+    out.print(table)
+
+
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write extracts into.")],
+    families: Annotated[int, typer.Option(min=1, help="Number of households.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same population).")] = 1,
+) -> None:
+    """Generate a synthetic multi-agency population with a truth file (no real data)."""
+    from linkage.synth import generate_population
+
+    summary = generate_population(out_dir, families=families, seed=seed)
+    out.print(f"synthetic population written to {out_dir}: {summary}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(link)
+    app.command()(train)
+    app.command()(blocking)
+    app.command()(evaluate)
+    app.command()(synth)
+    app.add_typer(export_app, name="export")

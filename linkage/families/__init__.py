@@ -1,0 +1,1 @@
+"""Families: people grouped into households from relationships and co-residence."""

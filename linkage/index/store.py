@@ -1,0 +1,80 @@
+"""Opening the identity index, and building a new one that replaces the old only on success.
+
+A link run writes a complete new index into a sibling file and renames it over the old one when it
+has finished; a run that fails or is killed part way leaves the previous index serving, untouched.
+Reviewer decisions live in the index too, so each build copies them forward first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "IndexNotFound",
+    "building_index",
+    "connect_index",
+    "create_schema",
+    "default_db_path",
+]
+
+SCHEMA_VERSION = "1"
+
+
+class IndexNotFound(FileNotFoundError):
+    """There is no identity index at the path given: run ``kinlink link`` first."""
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("KINLINK_DB", "kinlink.duckdb"))
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    sql = resources.files("linkage.index").joinpath("schema.sql").read_text(encoding="utf-8")
+    con.execute(sql)
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
+    )
+
+
+def connect_index(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    if not path.exists():
+        raise IndexNotFound(f"no identity index at {path}: run `kinlink link --sources DIR` first")
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+@contextlib.contextmanager
+def building_index(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a fresh index file; the previous index (if any) is attached as ``previous``."""
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.build-{uuid.uuid4().hex[:8]}")
+    con = duckdb.connect(str(tmp))
+    try:
+        create_schema(con)
+        if path.exists():
+            con.execute(f"ATTACH '{_sql_literal(path)}' AS previous (READ_ONLY)")
+        yield con
+        if path.exists():
+            con.execute("DETACH previous")
+        con.execute("CHECKPOINT")
+        con.close()
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            con.close()
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        raise
+
+
+def _sql_literal(path: Path) -> str:
+    return str(path).replace("'", "''")

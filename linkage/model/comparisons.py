@@ -1,0 +1,174 @@
+"""The comparisons the linkage model scores, one per kind of evidence.
+
+Levels are ordered from strongest agreement to disagreement. Each level's SQL reads only the
+standardised feature columns (``linkage.standardise.records``), so the same JSON model scores records
+from any source once they are standardised. Correlated evidence is folded into one comparison (the
+address key and the postcode are one comparison, not two) because Fellegi–Sunter multiplies
+comparisons as if independent, and double-counting an address is how siblings get merged.
+"""
+
+from __future__ import annotations
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink.internals.comparison_creator import ComparisonCreator
+
+__all__ = ["model_comparisons"]
+
+
+def _identifier(column: str, description: str) -> ComparisonCreator:
+    # Only validated identifiers reach the model, so "different" means two real, different numbers:
+    # strong evidence of two people. There is no fuzzy level on purpose: a one-digit difference between
+    # two *valid* NHS numbers is a sibling's number, not a typo (mod 11 catches single typos).
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column).configure(label_for_charts=f"{description} identical"),
+            cll.ElseLevel().configure(label_for_charts=f"{description} different"),
+        ],
+        output_column_name=column,
+        comparison_description=description,
+    )
+
+
+def _given_name() -> ComparisonCreator:
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel("given_name"),
+            cll.ExactMatchLevel("given_name", term_frequency_adjustments=True).configure(
+                label_for_charts="given name identical"
+            ),
+            cll.CustomLevel(
+                "given_name_canonical_l = given_name_canonical_r",
+                label_for_charts="same name by nickname/diminutive",
+            ),
+            cll.JaroWinklerLevel("given_name", 0.92).configure(
+                label_for_charts="given name typo (Jaro-Winkler >= 0.92)"
+            ),
+            cll.CustomLevel(
+                "list_has_any(given_names_all_l, given_names_all_r)",
+                label_for_charts="given name matches another given/middle name",
+            ),
+            cll.CustomLevel(
+                "given_name_metaphone_l = given_name_metaphone_r "
+                "OR jaro_winkler_similarity(given_name_l, given_name_r) >= 0.8",
+                label_for_charts="given name sounds alike or similar",
+            ),
+            cll.ElseLevel().configure(label_for_charts="given name different"),
+        ],
+        output_column_name="given_name",
+        comparison_description="Given name",
+    )
+
+
+def _family_name() -> ComparisonCreator:
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel("family_name"),
+            cll.ExactMatchLevel("family_name", term_frequency_adjustments=True).configure(
+                label_for_charts="family name identical"
+            ),
+            cll.JaroWinklerLevel("family_name", 0.92).configure(
+                label_for_charts="family name typo (Jaro-Winkler >= 0.92)"
+            ),
+            cll.CustomLevel(
+                "list_has_any(family_name_tokens_l, family_name_tokens_r)",
+                label_for_charts="one part of a double-barrelled name",
+            ),
+            cll.CustomLevel(
+                "family_name_metaphone_l = family_name_metaphone_r "
+                "OR jaro_winkler_similarity(family_name_l, family_name_r) >= 0.8",
+                label_for_charts="family name sounds alike or similar",
+            ),
+            cll.ElseLevel().configure(label_for_charts="family name different"),
+        ],
+        output_column_name="family_name",
+        comparison_description="Family name",
+    )
+
+
+def _date_of_birth() -> ComparisonCreator:
+    l_date = "try_cast(dob_l AS DATE)"
+    r_date = "try_cast(dob_r AS DATE)"
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            # Term frequencies make an exact 1 January (often an estimate) count for less.
+            cll.ExactMatchLevel("dob", term_frequency_adjustments=True).configure(
+                label_for_charts="date of birth identical"
+            ),
+            cll.CustomLevel(
+                f"month({l_date}) = day({r_date}) AND day({l_date}) = month({r_date}) "
+                f"AND year({l_date}) = year({r_date})",
+                label_for_charts="day and month swapped",
+            ),
+            cll.CustomLevel(
+                "damerau_levenshtein(dob_l, dob_r) <= 1",
+                label_for_charts="one digit different",
+            ),
+            cll.CustomLevel(
+                f"abs(datediff('day', {l_date}, {r_date})) <= 45",
+                label_for_charts="within 45 days (estimated or expected date)",
+            ),
+            cll.CustomLevel(
+                f"month({l_date}) = month({r_date}) AND day({l_date}) = day({r_date})",
+                label_for_charts="same day and month, different year",
+            ),
+            cll.ElseLevel().configure(label_for_charts="date of birth different"),
+        ],
+        output_column_name="dob",
+        comparison_description="Date of birth",
+    )
+
+
+def _address() -> ComparisonCreator:
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.CustomLevel(
+                "(address_key_l IS NULL OR address_key_r IS NULL) "
+                "AND (postcode_l IS NULL OR postcode_r IS NULL)"
+            ).configure(is_null_level=True, label_for_charts="no address to compare"),
+            cll.CustomLevel(
+                "address_key_l = address_key_r", label_for_charts="same house and postcode"
+            ),
+            cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(
+                label_for_charts="same postcode"
+            ),
+            cll.CustomLevel(
+                "postcode_sector_l = postcode_sector_r", label_for_charts="same postcode sector"
+            ),
+            cll.CustomLevel(
+                "postcode_district_l = postcode_district_r",
+                label_for_charts="same postcode district",
+            ),
+            cll.ElseLevel().configure(label_for_charts="different area"),
+        ],
+        output_column_name="address",
+        comparison_description="Address",
+    )
+
+
+def _sex() -> ComparisonCreator:
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel("sex"),
+            cll.ExactMatchLevel("sex").configure(label_for_charts="sex identical"),
+            cll.ElseLevel().configure(label_for_charts="sex different"),
+        ],
+        output_column_name="sex",
+        comparison_description="Sex",
+    )
+
+
+def model_comparisons() -> list[ComparisonCreator]:
+    """Every comparison, in the order the waterfall explanation shows them."""
+    return [
+        _identifier("nhs_number", "NHS number"),
+        _identifier("upn", "Unique Pupil Number"),
+        _identifier("local_id_key", "Local person ID (same system)"),
+        _given_name(),
+        _family_name(),
+        _date_of_birth(),
+        _sex(),
+        _address(),
+    ]

@@ -1,0 +1,67 @@
+"""Training the person model without labels, and fitting a saved model to a new population.
+
+m probabilities describe how agencies mis-record a child (typos, nicknames, swapped dates): they
+carry over between populations. u probabilities and the prior describe the population itself (how
+common "Smith" is, how many records there are), so every link run re-estimates those on its own data
+and keeps the saved m values; ``kinlink train`` re-learns everything.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from splink import Linker
+from splink.internals.exceptions import EMTrainingException
+from splink.internals.duckdb.database_api import DuckDBAPI
+
+from linkage.model.blocking import deterministic_rules, training_blocking_rules
+from linkage.model.settings import model_settings
+
+__all__ = ["adapt_to_population", "new_linker", "train_model"]
+
+log = logging.getLogger(__name__)
+
+#: Rough recall of the near-certain rules: people without an NHS number or UPN are not found by them.
+DETERMINISTIC_RECALL = 0.7
+
+
+def new_linker(db_api: DuckDBAPI, table: str, model: dict[str, Any] | None = None) -> Linker:
+    """A linker over a registered features table, from a saved model or the untrained settings."""
+    settings: Any = model if model is not None else model_settings()
+    return Linker(db_api.register(table), settings)
+
+
+def _estimate_prior(linker: Linker) -> None:
+    linker.training.estimate_probability_two_random_records_match(
+        deterministic_rules(), recall=DETERMINISTIC_RECALL
+    )
+
+
+def _estimate_u(linker: Linker, max_pairs: float) -> None:
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=42)
+
+
+def train_model(linker: Linker, max_pairs: float = 5e6) -> None:
+    """Estimate the prior, u by random sampling, then m by EM over complementary blocking rules."""
+    _estimate_prior(linker)
+    _estimate_u(linker, max_pairs)
+    trained = 0
+    for rule in training_blocking_rules():
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True
+            )
+            trained += 1
+        except EMTrainingException:
+            # A population without (say) NHS numbers gives that session no pairs; the other
+            # sessions still train every comparison it would have.
+            log.info("EM session produced no pairs; skipped")
+    if trained == 0:
+        raise ValueError("training failed: no EM session found any candidate pairs in this data")
+
+
+def adapt_to_population(linker: Linker, max_pairs: float = 2e6) -> None:
+    """Re-estimate what depends on the population (prior, u) and keep the saved m values."""
+    _estimate_prior(linker)
+    _estimate_u(linker, max_pairs)

@@ -1,0 +1,165 @@
+"""Constrained clustering of scored pairs into persons.
+
+Splink's connected components link everything reachable through any edge above the threshold, so
+one record that looks a little like two twins joins them. Here edges are taken strongest first and
+two clusters merge only if no hard constraint holds between any of their records, and, when both
+already hold several records, only if they agree as groups, not through one chance pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from linkage.persons.constraints import RecordFacts, given_names_compatible
+
+__all__ = ["ClusterResult", "ClusteringRules", "cluster_records"]
+
+
+@dataclass(frozen=True)
+class ClusteringRules:
+    #: Pairs at or above this probability link, constraints permitting.
+    link_threshold: float = 0.95
+    #: When two multi-record clusters meet, the mean probability over all their cross pairs
+    #: (unscored pairs count as 0) must reach this, so one chance pair cannot fuse two groups.
+    group_agreement: float = 0.2
+
+
+@dataclass
+class ClusterResult:
+    labels: np.ndarray  # cluster label per record index (the smallest member index)
+    edge_outcomes: list[str]  # per input edge
+    conflicts: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+class _Clusters:
+    def __init__(self, facts: Sequence[RecordFacts]) -> None:
+        n = len(facts)
+        self.facts = facts
+        self.parent = np.arange(n)
+        self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
+        self.nhs: dict[int, str | None] = {i: f.nhs_number for i, f in enumerate(facts)}
+        self.by_dob: dict[int, dict[str, list[int]]] = {
+            i: ({f.dob: [i]} if f.dob else {}) for i, f in enumerate(facts)
+        }
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return int(root)
+
+    def conflict(self, a: int, b: int, cannot: dict[int, set[int]]) -> str | None:
+        nhs_a, nhs_b = self.nhs[a], self.nhs[b]
+        if nhs_a and nhs_b and nhs_a != nhs_b:
+            return "different-nhs-number"
+        dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
+        if len(dobs_a) > len(dobs_b):
+            dobs_a, dobs_b = dobs_b, dobs_a
+        for dob, left in dobs_a.items():
+            right = dobs_b.get(dob)
+            if not right:
+                continue
+            for i in left:
+                for j in right:
+                    if not given_names_compatible(self.facts[i], self.facts[j]):
+                        return "twin-or-sibling"
+        if cannot:
+            small, large = sorted((a, b), key=lambda r: len(self.members[r]))
+            large_members = set(self.members[large])
+            for i in self.members[small]:
+                if cannot.get(i, set()) & large_members:
+                    return "reviewer-cannot-link"
+        return None
+
+    def union(self, a: int, b: int) -> int:
+        if len(self.members[a]) < len(self.members[b]):
+            a, b = b, a
+        self.parent[b] = a
+        self.members[a].extend(self.members.pop(b))
+        self.nhs[a] = self.nhs[a] or self.nhs[b]
+        dobs = self.by_dob[a]
+        for dob, idx in self.by_dob.pop(b).items():
+            dobs.setdefault(dob, []).extend(idx)
+        del self.nhs[b]
+        return a
+
+
+def cluster_records(
+    facts: Sequence[RecordFacts],
+    left: np.ndarray,
+    right: np.ndarray,
+    probability: np.ndarray,
+    weight: np.ndarray,
+    rules: ClusteringRules = ClusteringRules(),
+    must_link: Iterable[tuple[int, int]] = (),
+    cannot_link: Iterable[tuple[int, int]] = (),
+) -> ClusterResult:
+    """Cluster record indices ``0..len(facts)-1`` from scored edges ``left[k]–right[k]``."""
+    clusters = _Clusters(facts)
+    cannot: dict[int, set[int]] = {}
+    for i, j in cannot_link:
+        cannot.setdefault(i, set()).add(j)
+        cannot.setdefault(j, set()).add(i)
+
+    pair_probability: dict[tuple[int, int], float] = {}
+    for i, j, p in zip(left.tolist(), right.tolist(), probability.tolist(), strict=True):
+        pair_probability[(i, j) if i < j else (j, i)] = p
+
+    conflicts: list[tuple[int, int, str]] = []
+    for i, j in must_link:
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b:
+            continue
+        reason = clusters.conflict(a, b, cannot)
+        if reason is not None:
+            # A reviewer said "same person" but a hard fact says otherwise: surface, never resolve.
+            conflicts.append((i, j, reason))
+            continue
+        clusters.union(a, b)
+
+    outcomes = ["below_threshold"] * len(left)
+    order = np.argsort(-weight, kind="stable")
+    for k in order.tolist():
+        if probability[k] < rules.link_threshold:
+            break
+        a, b = clusters.find(int(left[k])), clusters.find(int(right[k]))
+        if a == b:
+            outcomes[k] = "linked"
+            continue
+        reason = clusters.conflict(a, b, cannot)
+        if reason is None and not _groups_agree(clusters, a, b, pair_probability, rules):
+            reason = "weak-group-agreement"
+        if reason is not None:
+            outcomes[k] = f"constraint:{reason}"
+            continue
+        clusters.union(a, b)
+        outcomes[k] = "linked"
+
+    labels = np.empty(len(facts), dtype=np.int64)
+    for root, members in clusters.members.items():
+        label = min(members)
+        labels[members] = label
+        del root
+    return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts)
+
+
+def _groups_agree(
+    clusters: _Clusters,
+    a: int,
+    b: int,
+    pair_probability: dict[tuple[int, int], float],
+    rules: ClusteringRules,
+) -> bool:
+    members_a, members_b = clusters.members[a], clusters.members[b]
+    if len(members_a) < 2 or len(members_b) < 2:
+        return True
+    total = 0.0
+    for i in members_a:
+        for j in members_b:
+            total += pair_probability.get((i, j) if i < j else (j, i), 0.0)
+    return total / (len(members_a) * len(members_b)) >= rules.group_agreement

@@ -1,0 +1,1 @@
+"""Policies: purpose-based sharing agreements as declarative files, and the decisions made from them."""
