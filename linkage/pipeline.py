@@ -121,6 +121,11 @@ def link_sources(
                 train_model(linker)
             else:
                 adapt_to_population(linker)
+            # The model as fitted to this population: what real-time matching must reproduce.
+            fitted = linker.misc.save_model_to_json()
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('model_json', ?)", [json.dumps(fitted)]
+            )
 
         with timed("score pairs"):
             predictions = linker.inference.predict(threshold_match_probability=KEEP_EDGES_ABOVE)
@@ -185,6 +190,8 @@ def link_sources(
             con.register("links_df", links)
             con.execute("INSERT INTO record_links SELECT * FROM links_df")
             con.unregister("links_df")
+            if has_previous:
+                con.execute("INSERT INTO lineage SELECT * FROM previous.lineage")
             _write_entities(con, has_previous, "person", persons, links["person_id"], now, run_id)
             _write_entities(con, has_previous, "family", families, links["family_id"], now, run_id)
             _write_family_members(con, links, features, family_basis, now)
@@ -455,7 +462,6 @@ def _write_entities(
             con.register("retired_df", keep)
             con.execute(f"INSERT INTO {table} SELECT * FROM retired_df")
             con.unregister("retired_df")
-        con.execute(f"INSERT INTO lineage SELECT * FROM previous.lineage")
     start = con.execute("SELECT coalesce(max(event_id), 0) FROM lineage").fetchone()[0]
     rows = [
         (start + k + 1, now, run_id, kind, e.entity_id, e.event, e.other_id, e.reason, "kinlink link",
