@@ -50,8 +50,10 @@ def exact_match_baseline(sources: Path) -> pd.DataFrame:
     frame["nhs"] = frame["nhs_number"].str.replace(r"\D", "", regex=True)
     frame["key"] = (
         frame["given_name"].str.lower().str.strip()
-        + "|" + frame["family_name"].str.lower().str.strip()
-        + "|" + frame["dob"]
+        + "|"
+        + frame["family_name"].str.lower().str.strip()
+        + "|"
+        + frame["dob"]
     )
     frame["i"] = np.arange(len(frame))
     lefts, rights = [], []

@@ -76,26 +76,52 @@ def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str)
         labels = pd.read_csv(out, dtype=str)
         merged = truth.merge(labels, on="unique_id", how="left", suffixes=("_true", ""))
         acc = cluster_accuracy(merged["person_id"], merged["person_id_true"])
-        rows.append({"population": label, "method": method, "records": len(truth),
-                     "seconds": seconds, "stages": "", "peak_mb": peak, "acc": acc, "fam": None})
+        rows.append(
+            {
+                "population": label,
+                "method": method,
+                "records": len(truth),
+                "seconds": seconds,
+                "stages": "",
+                "peak_mb": peak,
+                "acc": acc,
+                "fam": None,
+            }
+        )
 
     db = workdir / f"{label}.duckdb"
     for leftover in (db, db.with_name(db.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    seconds, peak, stdout = _run_child([kinlink, "link", "--sources", str(sources), "--db", str(db), "--json"])
+    seconds, peak, stdout = _run_child(
+        [kinlink, "link", "--sources", str(sources), "--db", str(db), "--json"]
+    )
     summary = json.loads(stdout)
     export = workdir / f"{label}-kinlink.csv"
     _run_child([kinlink, "export", "identities", "--db", str(db), "--out", str(export)])
     labels = _labels_from_export(export)
-    merged = truth.merge(labels[["unique_id", "person_id", "family_id"]], on="unique_id",
-                         how="left", suffixes=("_true", ""))
+    merged = truth.merge(
+        labels[["unique_id", "person_id", "family_id"]],
+        on="unique_id",
+        how="left",
+        suffixes=("_true", ""),
+    )
     acc = cluster_accuracy(merged["person_id"], merged["person_id_true"])
     fam = None
     if "family_id_true" in merged:
         fam = cluster_accuracy(merged["family_id"], merged["family_id_true"])
     stages = ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items())
-    rows.append({"population": label, "method": "kinlink", "records": len(truth), "seconds": seconds,
-                 "stages": stages, "peak_mb": peak, "acc": acc, "fam": fam})
+    rows.append(
+        {
+            "population": label,
+            "method": "kinlink",
+            "records": len(truth),
+            "seconds": seconds,
+            "stages": stages,
+            "peak_mb": peak,
+            "acc": acc,
+            "fam": fam,
+        }
+    )
     return rows
 
 
@@ -110,7 +136,9 @@ def _generate(workdir: Path, families: int, seed: int) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--families", type=int, default=12000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--large", action="store_true", help="also run ~1M records")
@@ -129,31 +157,64 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     populations: list[tuple[str, Path, Path]] = []
     if args.sources:
-        populations.append(("given", args.sources, args.truth or args.sources / "truth" / "truth.csv"))
+        populations.append(
+            ("given", args.sources, args.truth or args.sources / "truth" / "truth.csv")
+        )
     else:
         src = _generate(args.workdir, args.families, args.seed)
         populations.append((f"{args.families // 1000}k families", src, src / "truth" / "truth.csv"))
         if args.large:
             big = _generate(args.workdir, args.large_families, args.seed)
-            populations.append((f"{args.large_families // 1000}k families", big, big / "truth" / "truth.csv"))
+            populations.append(
+                (f"{args.large_families // 1000}k families", big, big / "truth" / "truth.csv")
+            )
 
     rows: list[dict] = []
     for label, src, truth in populations:
         rows.extend(bench_population(src, truth, args.workdir, label.replace(" ", "-")))
 
-    table = Table(title="linkage benchmark (pairwise accuracy vs truth; time ratio vs plain Splink)")
-    for col in ("population", "method", "records", "seconds", "× plain", "peak MB", "precision",
-                "recall", "F1", "mixed", "split", "family F1", "stages (s)"):
-        table.add_column(col, justify="right" if col not in ("method", "stages (s)", "population") else "left")
+    table = Table(
+        title="linkage benchmark (pairwise accuracy vs truth; time ratio vs plain Splink)"
+    )
+    for col in (
+        "population",
+        "method",
+        "records",
+        "seconds",
+        "× plain",
+        "peak MB",
+        "precision",
+        "recall",
+        "F1",
+        "mixed",
+        "split",
+        "family F1",
+        "stages (s)",
+    ):
+        table.add_column(
+            col, justify="right" if col not in ("method", "stages (s)", "population") else "left"
+        )
     for row in rows:
-        base = next(r for r in rows if r["population"] == row["population"] and r["method"] == "plain-splink")
+        base = next(
+            r
+            for r in rows
+            if r["population"] == row["population"] and r["method"] == "plain-splink"
+        )
         acc = row["acc"]
         table.add_row(
-            row["population"], row["method"], f"{row['records']:,}", f"{row['seconds']:.1f}",
-            f"{row['seconds'] / base['seconds']:.2f}", f"{row['peak_mb']:,.0f}",
-            f"{acc.precision:.5f}", f"{acc.recall:.5f}", f"{acc.f1:.5f}",
-            f"{acc.mixed_clusters:,}", f"{acc.split_clusters:,}",
-            f"{row['fam'].f1:.4f}" if row["fam"] else "", row["stages"],
+            row["population"],
+            row["method"],
+            f"{row['records']:,}",
+            f"{row['seconds']:.1f}",
+            f"{row['seconds'] / base['seconds']:.2f}",
+            f"{row['peak_mb']:,.0f}",
+            f"{acc.precision:.5f}",
+            f"{acc.recall:.5f}",
+            f"{acc.f1:.5f}",
+            f"{acc.mixed_clusters:,}",
+            f"{acc.split_clusters:,}",
+            f"{row['fam'].f1:.4f}" if row["fam"] else "",
+            row["stages"],
         )
     console.print(table)
 

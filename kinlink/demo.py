@@ -18,10 +18,12 @@ out = Console()
 
 
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where demo data and the index go.")] = Path(
-        "demo-data"
-    ),
-    families: Annotated[int, typer.Option(min=10, help="Households in the synthetic population.")] = 2000,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where demo data and the index go.")
+    ] = Path("demo-data"),
+    families: Annotated[
+        int, typer.Option(min=10, help="Households in the synthetic population.")
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed for the population.")] = 1,
     serve: Annotated[bool, typer.Option(help="Start the gateway after linking.")] = True,
     host: Annotated[str, typer.Option()] = "127.0.0.1",

@@ -53,9 +53,13 @@ def _fail(message: str) -> typer.Exit:
 def link(
     sources: Annotated[Path, typer.Option("--sources", help="Directory of agency extracts.")],
     db: DbOption = Path("kinlink.duckdb"),
-    model: Annotated[Path | None, typer.Option(help="Model JSON (default: the shipped model).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Model JSON (default: the shipped model).")
+    ] = None,
     retrain: Annotated[bool, typer.Option(help="Re-learn the model on this data first.")] = False,
-    threshold: Annotated[float, typer.Option(help="Link pairs at or above this probability.")] = 0.95,
+    threshold: Annotated[
+        float, typer.Option(help="Link pairs at or above this probability.")
+    ] = 0.95,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
@@ -78,11 +82,15 @@ def link(
     table.add_row("records", f"{summary.records:,} from {len(summary.sources)} sources")
     for name, count in summary.sources.items():
         table.add_row(f"  {name}", f"{count:,}")
-    table.add_row("persons", f"{summary.persons:,} ({summary.multi_record_persons:,} with several records)")
+    table.add_row(
+        "persons", f"{summary.persons:,} ({summary.multi_record_persons:,} with several records)"
+    )
     table.add_row("families", f"{summary.families:,}")
     table.add_row("grades", ", ".join(f"{k} {v:,}" for k, v in sorted(summary.grades.items())))
-    table.add_row("blocked by constraints", ", ".join(
-        f"{k} {v:,}" for k, v in summary.constraint_blocks.items()) or "none")
+    table.add_row(
+        "blocked by constraints",
+        ", ".join(f"{k} {v:,}" for k, v in summary.constraint_blocks.items()) or "none",
+    )
     table.add_row("for review", f"{summary.review_candidates:,} pairs")
     table.add_row("rejected fields", f"{summary.rejects:,} (report: {summary.reject_report})")
     table.add_row("identity index", summary.db_path)
@@ -109,7 +117,9 @@ def train(
 
 def blocking(
     sources: Annotated[Path, typer.Option("--sources", help="Directory of agency extracts.")],
-    truth: Annotated[Path | None, typer.Option(help="Truth CSV to measure recall of true pairs.")] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Truth CSV to measure recall of true pairs.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Report the comparisons each blocking rule adds and (with --truth) the true pairs it finds."""
@@ -123,8 +133,12 @@ def blocking(
     for column in rows[0]:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else f"{v:.4f}" if isinstance(v, float)
-                        else str(v) for v in row.values()))
+        table.add_row(
+            *(
+                f"{v:,}" if isinstance(v, int) else f"{v:.4f}" if isinstance(v, float) else str(v)
+                for v in row.values()
+            )
+        )
     out.print(table)
 
 
@@ -150,12 +164,14 @@ def export_identities(
                      FROM record_links ORDER BY source, record_id)
                 TO '{target}' (HEADER, DELIMITER ',')"""
         )
-        rows = con.execute("SELECT count(*) FROM record_links").fetchone()[0]
+        rows = con.execute("SELECT count(*) FROM record_links").fetchall()[0][0]
     out.print(f"{rows:,} identities written to {out_path}")
 
 
 def evaluate(
-    truth: Annotated[Path, typer.Option("--truth", help="CSV: source,record_id,person_id[,family_id]")],
+    truth: Annotated[
+        Path, typer.Option("--truth", help="CSV: source,record_id,person_id[,family_id]")
+    ],
     db: DbOption = Path("kinlink.duckdb"),
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -182,8 +198,13 @@ def evaluate(
         table.add_column(column, justify="right")
     for level, acc in results.items():
         table.add_row(
-            level, f"{acc.precision:.5f}", f"{acc.recall:.5f}", f"{acc.f1:.5f}",
-            f"{acc.mixed_clusters:,}", f"{acc.split_clusters:,}", f"{acc.predicted_clusters:,}",
+            level,
+            f"{acc.precision:.5f}",
+            f"{acc.recall:.5f}",
+            f"{acc.f1:.5f}",
+            f"{acc.mixed_clusters:,}",
+            f"{acc.split_clusters:,}",
+            f"{acc.predicted_clusters:,}",
         )
     out.print(table)
 

@@ -81,9 +81,7 @@ def read_truth(path: Path) -> pd.DataFrame:
 
 def evaluate_export(identities: pd.DataFrame, truth: pd.DataFrame) -> dict[str, ClusterAccuracy]:
     """Score exported identities (source, record_id, person_id, family_id) against truth."""
-    merged = truth.merge(
-        identities, on=["source", "record_id"], how="left", suffixes=("_true", "")
-    )
+    merged = truth.merge(identities, on=["source", "record_id"], how="left", suffixes=("_true", ""))
     result = {"persons": cluster_accuracy(merged["person_id"], merged["person_id_true"])}
     if "family_id_true" in merged.columns and "family_id" in merged.columns:
         has_truth = merged["family_id_true"].astype("string").str.len() > 0

@@ -23,10 +23,10 @@ import pandas as pd
 from splink.internals.duckdb.database_api import DuckDBAPI
 
 from linkage.families.households import FAMILY_RELATIONSHIPS, group_families
+from linkage.features import prepare_sources
 from linkage.identity.carry_over import Assignment, carry_over
 from linkage.identity.ids import new_id
 from linkage.index.store import building_index
-from linkage.features import prepare_sources
 from linkage.ingest.rejects import write_reject_report
 from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
@@ -34,6 +34,17 @@ from linkage.persons.clustering import ClusteringRules, cluster_records
 from linkage.persons.constraints import RecordFacts
 
 __all__ = ["LinkOptions", "LinkSummary", "StageTimer", "link_sources"]
+
+#: Agreement on something personal to one child, read from Splink's comparison levels (see
+#: linkage.model.comparisons for the level numbers): a shared identifier; the given name exact, a
+#: known diminutive or a typo; a weaker name match with a close date of birth; or, for a "Baby"
+#: record with no name, a date of birth within weeks.
+PERSONAL_EVIDENCE_SQL = """(
+    p.gamma_nhs_number = 1 OR p.gamma_upn = 1 OR p.gamma_local_id_key = 1
+    OR p.gamma_given_name >= 3
+    OR (p.gamma_given_name IN (1, 2) AND p.gamma_dob >= 3)
+    OR (p.gamma_given_name = -1 AND p.gamma_dob >= 2)
+)"""
 
 #: Pairs scored below this are not kept at all: they are evidence of nothing worth reviewing.
 KEEP_EDGES_ABOVE = 0.01
@@ -132,7 +143,7 @@ def link_sources(
             edges = con.execute(
                 f"""
                 SELECT l.idx AS left_idx, r.idx AS right_idx, p.match_probability,
-                       p.match_weight
+                       p.match_weight, {PERSONAL_EVIDENCE_SQL} AS personal_evidence
                 FROM {predictions.physical_name} p
                 JOIN record_features l ON l.unique_id = p.unique_id_l
                 JOIN record_features r ON r.unique_id = p.unique_id_r
@@ -152,6 +163,7 @@ def link_sources(
                 options.clustering,
                 must_link=must,
                 cannot_link=cannot,
+                personal_evidence=edges["personal_evidence"].to_numpy(dtype=bool),
             )
             edges["outcome"] = result.edge_outcomes
             labels = result.labels
@@ -198,7 +210,7 @@ def link_sources(
             _write_edges(con, edges, features, options)
             if decisions is not None and len(decisions):
                 con.execute("INSERT INTO review_decisions SELECT * FROM decisions_df")
-            review_count = con.execute("SELECT count(*) FROM review_candidates").fetchone()[0]
+            review_count = con.execute("SELECT count(*) FROM review_candidates").fetchall()[0][0]
             linker.table_management.delete_tables_created_by_splink_from_db()
 
         summary = LinkSummary(
@@ -225,24 +237,53 @@ def link_sources(
         )
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, started, datetime.now(UTC), str(sources_dir), model_hash(model),
-             json.dumps(summary.as_dict())],
+            [
+                run_id,
+                started,
+                datetime.now(UTC),
+                str(sources_dir),
+                model_hash(model),
+                json.dumps(summary.as_dict()),
+            ],
         )
         con.execute("INSERT OR REPLACE INTO meta VALUES ('last_run_id', ?)", [run_id])
     return summary
 
 
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Bulk-insert a frame whose columns are in the table's order (executemany is row by row)."""
+    con.register("_insert_df", frame)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM _insert_df")
+    finally:
+        con.unregister("_insert_df")
+
+
 def _has_previous(con: duckdb.DuckDBPyConnection) -> bool:
     rows = con.execute(
         "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'previous'"
-    ).fetchone()
+    ).fetchall()[0]
     return bool(rows and rows[0])
 
 
-def _write_source_records(con: duckdb.DuckDBPyConnection, canonical: pd.DataFrame, ingest: Any) -> None:
+def _write_source_records(
+    con: duckdb.DuckDBPyConnection, canonical: pd.DataFrame, ingest: Any
+) -> None:
     columns = [
-        "source", "record_id", "agency", "row_number", "nhs_number", "upn", "local_id",
-        "given_name", "middle_names", "family_name", "dob", "sex", "postcode", "address",
+        "source",
+        "record_id",
+        "agency",
+        "row_number",
+        "nhs_number",
+        "upn",
+        "local_id",
+        "given_name",
+        "middle_names",
+        "family_name",
+        "dob",
+        "sex",
+        "postcode",
+        "address",
         "attributes",
     ]
     frame = canonical[columns].copy()
@@ -263,10 +304,15 @@ def _write_source_records(con: duckdb.DuckDBPyConnection, canonical: pd.DataFram
         con.execute("INSERT INTO relationships SELECT * FROM rel_df")
         con.unregister("rel_df")
     if ingest.rejects:
-        con.executemany(
-            "INSERT INTO rejects VALUES (?, ?, ?, ?)",
-            [(str(r.file), r.row, r.field, r.problem) for r in ingest.rejects],
+        rejects = pd.DataFrame(
+            {
+                "file": [str(r.file) for r in ingest.rejects],
+                "row_number": [r.row for r in ingest.rejects],
+                "field": [r.field for r in ingest.rejects],
+                "problem": [r.problem for r in ingest.rejects],
+            }
         )
+        _insert_frame(con, "rejects", rejects)
 
 
 def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
@@ -281,15 +327,22 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             given_name=clean(given),
             given_name_canonical=clean(canonical),
             given_name_metaphone=clean(metaphone),
-            given_names_all=frozenset(all_names) if isinstance(all_names, list | np.ndarray) else frozenset(),
+            given_names_all=frozenset(all_names)
+            if isinstance(all_names, list | np.ndarray)
+            else frozenset(),
+            upn=clean(upn) if not temporary else None,
+            source=source,
         )
-        for nhs, dob, given, canonical, metaphone, all_names in zip(
+        for nhs, dob, given, canonical, metaphone, all_names, upn, temporary, source in zip(
             features["nhs_number"].tolist(),
             features["dob"].tolist(),
             features["given_name"].tolist(),
             features["given_name_canonical"].tolist(),
             features["given_name_metaphone"].tolist(),
             names_all,
+            features["upn"].tolist(),
+            features["upn_is_temporary"].fillna(False).astype(bool).tolist(),
+            features["source"].tolist(),
             strict=True,
         )
     ]
@@ -372,9 +425,7 @@ def _families(
     family_of_record = np.array(
         [families.ids[grouping.family_of[code]] for code in person_codes.tolist()]
     )
-    basis = {
-        str(person_index[code]): grouping.basis[code] for code in range(len(person_index))
-    }
+    basis = {str(person_index[code]): grouping.basis[code] for code in range(len(person_index))}
     return family_of_record, basis, families
 
 
@@ -462,14 +513,24 @@ def _write_entities(
             con.register("retired_df", keep)
             con.execute(f"INSERT INTO {table} SELECT * FROM retired_df")
             con.unregister("retired_df")
-    start = con.execute("SELECT coalesce(max(event_id), 0) FROM lineage").fetchone()[0]
-    rows = [
-        (start + k + 1, now, run_id, kind, e.entity_id, e.event, e.other_id, e.reason, "kinlink link",
-         json.dumps(e.detail) if e.detail else None)
-        for k, e in enumerate(assignment.events)
-    ]
-    if rows:
-        con.executemany("INSERT INTO lineage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    start = con.execute("SELECT coalesce(max(event_id), 0) FROM lineage").fetchall()[0][0]
+    events = assignment.events
+    if events:
+        lineage = pd.DataFrame(
+            {
+                "event_id": np.arange(start + 1, start + 1 + len(events), dtype=np.int64),
+                "occurred_at": now,
+                "run_id": run_id,
+                "entity_type": kind,
+                "entity_id": [e.entity_id for e in events],
+                "event": [e.event for e in events],
+                "other_id": [e.other_id for e in events],
+                "reason": [e.reason for e in events],
+                "actor": "kinlink link",
+                "detail": [json.dumps(e.detail) if e.detail else None for e in events],
+            }
+        )
+        _insert_frame(con, "lineage", lineage)
 
 
 def _write_family_members(
@@ -484,8 +545,8 @@ def _write_family_members(
         {"family_id": links["family_id"], "person_id": links["person_id"], "year": years}
     )
     per_person = frame.groupby(["family_id", "person_id"], as_index=False)["year"].max()
-    age = now.year - per_person["year"]
-    per_person["role"] = np.where(age.isna(), "unknown", np.where(age < 18, "child", "adult"))
+    age = (now.year - per_person["year"]).astype("float64")  # NaN where no date of birth
+    per_person["role"] = np.where(np.isnan(age), "unknown", np.where(age < 18, "child", "adult"))
     per_person["basis"] = per_person["person_id"].map(basis).fillna("alone")
     per_person["valid_from"] = now
     per_person["valid_to"] = pd.NaT

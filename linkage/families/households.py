@@ -21,9 +21,25 @@ __all__ = ["FAMILY_RELATIONSHIPS", "FamilyAssignment", "group_families"]
 #: Relationships that make two people one family; others (``associate``) do not.
 FAMILY_RELATIONSHIPS = frozenset(
     {
-        "mother", "father", "parent", "sibling", "brother", "sister", "half-sibling",
-        "step-parent", "stepparent", "carer", "guardian", "child", "son", "daughter",
-        "grandparent", "grandmother", "grandfather", "partner", "spouse",
+        "mother",
+        "father",
+        "parent",
+        "sibling",
+        "brother",
+        "sister",
+        "half-sibling",
+        "step-parent",
+        "stepparent",
+        "carer",
+        "guardian",
+        "child",
+        "son",
+        "daughter",
+        "grandparent",
+        "grandmother",
+        "grandfather",
+        "partner",
+        "spouse",
     }
 )
 

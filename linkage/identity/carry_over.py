@@ -102,7 +102,9 @@ def carry_over(
         if new is None:
             if old_id in taken:
                 events.append(
-                    LineageEvent(old_id, "record_removed", None, "withdrawn_record", {"record": record})
+                    LineageEvent(
+                        old_id, "record_removed", None, "withdrawn_record", {"record": record}
+                    )
                 )
         elif new != old_id and old_id in taken:
             events.append(LineageEvent(old_id, "record_removed", new, reason, {"record": record}))
@@ -110,7 +112,12 @@ def carry_over(
         old_id = previous.get(record)
         if new in taken and old_id != new:
             events.append(
-                LineageEvent(new, "record_added", old_id, reason if old_id else "new_record",
-                             {"record": record})
+                LineageEvent(
+                    new,
+                    "record_added",
+                    old_id,
+                    reason if old_id else "new_record",
+                    {"record": record},
+                )
             )
     return Assignment(ids=ids, retired=retired, new_ids=new_ids, events=events)

@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS relationships (
 
 CREATE TABLE IF NOT EXISTS lineage (
     event_id BIGINT NOT NULL,
-    at TIMESTAMPTZ NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL,
     run_id VARCHAR,
     entity_type VARCHAR NOT NULL,       -- person | family
     entity_id VARCHAR NOT NULL,

@@ -39,9 +39,7 @@ def default_db_path() -> Path:
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     sql = resources.files("linkage.index").joinpath("schema.sql").read_text(encoding="utf-8")
     con.execute(sql)
-    con.execute(
-        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
-    )
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 
 
 def connect_index(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:

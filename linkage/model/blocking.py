@@ -11,7 +11,7 @@ from __future__ import annotations
 from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
-__all__ = ["prediction_blocking_rules", "training_blocking_rules", "deterministic_rules"]
+__all__ = ["deterministic_rules", "prediction_blocking_rules", "training_blocking_rules"]
 
 
 def prediction_blocking_rules() -> list[BlockingRuleCreator]:
@@ -26,6 +26,8 @@ def prediction_blocking_rules() -> list[BlockingRuleCreator]:
         block_on("postcode", "given_name_canonical"),
         block_on("postcode", "dob"),
         block_on("address_key", "given_name_metaphone"),
+        # A household: catches "Baby"/"Unborn" records (no given name, expected date of birth).
+        block_on("address_key", "family_name_metaphone"),
         block_on("given_name_metaphone", "family_name_metaphone", "postcode_district"),
     ]
 

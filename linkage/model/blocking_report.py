@@ -51,7 +51,7 @@ def blocking_report(sources: Path, truth_path: Path | None = None) -> list[dict[
                    SELECT a.unique_id AS l, b.unique_id AS r FROM truth_df a JOIN truth_df b
                    ON a.person_id = b.person_id AND a.unique_id < b.unique_id"""
             )
-            total = con.execute("SELECT count(*) FROM true_pairs").fetchone()[0] or 1
+            total = con.execute("SELECT count(*) FROM true_pairs").fetchall()[0][0] or 1
             seen = "FALSE"
             for row, rule in zip(rows, rules, strict=True):
                 condition = rule.get_blocking_rule("duckdb").blocking_rule_sql
@@ -61,6 +61,6 @@ def blocking_report(sources: Path, truth_path: Path | None = None) -> list[dict[
                         JOIN record_features l ON l.unique_id = t.l
                         JOIN record_features r ON r.unique_id = t.r
                         WHERE {seen}"""
-                ).fetchone()[0]
+                ).fetchall()[0][0]
                 row["cumulative recall of true pairs"] = found / total
     return rows

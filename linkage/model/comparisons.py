@@ -16,15 +16,28 @@ from splink.internals.comparison_creator import ComparisonCreator
 __all__ = ["model_comparisons"]
 
 
-def _identifier(column: str, description: str) -> ComparisonCreator:
+def _identifier(
+    column: str, description: str, m_agree: float, m_differ: float
+) -> ComparisonCreator:
     # Only validated identifiers reach the model, so "different" means two real, different numbers:
     # strong evidence of two people. There is no fuzzy level on purpose: a one-digit difference between
     # two *valid* NHS numbers is a sibling's number, not a typo (mod 11 catches single typos).
+    # m is fixed from what is known of how often a valid identifier is wrong, not learned: EM blocked
+    # on surname and date of birth sees twins (different numbers) as matches and would learn that a
+    # different NHS number is weak evidence, which it is not.
     return cl.CustomComparison(
         comparison_levels=[
             cll.NullLevel(column),
-            cll.ExactMatchLevel(column).configure(label_for_charts=f"{description} identical"),
-            cll.ElseLevel().configure(label_for_charts=f"{description} different"),
+            cll.ExactMatchLevel(column).configure(
+                label_for_charts=f"{description} identical",
+                m_probability=m_agree,
+                fix_m_probability=True,
+            ),
+            cll.ElseLevel().configure(
+                label_for_charts=f"{description} different",
+                m_probability=m_differ,
+                fix_m_probability=True,
+            ),
         ],
         output_column_name=column,
         comparison_description=description,
@@ -39,15 +52,18 @@ def _given_name() -> ComparisonCreator:
                 label_for_charts="given name identical"
             ),
             cll.CustomLevel(
-                "given_name_canonical_l = given_name_canonical_r",
+                "list_has_any(given_name_canonicals_l, given_name_canonicals_r)",
                 label_for_charts="same name by nickname/diminutive",
             ),
             cll.JaroWinklerLevel("given_name", 0.92).configure(
                 label_for_charts="given name typo (Jaro-Winkler >= 0.92)"
             ),
             cll.CustomLevel(
-                "list_has_any(given_names_all_l, given_names_all_r)",
-                label_for_charts="given name matches another given/middle name",
+                "list_has_any(given_names_all_l, given_names_all_r) "
+                "OR (length(given_name_l) >= 3 AND length(given_name_r) >= 3 AND ("
+                "starts_with(given_name_l, given_name_r) OR starts_with(given_name_r, given_name_l) "
+                "OR ends_with(given_name_l, given_name_r) OR ends_with(given_name_r, given_name_l)))",
+                label_for_charts="a middle name, or one name inside the other (Tina/Christina)",
             ),
             cll.CustomLevel(
                 "given_name_metaphone_l = given_name_metaphone_r "
@@ -163,9 +179,13 @@ def _sex() -> ComparisonCreator:
 def model_comparisons() -> list[ComparisonCreator]:
     """Every comparison, in the order the waterfall explanation shows them."""
     return [
-        _identifier("nhs_number", "NHS number"),
-        _identifier("upn", "Unique Pupil Number"),
-        _identifier("local_id_key", "Local person ID (same system)"),
+        # A sibling's valid number is recorded in error about 1 time in 500.
+        _identifier("nhs_number", "NHS number", m_agree=0.998, m_differ=0.002),
+        # UPNs are re-issued and mis-keyed more often than NHS numbers (identifiers.md).
+        _identifier("upn", "Unique Pupil Number", m_agree=0.99, m_differ=0.01),
+        # Duplicates inside one case system usually carry a second local ID, so a different
+        # local ID is weak evidence against.
+        _identifier("local_id_key", "Local person ID (same system)", m_agree=0.5, m_differ=0.5),
         _given_name(),
         _family_name(),
         _date_of_birth(),

@@ -52,7 +52,9 @@ def _bar(weight: float | None, scale: float) -> str:
     )
 
 
-def write_model_report(model: dict[str, Any], path: Path, title: str = "kinlink person model") -> None:
+def write_model_report(
+    model: dict[str, Any], path: Path, title: str = "kinlink person model"
+) -> None:
     rows = model_levels(model)
     scale = max((abs(r["weight"]) for r in rows if r["weight"] is not None), default=1.0)
     prior = model.get("probability_two_random_records_match")
@@ -69,7 +71,9 @@ def write_model_report(model: dict[str, Any], path: Path, title: str = "kinlink 
             f"<td>{'yes' if r['tf'] else ''}</td></tr>"
         )
     prior_text = (
-        f"{prior:.3g} (starting weight {prior_weight:+.2f})" if prior and prior_weight else "not set"
+        f"{prior:.3g} (starting weight {prior_weight:+.2f})"
+        if prior and prior_weight
+        else "not set"
     )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -86,7 +90,7 @@ log<sub>2</sub>(m/u): positive evidence for a match in green, against in red. Le
 <p>Prior probability that two random records match: {prior_text}.</p>
 <table><thead><tr><th>Comparison</th><th>Level</th><th>m</th><th>u</th><th>Weight</th>
 <th>Evidence</th><th>Term frequency</th></tr></thead><tbody>
-{''.join(body)}
+{"".join(body)}
 </tbody></table></body></html>
 """
     path.write_text(page, encoding="utf-8")

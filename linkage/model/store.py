@@ -23,7 +23,9 @@ def load_model(path: Path | None = None) -> dict[str, Any] | None:
     try:
         return json.loads(target.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{target}: not a valid model JSON file ({exc.msg}, line {exc.lineno})") from exc
+        raise ValueError(
+            f"{target}: not a valid model JSON file ({exc.msg}, line {exc.lineno})"
+        ) from exc
 
 
 def model_hash(model: dict[str, Any] | None) -> str:

@@ -16,7 +16,9 @@ from linkage.model.training import new_linker, train_model
 __all__ = ["train_from_sources"]
 
 
-def train_from_sources(sources: Path, out_path: Path, labels_from_identifiers: bool = False) -> Path:
+def train_from_sources(
+    sources: Path, out_path: Path, labels_from_identifiers: bool = False
+) -> Path:
     """Train on ``sources`` in a scratch in-memory database; write JSON and HTML; return the report path."""
     prepared = prepare_sources(sources)
     with contextlib.closing(duckdb.connect()) as con:
@@ -29,7 +31,9 @@ def train_from_sources(sources: Path, out_path: Path, labels_from_identifiers: b
         out_path.parent.mkdir(parents=True, exist_ok=True)
         model = linker.misc.save_model_to_json(str(out_path), overwrite=True)
     report = out_path.with_suffix(".html")
-    write_model_report(model if isinstance(model, dict) else json.loads(out_path.read_text()), report)
+    write_model_report(
+        model if isinstance(model, dict) else json.loads(out_path.read_text()), report
+    )
     return report
 
 
@@ -41,9 +45,7 @@ def _learn_m_from_identifier_pairs(linker: object, con: duckdb.DuckDBPyConnectio
     from splink.internals.linker import Linker
 
     assert isinstance(linker, Linker)
-    nhs = next(
-        c for c in linker._settings_obj.comparisons if c.output_column_name == "nhs_number"
-    )
+    nhs = next(c for c in linker._settings_obj.comparisons if c.output_column_name == "nhs_number")
     saved = [(level, level.m_probability) for level in nhs.comparison_levels]
     con.execute(
         """

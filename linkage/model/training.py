@@ -12,8 +12,8 @@ import logging
 from typing import Any
 
 from splink import Linker
-from splink.internals.exceptions import EMTrainingException
 from splink.internals.duckdb.database_api import DuckDBAPI
+from splink.internals.exceptions import EMTrainingException
 
 from linkage.model.blocking import deterministic_rules, training_blocking_rules
 from linkage.model.settings import model_settings

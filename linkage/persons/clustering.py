@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from linkage.persons.constraints import RecordFacts, given_names_compatible
+from linkage.persons.constraints import (
+    GENERATION_GAP_YEARS,
+    RecordFacts,
+    given_names_compatible,
+    pair_conflict,
+    sibling_identifier_error,
+)
 
 __all__ = ["ClusterResult", "ClusteringRules", "cluster_records"]
 
@@ -25,6 +31,10 @@ class ClusteringRules:
     #: When two multi-record clusters meet, the mean probability over all their cross pairs
     #: (unscored pairs count as 0) must reach this, so one chance pair cannot fuse two groups.
     group_agreement: float = 0.2
+    #: A record whose best two candidates cannot be one person, and whose scores for them are
+    #: within this many bits (a factor of 2**margin), is ambiguous: it is held for a reviewer
+    #: rather than given to whichever happens to score a little higher.
+    ambiguity_margin_bits: float = 6.0
 
 
 @dataclass
@@ -41,6 +51,11 @@ class _Clusters:
         self.parent = np.arange(n)
         self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
         self.nhs: dict[int, str | None] = {i: f.nhs_number for i, f in enumerate(facts)}
+        self.upn: dict[int, str | None] = {i: f.upn for i, f in enumerate(facts)}
+        years = [int(f.dob[:4]) if f.dob else None for f in facts]
+        self.years: dict[int, tuple[int, int] | None] = {
+            i: (y, y) if y is not None else None for i, y in enumerate(years)
+        }
         self.by_dob: dict[int, dict[str, list[int]]] = {
             i: ({f.dob: [i]} if f.dob else {}) for i, f in enumerate(facts)
         }
@@ -57,6 +72,16 @@ class _Clusters:
         nhs_a, nhs_b = self.nhs[a], self.nhs[b]
         if nhs_a and nhs_b and nhs_a != nhs_b:
             return "different-nhs-number"
+        upn_a, upn_b = self.upn[a], self.upn[b]
+        if upn_a and upn_b and upn_a != upn_b:
+            return "different-upn"
+        years_a, years_b = self.years[a], self.years[b]
+        if (
+            years_a
+            and years_b
+            and (max(years_a[1], years_b[1]) - min(years_a[0], years_b[0]) >= GENERATION_GAP_YEARS)
+        ):
+            return "different-generation"
         dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
         if len(dobs_a) > len(dobs_b):
             dobs_a, dobs_b = dobs_b, dobs_a
@@ -66,8 +91,14 @@ class _Clusters:
                 continue
             for i in left:
                 for j in right:
-                    if not given_names_compatible(self.facts[i], self.facts[j]):
+                    fi, fj = self.facts[i], self.facts[j]
+                    if fi.source == fj.source and not given_names_compatible(fi, fj):
                         return "twin-or-sibling"
+        if nhs_a and nhs_a == nhs_b:
+            for i in self.members[a]:
+                for j in self.members[b]:
+                    if sibling_identifier_error(self.facts[i], self.facts[j]):
+                        return "identifier-on-another-child"
         if cannot:
             small, large = sorted((a, b), key=lambda r: len(self.members[r]))
             large_members = set(self.members[large])
@@ -82,6 +113,12 @@ class _Clusters:
         self.parent[b] = a
         self.members[a].extend(self.members.pop(b))
         self.nhs[a] = self.nhs[a] or self.nhs[b]
+        self.upn[a] = self.upn[a] or self.upn.pop(b)
+        ya, yb = self.years[a], self.years.pop(b)
+        if ya and yb:
+            self.years[a] = (min(ya[0], yb[0]), max(ya[1], yb[1]))
+        else:
+            self.years[a] = ya or yb
         dobs = self.by_dob[a]
         for dob, idx in self.by_dob.pop(b).items():
             dobs.setdefault(dob, []).extend(idx)
@@ -98,8 +135,17 @@ def cluster_records(
     rules: ClusteringRules = ClusteringRules(),
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
+    personal_evidence: np.ndarray | None = None,
 ) -> ClusterResult:
-    """Cluster record indices ``0..len(facts)-1`` from scored edges ``left[k]–right[k]``."""
+    """Cluster record indices ``0..len(facts)-1`` from scored edges ``left[k]–right[k]``.
+
+    ``personal_evidence[k]`` says whether pair k agrees on something personal to one child (an
+    identifier, the given name, or a close date of birth with a similar name). A household shares
+    a surname and an address, so a pair agreeing on those alone scores high but may be siblings
+    or a parent: such a pair is never enough to link on its own.
+    """
+    if personal_evidence is None:
+        personal_evidence = np.ones(len(left), dtype=bool)
     clusters = _Clusters(facts)
     cannot: dict[int, set[int]] = {}
     for i, j in cannot_link:
@@ -107,8 +153,10 @@ def cluster_records(
         cannot.setdefault(j, set()).add(i)
 
     pair_probability: dict[tuple[int, int], float] = {}
-    for i, j, p in zip(left.tolist(), right.tolist(), probability.tolist(), strict=True):
-        pair_probability[(i, j) if i < j else (j, i)] = p
+    for i, j, p, ok in zip(
+        left.tolist(), right.tolist(), probability.tolist(), personal_evidence.tolist(), strict=True
+    ):
+        pair_probability[(i, j) if i < j else (j, i)] = p if ok else 0.0
 
     conflicts: list[tuple[int, int, str]] = []
     for i, j in must_link:
@@ -123,11 +171,18 @@ def cluster_records(
         clusters.union(a, b)
 
     outcomes = ["below_threshold"] * len(left)
-    order = np.argsort(-weight, kind="stable")
+    linkable = (probability >= rules.link_threshold) & personal_evidence
+    for k in np.flatnonzero((probability >= rules.link_threshold) & ~personal_evidence).tolist():
+        outcomes[k] = "insufficient-personal-evidence"
+    held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable)
+    candidates = np.flatnonzero(linkable)
+    order = candidates[np.argsort(-weight[candidates], kind="stable")]
     for k in order.tolist():
-        if probability[k] < rules.link_threshold:
-            break
-        a, b = clusters.find(int(left[k])), clusters.find(int(right[k]))
+        i, j = int(left[k]), int(right[k])
+        if i in held or j in held:
+            outcomes[k] = "held:ambiguous"
+            continue
+        a, b = clusters.find(i), clusters.find(j)
         if a == b:
             outcomes[k] = "linked"
             continue
@@ -146,6 +201,38 @@ def cluster_records(
         labels[members] = label
         del root
     return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts)
+
+
+def _ambiguous_records(
+    facts: Sequence[RecordFacts],
+    left: np.ndarray,
+    right: np.ndarray,
+    probability: np.ndarray,
+    weight: np.ndarray,
+    rules: ClusteringRules,
+    linkable: np.ndarray,
+) -> set[int]:
+    """Records that fit two people who cannot be one (a father and Junior) about equally well."""
+    neighbours: dict[int, list[tuple[float, int]]] = {}
+    strong = np.flatnonzero(linkable)
+    for i, j, w in zip(
+        left[strong].tolist(), right[strong].tolist(), weight[strong].tolist(), strict=True
+    ):
+        neighbours.setdefault(i, []).append((w, j))
+        neighbours.setdefault(j, []).append((w, i))
+    held: set[int] = set()
+    for record, candidates in neighbours.items():
+        if len(candidates) < 2:
+            continue
+        candidates.sort(reverse=True)
+        best_weight, best = candidates[0]
+        for w, other in candidates[1:]:
+            if best_weight - w >= rules.ambiguity_margin_bits:
+                break
+            if pair_conflict(facts[best], facts[other]) is not None:
+                held.add(record)
+                break
+    return held
 
 
 def _groups_agree(

@@ -1,8 +1,11 @@
 """Hard constraints: pairs of records that may never be in one person, whatever the score says.
 
 Scores are evidence; these are facts about how children's records go wrong (domain/linkage.md):
-two valid, different NHS numbers are two people, and two records sharing a date of birth but with
-genuinely different given names are twins or siblings, not one child. A constraint is checked
+two valid, different NHS numbers (or permanent UPNs) are two people; dates of birth a generation
+apart are a parent and a child; and two records *from one agency* sharing a date of birth but with
+genuinely different given names are twins, not one child. (Across agencies a different given name is
+as often a preferred name as a twin, so there it is evidence for the model, not a constraint; twins
+across agencies are kept apart by their identifiers and by holding ambiguous records for review.) A constraint is checked
 between whole clusters, so a weak record cannot chain two children together.
 """
 
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import JaroWinkler
 
-__all__ = ["RecordFacts", "given_names_compatible"]
+__all__ = ["RecordFacts", "given_names_compatible", "pair_conflict", "sibling_identifier_error"]
 
 #: Above this similarity two given names may be one name mistyped (Jon/John), so they do not prove
 #: two people; below it (Jack/Jacob) they do when the date of birth is shared.
@@ -29,6 +32,14 @@ class RecordFacts:
     given_name_canonical: str | None
     given_name_metaphone: str | None
     given_names_all: frozenset[str]
+    #: A permanent UPN (temporary ones are re-issued, so they prove nothing).
+    upn: str | None = None
+    source: str | None = None
+
+
+#: Two dates of birth this many years apart are a parent and a child (Junior named after his
+#: father), not one person with a mistyped year.
+GENERATION_GAP_YEARS = 12
 
 
 def given_names_compatible(a: RecordFacts, b: RecordFacts) -> bool:
@@ -45,13 +56,42 @@ def given_names_compatible(a: RecordFacts, b: RecordFacts) -> bool:
     if x in b.given_names_all or y in a.given_names_all:
         return True  # known by a middle name
     shorter, longer = sorted((x, y), key=len)
-    if len(shorter) >= 3 and longer.startswith(shorter):
-        return True  # Alex / Alexander, Chris / Christopher
+    if len(shorter) >= 3 and (longer.startswith(shorter) or longer.endswith(shorter)):
+        return True  # Alex / Alexander, Tina / Christina
     if len(shorter) == 1 and longer.startswith(shorter):
         return True  # an initial
     if _equivalent_by_nickname(x, y):
         return True
     return JaroWinkler.similarity(x, y) >= TYPO_SIMILARITY
+
+
+def pair_conflict(a: RecordFacts, b: RecordFacts) -> str | None:
+    """The hard constraint two records break by being one person, or None."""
+    if a.nhs_number and b.nhs_number and a.nhs_number != b.nhs_number:
+        return "different-nhs-number"
+    if a.upn and b.upn and a.upn != b.upn:
+        return "different-upn"
+    if a.dob and b.dob and sibling_identifier_error(a, b):
+        return "identifier-on-another-child"
+    if a.dob and b.dob:
+        if a.dob == b.dob and a.source == b.source and not given_names_compatible(a, b):
+            return "twin-or-sibling"
+        if abs(int(a.dob[:4]) - int(b.dob[:4])) >= GENERATION_GAP_YEARS:
+            return "different-generation"
+    return None
+
+
+def sibling_identifier_error(a: RecordFacts, b: RecordFacts) -> bool:
+    """One NHS number on two children: different names *and* dates of birth far apart.
+
+    The commonest way a valid identifier is wrong is a sibling's number keyed onto the record;
+    when nothing else about the two records agrees, the shared number is that error.
+    """
+    if not (a.nhs_number and a.nhs_number == b.nhs_number) or not (a.dob and b.dob):
+        return False
+    if a.dob[:4] == b.dob[:4] and (a.dob[5:7] == b.dob[8:10] or a.dob[5:7] == b.dob[5:7]):
+        return False  # same year and month, or a day/month swap: a typo, not a sibling
+    return not given_names_compatible(a, b)
 
 
 def _equivalent_by_nickname(x: str, y: str) -> bool:

@@ -83,11 +83,17 @@ def test_health_nhs_numbers_are_valid_unless_an_error_was_applied(
     errs = errors_of(out, "health")
     present = health[health["nhs_number"] != ""]
     assert len(present) / len(health) > 0.95  # nearly everyone in health has one
-    clean = [n for r, n in zip(present["record_id"], present["nhs_number"], strict=True)
-             if not {"nhs_mistyped", "nhs_placeholder"} & errs.get(r, set())]
+    clean = [
+        n
+        for r, n in zip(present["record_id"], present["nhs_number"], strict=True)
+        if not {"nhs_mistyped", "nhs_placeholder"} & errs.get(r, set())
+    ]
     assert clean and all(nhs_ok(n) for n in clean)
-    mistyped = [n for r, n in zip(present["record_id"], present["nhs_number"], strict=True)
-                if "nhs_mistyped" in errs.get(r, set())]
+    mistyped = [
+        n
+        for r, n in zip(present["record_id"], present["nhs_number"], strict=True)
+        if "nhs_mistyped" in errs.get(r, set())
+    ]
     assert mistyped and not any(nhs_ok(n) for n in mistyped)
     assert any(" " in n or "-" in n for n in present["nhs_number"])
     people = read(out / "truth" / "persons.csv")
@@ -135,8 +141,18 @@ def test_upns_carry_the_right_check_letter(population: tuple[Path, SynthSummary]
             assert not upn_ok(upn)
         else:
             assert upn_ok(upn), record
-            assert upn.strip()[1:4] in {"933", "800", "801", "802", "803", "865", "878", "838",
-                                        "330", "209"}
+            assert upn.strip()[1:4] in {
+                "933",
+                "800",
+                "801",
+                "802",
+                "803",
+                "865",
+                "878",
+                "838",
+                "330",
+                "209",
+            }
         if "upn_temporary" in tags:
             assert upn.strip()[-1].isalpha()
 
@@ -174,8 +190,13 @@ def test_other_sources_use_the_contract_layout_and_name_their_categories(
         assert set(extras) - set(config["categories"]) == {"restriction"}
         dobs = frame.loc[frame["dob"] != "", "dob"]
         assert dobs.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
-        assert set(frame["restriction"]) <= {"", "adoption", "gender-recognition",
-                                             "nhs-restricted", "refuge-address"}
+        assert set(frame["restriction"]) <= {
+            "",
+            "adoption",
+            "gender-recognition",
+            "nhs-restricted",
+            "refuge-address",
+        }
 
 
 def test_truth_covers_every_record_exactly_once(population: tuple[Path, SynthSummary]) -> None:
@@ -185,8 +206,9 @@ def test_truth_covers_every_record_exactly_once(population: tuple[Path, SynthSum
     assert not truth.duplicated(["source", "record_id"]).any()
     people = read(out / "truth" / "persons.csv").set_index("person_id")
     assert truth["person_id"].isin(people.index).all()
-    assert (people.loc[truth["person_id"], "family_id"].to_numpy()
-            == truth["family_id"].to_numpy()).all()
+    assert (
+        people.loc[truth["person_id"], "family_id"].to_numpy() == truth["family_id"].to_numpy()
+    ).all()
     for source in SOURCES:
         frame = read(out / f"{source}.csv")
         ids = frame["person_ref" if source == "police" else "record_id"]
@@ -210,8 +232,11 @@ def test_twins_share_birth_details_but_never_a_given_name(
 
 def test_relationship_ids_exist_in_their_source(population: tuple[Path, SynthSummary]) -> None:
     out, _ = population
-    allowed = {"health": {"mother"}, "education": {"parent", "carer"},
-               "social_care": {"mother", "father", "parent", "sibling", "carer"}}
+    allowed = {
+        "health": {"mother"},
+        "education": {"parent", "carer"},
+        "social_care": {"mother", "father", "parent", "sibling", "carer"},
+    }
     truth = read(out / "truth" / "truth.csv").set_index(["source", "record_id"])
     people = read(out / "truth" / "persons.csv").set_index("person_id")
     for source, kinds in allowed.items():

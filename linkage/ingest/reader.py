@@ -1,0 +1,246 @@
+"""Read a directory of agency extracts onto the canonical contract.
+
+A bad *value* never stops a run: the field is set to null and a reject names the file, the row and
+the field (never the value: it is personal data). A bad *file* stops the run with an
+``ExtractError`` naming it, before anything is written, so the previous index keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from linkage.contract import CANONICAL_COLUMNS, RELATIONSHIP_COLUMNS
+from linkage.ingest.errors import ExtractError
+from linkage.ingest.rejects import Reject
+from linkage.ingest.source_config import SourceConfig, load_source_config
+from linkage.standardise.dates import parse_date
+from linkage.standardise.nhs_number import clean_nhs_number
+from linkage.standardise.postcodes import clean_postcode
+from linkage.standardise.sex import clean_sex, is_known_sex_code
+from linkage.standardise.upn import clean_upn
+
+__all__ = ["IngestResult", "read_sources"]
+
+_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
+_SUFFIXES = (".csv", ".parquet")
+_RELATIONSHIP_SUFFIX = "_relationships"
+
+_NHS_PROBLEMS = {
+    "invalid_check": "NHS number fails its check digit",
+    "wrong_length": "NHS number is not 10 digits",
+    "placeholder": "NHS number is a placeholder",
+}
+_UPN_PROBLEMS = {
+    "bad_check": "UPN check letter does not match",
+    "malformed": "UPN is not 13 characters in the DfE format",
+}
+_DATE_PROBLEMS = {
+    "unparseable": "date does not match the source's date format",
+    "placeholder": "date is a placeholder",
+    "future": "date is in the future",
+    "too_old": "date is before 1900",
+}
+
+
+@dataclass
+class IngestResult:
+    #: source name → canonical frame (contract columns + source, agency, row_number, attributes)
+    sources: dict[str, pd.DataFrame]
+    relationships: pd.DataFrame
+    rejects: list[Reject] = field(default_factory=list)
+    #: source name → {extra column: data category}
+    attribute_categories: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def read_sources(directory: Path) -> IngestResult:
+    if not directory.exists():
+        raise ExtractError(f"{directory}: sources directory does not exist")
+    if not directory.is_dir():
+        raise ExtractError(f"{directory}: not a directory")
+    files = sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and p.suffix in _SUFFIXES and not p.stem.endswith(_RELATIONSHIP_SUFFIX)
+    )
+    if not files:
+        raise ExtractError(
+            f"{directory}: no extracts found (expected <source>.csv or <source>.parquet)"
+        )
+    stems = [p.stem for p in files]
+    duplicated = sorted({s for s in stems if stems.count(s) > 1})
+    if duplicated:
+        raise ExtractError(f"{directory}: source {duplicated[0]} has both a CSV and a Parquet file")
+
+    result = IngestResult(
+        sources={}, relationships=pd.DataFrame(columns=["source", *RELATIONSHIP_COLUMNS])
+    )
+    relationship_frames: list[pd.DataFrame] = []
+    for path in files:
+        config = load_source_config(path.with_suffix(".yaml"))
+        frame = _read_table(path)
+        canonical = _to_canonical(path, frame, config, result.rejects)
+        result.sources[path.stem] = canonical
+        result.attribute_categories[path.stem] = dict(config.categories)
+        rel_path = directory / f"{path.stem}{_RELATIONSHIP_SUFFIX}.csv"
+        if rel_path.exists():
+            relationship_frames.append(
+                _read_relationships(
+                    rel_path, path.stem, set(canonical["record_id"]), result.rejects
+                )
+            )
+    if relationship_frames:
+        result.relationships = pd.concat(relationship_frames, ignore_index=True)
+    return result
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise ExtractError(
+                f"{path}: not a readable Parquet file ({type(exc).__name__})"
+            ) from exc
+        return frame.astype("string").astype(object).where(frame.notna(), None)
+    last_error: Exception | None = None
+    for encoding in _ENCODINGS:
+        try:
+            return pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding=encoding, skipinitialspace=False
+            )
+        except UnicodeDecodeError as exc:
+            last_error = exc
+        except pd.errors.EmptyDataError as exc:
+            raise ExtractError(f"{path}: file is empty (no header row)") from exc
+        except pd.errors.ParserError as exc:
+            raise ExtractError(f"{path}: not a readable CSV file ({exc})") from exc
+    raise ExtractError(f"{path}: unknown text encoding ({last_error})")
+
+
+def _to_canonical(
+    path: Path, frame: pd.DataFrame, config: SourceConfig, rejects: list[Reject]
+) -> pd.DataFrame:
+    missing = sorted(v for v in config.columns.values() if v not in frame.columns)
+    if missing:
+        raise ExtractError(
+            f"{path}: column {missing[0]!r} named in {path.with_suffix('.yaml').name} is not in the file"
+        )
+    frame = frame.rename(columns={src: dst for dst, src in config.columns.items()})
+    if "record_id" not in frame.columns:
+        raise ExtractError(f"{path}: required column 'record_id' is missing")
+    # One representation of "no value" from here on: None in object columns.
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame = frame.map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
+    row_numbers = (
+        pd.Series(range(2, len(frame) + 2), index=frame.index)
+        if path.suffix == ".csv"
+        else pd.Series(range(1, len(frame) + 1), index=frame.index)
+    )
+
+    # Rows that cannot be a record at all: no ID, or a repeated ID.
+    no_id = frame["record_id"].isna()
+    repeated = frame["record_id"].duplicated() & ~no_id
+    for idx in frame.index[no_id]:
+        rejects.append(
+            Reject(str(path), int(row_numbers[idx]), "record_id", "record_id is empty; row skipped")
+        )
+    for idx in frame.index[repeated]:
+        rejects.append(
+            Reject(
+                str(path),
+                int(row_numbers[idx]),
+                "record_id",
+                "record_id repeats an earlier row; row skipped",
+            )
+        )
+    keep = ~(no_id | repeated)
+    frame, row_numbers = frame[keep], row_numbers[keep]
+
+    extras = [c for c in frame.columns if c not in CANONICAL_COLUMNS]
+    out = pd.DataFrame(index=frame.index)
+    for column in CANONICAL_COLUMNS:
+        out[column] = frame[column] if column in frame.columns else None
+    for column, mapping in config.values.items():
+        out[column] = out[column].map(
+            lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else None
+        )
+
+    def check(column: str, clean: Callable[[Any], tuple[Any, str | None]]) -> None:
+        values = out[column]
+        distinct = {v: clean(v) for v in values.dropna().unique()}
+        cleaned = values.map(lambda v: distinct.get(v, (None, None))[0]).astype(object)
+        problems = values.map(lambda v: distinct.get(v, (None, None))[1])
+        for idx in problems.index[problems.notna()]:
+            rejects.append(Reject(str(path), int(row_numbers[idx]), column, str(problems[idx])))
+        out[column] = cleaned
+
+    def nhs(v: Any) -> tuple[Any, str | None]:
+        r = clean_nhs_number(v)
+        return (r.value, _NHS_PROBLEMS.get(r.status))
+
+    def upn(v: Any) -> tuple[Any, str | None]:
+        r = clean_upn(v)
+        return (r.value, _UPN_PROBLEMS.get(r.status))
+
+    formats = config.formats_for("dob")
+
+    def dob(v: Any) -> tuple[Any, str | None]:
+        r = parse_date(v, formats)
+        return (r.iso, _DATE_PROBLEMS.get(r.status))
+
+    def postcode(v: Any) -> tuple[Any, str | None]:
+        p = clean_postcode(v)
+        return (p.value, None) if p else (None, "not a valid UK postcode")
+
+    def sex(v: Any) -> tuple[Any, str | None]:
+        if not is_known_sex_code(v):
+            return (None, "unknown sex code")
+        return (clean_sex(v), None)
+
+    check("nhs_number", nhs)
+    check("upn", upn)
+    check("dob", dob)
+    check("postcode", postcode)
+    check("sex", sex)
+
+    out["source"] = path.stem
+    out["agency"] = config.agency or path.stem
+    out["row_number"] = row_numbers.astype("int64")
+    records = frame[extras].to_dict("records") if extras else [{} for _ in range(len(frame))]
+    out["attributes"] = [
+        json.dumps({k: v for k, v in r.items() if v is not None}, sort_keys=True) for r in records
+    ]
+    return out.reset_index(drop=True)
+
+
+def _read_relationships(
+    path: Path, source: str, record_ids: set[str], rejects: list[Reject]
+) -> pd.DataFrame:
+    frame = _read_table(path)
+    missing = [c for c in RELATIONSHIP_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ExtractError(f"{path}: required column {missing[0]!r} is missing")
+    frame = frame[list(RELATIONSHIP_COLUMNS)].astype(object)
+    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else "")
+    keep = []
+    for offset, row in enumerate(frame.itertuples(index=False)):
+        line = offset + 2
+        ok = True
+        for column in ("record_id", "related_record_id"):
+            if getattr(row, column) not in record_ids:
+                rejects.append(Reject(str(path), line, column, f"not a record_id in {source}"))
+                ok = False
+        if not row.relationship:
+            rejects.append(Reject(str(path), line, "relationship", "relationship is empty"))
+            ok = False
+        keep.append(ok)
+    out = frame[keep].copy()
+    out["relationship"] = out["relationship"].str.lower()
+    out.insert(0, "source", source)
+    return out.reset_index(drop=True)

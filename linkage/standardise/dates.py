@@ -1,0 +1,58 @@
+"""Dates of birth: per-source formats to ISO, impossible and placeholder dates to missing.
+
+A 1 January date is kept but flagged: agencies use it when only the year is known, so agreement on
+it is weaker evidence (the model's term-frequency adjustment reads the same fact from the data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final, Literal
+
+__all__ = ["DEFAULT_DATE_FORMATS", "ParsedDate", "parse_date"]
+
+DEFAULT_DATE_FORMATS: Final = ("%Y-%m-%d",)
+_PLACEHOLDERS: Final = frozenset({date(1900, 1, 1), date(1901, 1, 1), date(9999, 12, 31)})
+_EARLIEST: Final = date(1900, 1, 1)
+
+Status = Literal["valid", "unparseable", "placeholder", "future", "too_old", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDate:
+    iso: str | None
+    status: Status
+    possibly_estimated: bool = False
+
+
+def parse_date(
+    raw: object,
+    formats: Sequence[str] = DEFAULT_DATE_FORMATS,
+    today: date | None = None,
+    allow_future_days: int = 280,
+) -> ParsedDate:
+    """Parse with the first matching format. Expected dates of delivery may lie up to 40 weeks ahead."""
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return ParsedDate(None, "missing")
+    text = str(raw).strip()
+    if not text:
+        return ParsedDate(None, "missing")
+    parsed: date | None = None
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(text, fmt).date()
+            break
+        except ValueError:
+            continue
+    if parsed is None:
+        return ParsedDate(None, "unparseable")
+    if parsed in _PLACEHOLDERS:
+        return ParsedDate(None, "placeholder")
+    if parsed < _EARLIEST:
+        return ParsedDate(None, "too_old")
+    today = today or date.today()
+    if (parsed - today).days > allow_future_days:
+        return ParsedDate(None, "future")
+    return ParsedDate(parsed.isoformat(), "valid", parsed.month == 1 and parsed.day == 1)

@@ -1,0 +1,141 @@
+"""The canonical frame (from ingest) to the model's feature table, one row per record.
+
+Every value is standardised once per *distinct* value and mapped back, so the cost grows with the
+number of different names and postcodes, not with the number of records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from rapidfuzz.distance import JaroWinkler
+
+from linkage.standardise.addresses import address_key
+from linkage.standardise.names import (
+    canonical_forms,
+    canonical_name,
+    is_placeholder_given_name,
+    normalise_name,
+    phonetic_key,
+)
+from linkage.standardise.nhs_number import clean_nhs_number
+from linkage.standardise.postcodes import clean_postcode
+from linkage.standardise.sex import clean_sex
+from linkage.standardise.upn import clean_upn
+
+__all__ = ["FEATURE_COLUMNS", "standardise_records"]
+
+FEATURE_COLUMNS = [
+    "unique_id",
+    "source",
+    "record_id",
+    "agency",
+    "nhs_number",
+    "upn",
+    "upn_is_temporary",
+    "local_id_key",
+    "given_name",
+    "given_name_canonical",
+    "given_name_canonicals",
+    "given_name_metaphone",
+    "middle_names",
+    "given_names_all",
+    "family_name",
+    "family_name_tokens",
+    "family_name_metaphone",
+    "family_name_first_token",
+    "name_is_placeholder",
+    "dob",
+    "dob_year",
+    "dob_is_jan1",
+    "sex",
+    "postcode",
+    "postcode_district",
+    "postcode_sector",
+    "address_key",
+]
+
+del JaroWinkler  # imported for its side effect of failing fast if rapidfuzz is missing
+
+
+def _per_distinct(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    values = series.dropna().unique()
+    mapping = {v: fn(v) for v in values}
+    return series.map(mapping)
+
+
+def _given(raw: Any) -> tuple[str | None, bool]:
+    text = normalise_name(raw)
+    if is_placeholder_given_name(text):
+        return None, True
+    first = text.split()[0] if text else None
+    return first, False
+
+
+def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    out["unique_id"] = frame["source"] + ":" + frame["record_id"]
+    out["source"] = frame["source"]
+    out["record_id"] = frame["record_id"]
+    out["agency"] = frame["agency"]
+
+    out["nhs_number"] = _per_distinct(frame["nhs_number"], lambda v: clean_nhs_number(v).value)
+    upns = _per_distinct(frame["upn"], clean_upn)
+    out["upn"] = upns.map(lambda r: r.value if r is not None else None, na_action="ignore")
+    out["upn_is_temporary"] = (
+        upns.map(lambda r: bool(r is not None and r.is_temporary), na_action="ignore")
+        .fillna(False)
+        .astype(bool)
+    )
+    local = frame["local_id"]
+    out["local_id_key"] = (frame["source"] + ":" + local.str.strip()).where(local.notna())
+
+    given = _per_distinct(frame["given_name"], _given)
+    out["given_name"] = given.map(lambda g: g[0], na_action="ignore")
+    out["name_is_placeholder"] = (
+        given.map(lambda g: g[1], na_action="ignore").fillna(False).astype(bool)
+    )
+    out["given_name_canonical"] = _per_distinct(out["given_name"], canonical_name)
+    out["given_name_canonicals"] = _per_distinct(
+        out["given_name"], lambda g: sorted(canonical_forms(g))
+    )
+    out["given_name_metaphone"] = _per_distinct(out["given_name"], phonetic_key)
+    middle = _per_distinct(frame["middle_names"], normalise_name)
+    out["middle_names"] = middle
+    firsts = _per_distinct(frame["given_name"], normalise_name)
+    out["given_names_all"] = [
+        sorted({t for part in (f, m) if isinstance(part, str) for t in part.split()})
+        for f, m in zip(firsts.tolist(), middle.tolist(), strict=True)
+    ]
+
+    family = _per_distinct(frame["family_name"], normalise_name)
+    out["family_name"] = family
+    out["family_name_tokens"] = [f.split() if isinstance(f, str) else [] for f in family.tolist()]
+    out["family_name_metaphone"] = _per_distinct(family, phonetic_key)
+    out["family_name_first_token"] = family.str.split(" ").str[0]
+
+    dob = frame["dob"]
+    out["dob"] = dob
+    out["dob_year"] = pd.to_numeric(dob.str[:4], errors="coerce").astype("Int64")
+    out["dob_is_jan1"] = (dob.str[5:] == "01-01").fillna(False).astype(bool)
+    out["sex"] = _per_distinct(frame["sex"], clean_sex)
+
+    postcodes = _per_distinct(frame["postcode"], clean_postcode)
+    out["postcode"] = postcodes.map(lambda p: p.value if p else None, na_action="ignore")
+    out["postcode_district"] = postcodes.map(
+        lambda p: p.district if p else None, na_action="ignore"
+    )
+    out["postcode_sector"] = postcodes.map(lambda p: p.sector if p else None, na_action="ignore")
+    out["address_key"] = [
+        address_key(a, p) if isinstance(p, str) else None
+        for a, p in zip(frame["address"].tolist(), out["postcode"].tolist(), strict=True)
+    ]
+    result = out[FEATURE_COLUMNS].reset_index(drop=True)
+    for column in ("given_names_all", "family_name_tokens"):
+        result[column] = result[column].map(lambda v: v if isinstance(v, list) else [])
+    result["given_name_canonicals"] = result["given_name_canonicals"].map(
+        lambda v: v if isinstance(v, list) else None
+    )
+    return result
