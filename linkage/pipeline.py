@@ -35,15 +35,22 @@ from linkage.persons.constraints import RecordFacts
 
 __all__ = ["LinkOptions", "LinkSummary", "StageTimer", "link_sources"]
 
-#: Agreement on something personal to one child, read from Splink's comparison levels (see
-#: linkage.model.comparisons for the level numbers): a shared identifier; the given name exact, a
-#: known diminutive or a typo; a weaker name match with a close date of birth; or, for a "Baby"
-#: record with no name, a date of birth within weeks.
+#: Agreement on something personal to one child, read from Splink's comparison levels (numbered
+#: from the top level down to 0 = "different"; -1 = missing), so a pair that agrees only on what a
+#: household shares (surname, address) never links: a shared identifier; or, with dates of birth
+#: not flatly different, the given name exact/diminutive/typo, a weaker name match with a close
+#: date (or, with no date to compare, the same surname), or a nameless "Baby" record within weeks.
+#: Level numbers: given name 5 exact, 4 diminutive, 3 typo, 2 middle/contained, 1 sounds alike;
+#: family name 4 exact, 3 typo, 2 double-barrelled part; date of birth 6 exact, 5 swapped, 4 one
+#: digit, 3 within 45 days, 2 estimated 1 January, 1 same day and month.
 PERSONAL_EVIDENCE_SQL = """(
     p.gamma_nhs_number = 1 OR p.gamma_upn = 1 OR p.gamma_local_id_key = 1
-    OR p.gamma_given_name >= 3
-    OR (p.gamma_given_name IN (1, 2) AND p.gamma_dob >= 3)
-    OR (p.gamma_given_name = -1 AND p.gamma_dob >= 2)
+    OR (p.gamma_dob <> 0 AND (
+        p.gamma_given_name >= 3
+        OR (p.gamma_given_name IN (1, 2) AND (p.gamma_dob >= 4
+            OR (p.gamma_dob = -1 AND p.gamma_family_name >= 3)))
+        OR (p.gamma_given_name = -1 AND p.gamma_dob >= 3)
+    ))
 )"""
 
 #: Pairs scored below this are not kept at all: they are evidence of nothing worth reviewing.
@@ -153,6 +160,7 @@ def link_sources(
         with timed("cluster persons"):
             decisions = _carried_decisions(con, has_previous)
             must, cannot = _decision_pairs(decisions, features)
+            cannot += _related_pairs(ingest.relationships, features)
             facts = _record_facts(features)
             result = cluster_records(
                 facts,
@@ -378,6 +386,17 @@ def _decision_pairs(
     return must, cannot
 
 
+def _related_pairs(relationships: pd.DataFrame, features: pd.DataFrame) -> list[tuple[int, int]]:
+    """Two records an agency says are related (mother of, sibling of) are two people."""
+    if relationships.empty:
+        return []
+    index = dict(zip(features["unique_id"], features["idx"], strict=True))
+    left = (relationships["source"] + ":" + relationships["record_id"]).map(index)
+    right = (relationships["source"] + ":" + relationships["related_record_id"]).map(index)
+    both = left.notna() & right.notna() & (left != right)
+    return list(zip(left[both].astype(int).tolist(), right[both].astype(int).tolist(), strict=True))
+
+
 def _previous_ids(
     con: duckdb.DuckDBPyConnection, has_previous: bool, kind: str
 ) -> tuple[dict[str, str], dict[str, object]]:
@@ -569,25 +588,28 @@ def _write_edges(
             "unique_id_r": uids[edges["right_idx"].to_numpy()],
             "match_weight": edges["match_weight"].to_numpy(),
             "match_probability": edges["match_probability"].to_numpy(),
+            "personal_evidence": edges["personal_evidence"].to_numpy(dtype=bool),
             "outcome": edges["outcome"].to_numpy(),
         }
     )
     con.register("edges_df", frame)
     con.execute("INSERT INTO person_edges SELECT * FROM edges_df")
     con.unregister("edges_df")
-    # Review: uncertain pairs that ended in different persons, and strong pairs a constraint
-    # blocked, where a reviewer can confirm the constraint was right.
+    # Review: uncertain pairs that ended in different persons, ambiguous records held back, and
+    # strong pairs a constraint blocked, where a reviewer can confirm the constraint was right.
+    # Pairs agreeing only on what a household shares (siblings) are not worth a reviewer's time.
     con.execute(
         """
         INSERT INTO review_candidates
         SELECT e.unique_id_l, e.unique_id_r, e.match_probability, e.match_weight,
-               CASE WHEN e.outcome LIKE 'constraint:%' THEN e.outcome ELSE 'uncertain' END
+               CASE WHEN e.outcome = 'below_threshold' THEN 'uncertain' ELSE e.outcome END
         FROM person_edges e
         JOIN record_links a ON a.unique_id = e.unique_id_l
         JOIN record_links b ON b.unique_id = e.unique_id_r
         WHERE a.person_id <> b.person_id
+          AND e.personal_evidence
           AND e.match_probability >= ?
-          AND e.outcome NOT LIKE 'constraint:reviewer%'
+          AND e.outcome <> 'constraint:cannot-link'
         """,
         [options.review_threshold],
     )

@@ -1,8 +1,9 @@
 """Opaque shared identifiers with a check character.
 
-An ID must carry no personal data (it travels in URLs, letters and other agencies' systems) and must
-catch a mistyped character when read over the phone, so it is random Crockford base32 with a mod-37
-check symbol (Crockford's own scheme): any single substitution or adjacent transposition is caught.
+An ID must carry no personal data (it travels in letters and other agencies' systems) and must
+catch a mistyped character when read over the phone, so it is random Crockford base32 (no I, L, O
+or U to confuse) with an ISO 7064 MOD 37,36 check character (a digit or capital letter): any single
+substitution or adjacent transposition is caught, and every character is safe in a URL or a CSV.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ __all__ = ["IdKind", "is_valid_id", "new_id"]
 IdKind = Literal["person", "family"]
 
 _ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_CHECK_SYMBOLS: Final = _ALPHABET + "*~$=U"
+_ALPHANUMERIC: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _PREFIX: Final[dict[str, str]] = {"person": "P", "family": "F"}
 _BODY_LENGTH: Final = 12  # 60 random bits: collisions are negligible at national scale
 
 
 def _check_symbol(body: str) -> str:
-    value = 0
+    modulus = 36
+    product = modulus
     for char in body:
-        value = value * 32 + _ALPHABET.index(char)
-    return _CHECK_SYMBOLS[value % 37]
+        total = (product + _ALPHANUMERIC.index(char)) % modulus or modulus
+        product = (total * 2) % (modulus + 1)
+    return _ALPHANUMERIC[(modulus + 1 - product) % modulus]
 
 
 def new_id(kind: IdKind) -> str:

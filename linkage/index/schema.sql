@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS person_edges (
     unique_id_r VARCHAR NOT NULL,
     match_weight DOUBLE NOT NULL,
     match_probability DOUBLE NOT NULL,
-    outcome VARCHAR NOT NULL            -- linked | below_threshold | constraint:<name> | decision:<id>
+    personal_evidence BOOLEAN NOT NULL, -- agrees on something personal to one child
+    outcome VARCHAR NOT NULL            -- linked | below_threshold | held:ambiguous | constraint:<name>
 );
 
 CREATE TABLE IF NOT EXISTS families (

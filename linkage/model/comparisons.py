@@ -127,6 +127,10 @@ def _date_of_birth() -> ComparisonCreator:
                 label_for_charts="within 45 days (estimated or expected date)",
             ),
             cll.CustomLevel(
+                f"year({l_date}) = year({r_date}) AND (dob_is_jan1_l OR dob_is_jan1_r)",
+                label_for_charts="same year, one an estimated 1 January",
+            ),
+            cll.CustomLevel(
                 f"month({l_date}) = month({r_date}) AND day({l_date}) = day({r_date})",
                 label_for_charts="same day and month, different year",
             ),

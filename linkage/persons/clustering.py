@@ -27,7 +27,7 @@ __all__ = ["ClusterResult", "ClusteringRules", "cluster_records"]
 @dataclass(frozen=True)
 class ClusteringRules:
     #: Pairs at or above this probability link, constraints permitting.
-    link_threshold: float = 0.95
+    link_threshold: float = 0.9
     #: When two multi-record clusters meet, the mean probability over all their cross pairs
     #: (unscored pairs count as 0) must reach this, so one chance pair cannot fuse two groups.
     group_agreement: float = 0.2
@@ -104,7 +104,7 @@ class _Clusters:
             large_members = set(self.members[large])
             for i in self.members[small]:
                 if cannot.get(i, set()) & large_members:
-                    return "reviewer-cannot-link"
+                    return "cannot-link"
         return None
 
     def union(self, a: int, b: int) -> int:

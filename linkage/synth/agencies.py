@@ -41,20 +41,50 @@ def _layout(held: tuple[str, ...], extras: tuple[str, ...]) -> tuple[str, ...]:
 #: Column order of each extract as written (police in its own, non-canonical layout).
 LAYOUTS: Final[dict[str, tuple[str, ...]]] = {
     "health": _layout(
-        ("record_id", "nhs_number", "given_name", "middle_names", "family_name", "dob", "sex",
-         "postcode", "address"),
+        (
+            "record_id",
+            "nhs_number",
+            "given_name",
+            "middle_names",
+            "family_name",
+            "dob",
+            "sex",
+            "postcode",
+            "address",
+        ),
         ("gp_practice", "health_visitor", "safeguarding_flag", "restriction"),
     ),
     "education": _layout(
-        ("record_id", "nhs_number", "upn", "given_name", "middle_names", "family_name", "dob",
-         "sex", "postcode", "address"),
+        (
+            "record_id",
+            "nhs_number",
+            "upn",
+            "given_name",
+            "middle_names",
+            "family_name",
+            "dob",
+            "sex",
+            "postcode",
+            "address",
+        ),
         ("school_urn", "attendance_pct", "send_status", "restriction"),
     ),
     "social_care": _layout(
-        CANONICAL_COLUMNS, ("case_status", "allocated_worker", "cp_plan", "restriction"),
+        CANONICAL_COLUMNS,
+        ("case_status", "allocated_worker", "cp_plan", "restriction"),
     ),
-    "police": ("person_ref", "forename", "surname", "date_of_birth", "gender", "post_code",
-               "address_line", "offence_flag", "incident_count", "restriction"),
+    "police": (
+        "person_ref",
+        "forename",
+        "surname",
+        "date_of_birth",
+        "gender",
+        "post_code",
+        "address_line",
+        "offence_flag",
+        "incident_count",
+        "restriction",
+    ),
 }
 
 #: Which restricted markers each agency knows about.
@@ -79,24 +109,39 @@ class _Profile:
 
 
 _PROFILES: Final = {
-    "health": _Profile(preferred=0.25, other_surname=0.6, middle_recorded=0.85, dob=0.6,
-                       missing=0.6, stale=1.2),
-    "education": _Profile(preferred=1.6, other_surname=1.6, middle_recorded=0.7, dob=0.5,
-                          missing=0.6, stale=0.5),
-    "social_care": _Profile(preferred=0.9, other_surname=1.0, middle_recorded=0.45, dob=1.3,
-                            missing=2.5, stale=1.0),
-    "police": _Profile(preferred=1.4, other_surname=1.4, middle_recorded=0.0, dob=2.0,
-                       missing=2.5, stale=1.3),
+    "health": _Profile(
+        preferred=0.25, other_surname=0.6, middle_recorded=0.85, dob=0.6, missing=0.6, stale=1.2
+    ),
+    "education": _Profile(
+        preferred=1.6, other_surname=1.6, middle_recorded=0.7, dob=0.5, missing=0.6, stale=0.5
+    ),
+    "social_care": _Profile(
+        preferred=0.9, other_surname=1.0, middle_recorded=0.45, dob=1.3, missing=2.5, stale=1.0
+    ),
+    "police": _Profile(
+        preferred=1.4, other_surname=1.4, middle_recorded=0.0, dob=2.0, missing=2.5, stale=1.3
+    ),
 }
 
 
 #: Chance that a resident adult is a school contact (per school their children attend).
-_CONTACT_RATES: Final = {"mother": 0.5, "father": 0.25, "step-father": 0.2,
-                         "grandmother": 0.6, "grandfather": 0.25}
+_CONTACT_RATES: Final = {
+    "mother": 0.5,
+    "father": 0.25,
+    "step-father": 0.2,
+    "grandmother": 0.6,
+    "grandfather": 0.25,
+}
 #: Chance that a member of a family known to children's social care has a record there.
-_SOCIAL_CARE_RATES: Final = {"mother": 0.92, "father": 0.75, "step-father": 0.65,
-                             "grandmother": 0.95, "grandfather": 0.9, "child": 0.97,
-                             "unborn": 0.9}
+_SOCIAL_CARE_RATES: Final = {
+    "mother": 0.92,
+    "father": 0.75,
+    "step-father": 0.65,
+    "grandmother": 0.95,
+    "grandfather": 0.9,
+    "child": 0.97,
+    "unborn": 0.9,
+}
 
 
 @dataclass(slots=True)
@@ -137,22 +182,32 @@ class Agencies:
 
     # ---- shared ------------------------------------------------------------------------------
 
-    def _identity(self, source: str, p: Person, errs: list[str], *, middle: bool = True,
-                  dob: bool = True) -> dict[str, str]:
+    def _identity(
+        self, source: str, p: Person, errs: list[str], *, middle: bool = True, dob: bool = True
+    ) -> dict[str, str]:
         """Name, date of birth, sex and address as this agency holds them (canonical names)."""
         fix = self.fix
         prof = _PROFILES[source]
         share = min(1.0, self.rates.preferred_name * prof.preferred)
-        postcode, address = fix.address(p.address, p.previous_address, prof.stale, prof.missing,
-                                        errs)
+        postcode, address = fix.address(
+            p.address, p.previous_address, prof.stale, prof.missing, errs
+        )
         return {
             "given_name": fix.noise(fix.given_name(p.given, p.preferred, share, errs), errs),
-            "middle_names": fix.middle_names(p.middle, prof.middle_recorded, errs) if middle
+            "middle_names": fix.middle_names(p.middle, prof.middle_recorded, errs)
+            if middle
             else "",
             "family_name": fix.noise(
-                fix.family_name(p.surname, p.other_surnames, prof.other_surname, errs), errs),
-            "dob": fix.dob(p.dob, prof.dob * (1.5 if p.adult else 1.0),
-                           prof.missing * (1.5 if p.adult else 1.0), errs) if dob else "",
+                fix.family_name(p.surname, p.other_surnames, prof.other_surname, errs), errs
+            ),
+            "dob": fix.dob(
+                p.dob,
+                prof.dob * (1.5 if p.adult else 1.0),
+                prof.missing * (1.5 if p.adult else 1.0),
+                errs,
+            )
+            if dob
+            else "",
             "sex": fix.sex(p.sex, prof.missing, errs),
             "postcode": fix.noise(postcode, errs),
             "address": fix.noise(address, errs),
@@ -211,8 +266,10 @@ class Agencies:
                 else:
                     errs.append("nhs_missing")
                 fields.update(
-                    record_id=rid, nhs_number=nhs,
-                    gp_practice=home.gp_practice if rng.random() < 0.95
+                    record_id=rid,
+                    nhs_number=nhs,
+                    gp_practice=home.gp_practice
+                    if rng.random() < 0.95
                     else rng.choice(self.place.practices[home.town]),
                     health_visitor=visitor if p.role == "child" and p.age < 5 else "",
                     safeguarding_flag="Y" if home.involved and rng.random() < 0.4 else "N",
@@ -246,7 +303,9 @@ class Agencies:
                 send = rng.random()
                 attendance = rng.gauss(88 if group.home.involved else 94, 6)
                 fields.update(
-                    record_id=rid, upn=fix.noise(upn, errs), nhs_number=nhs,
+                    record_id=rid,
+                    upn=fix.noise(upn, errs),
+                    nhs_number=nhs,
                     school_urn=p.school.urn,
                     attendance_pct=f"{min(100.0, max(20.0, attendance)):.1f}",
                     send_status="EHCP" if send < 0.04 else "SEN support" if send < 0.18 else "",
@@ -266,12 +325,14 @@ class Agencies:
                     continue
                 errs = []
                 rid = self._ids["education"].next()
-                fields = self._identity("education", adult, errs, middle=False,
-                                        dob=rng.random() < 0.15)
+                fields = self._identity(
+                    "education", adult, errs, middle=False, dob=rng.random() < 0.15
+                )
                 if rng.random() < 0.5:
                     fields["sex"] = ""
-                fields.update(record_id=rid, school_urn=urn,
-                              restriction=self._marker("education", adult))
+                fields.update(
+                    record_id=rid, school_urn=urn, restriction=self._marker("education", adult)
+                )
                 records.append(Record("education", rid, adult, fields, errs))
                 kind = "carer" if adult.role.startswith("grand") else "parent"
                 relationships += [(rid, pupil, kind) for pupil in pupils]
@@ -305,8 +366,9 @@ class Agencies:
                     local_id = ""
             for copy in range(self._copies(self.rates.duplicate_social_care)):
                 if p.unborn:
-                    rid = self._sc_unborn(p, group, self._local_ids.next(), worker, open_case,
-                                          records)
+                    rid = self._sc_unborn(
+                        p, group, self._local_ids.next(), worker, open_case, records
+                    )
                     first.setdefault(p.person_id, rid)
                     break
                 errs: list[str] = ["duplicate"] if copy else []
@@ -318,10 +380,12 @@ class Agencies:
                     nhs = fix.nhs_number(p.nhs, self._sibling_nhs(p, group), errs)
                 upn = fix.upn(p.upn, errs) if p.upn and rng.random() < 0.15 else ""
                 fields.update(
-                    record_id=rid, local_id=(local_id if copy == 0 and local_id
-                                             else self._local_ids.next()),
-                    nhs_number=nhs, upn=upn,
-                    case_status="open" if open_case else "closed", allocated_worker=worker,
+                    record_id=rid,
+                    local_id=(local_id if copy == 0 and local_id else self._local_ids.next()),
+                    nhs_number=nhs,
+                    upn=upn,
+                    case_status="open" if open_case else "closed",
+                    allocated_worker=worker,
                     cp_plan=("Y" if open_case and rng.random() < 0.35 else "N") if child else "",
                     restriction=self._marker("social_care", p),
                 )
@@ -343,8 +407,15 @@ class Agencies:
                 relationships.append((mother_record, rid, "mother"))
         return records, relationships
 
-    def _sc_unborn(self, p: Person, group: FamilyGroup, local_id: str, worker: str,
-                   open_case: bool, records: list[Record]) -> str:
+    def _sc_unborn(
+        self,
+        p: Person,
+        group: FamilyGroup,
+        local_id: str,
+        worker: str,
+        open_case: bool,
+        records: list[Record],
+    ) -> str:
         """A pre-birth record: "Unborn"/"Baby", dated at the expected delivery date."""
         rng = self.rng
         errs = ["prebirth_record"]
@@ -358,13 +429,18 @@ class Agencies:
         mother = next((m for m in group.everyone if m.person_id == p.mother_id), None)
         surname = mother.surname if mother and rng.random() < 0.7 else p.surname
         fields = {
-            "record_id": rid, "local_id": local_id,
+            "record_id": rid,
+            "local_id": local_id,
             "given_name": self.fix.noise("Unborn" if rng.random() < 0.6 else "Baby", errs),
             "family_name": self.fix.noise(surname, errs),
-            "dob": due.isoformat(), "sex": "U" if rng.random() < 0.5 else "",
-            "postcode": p.address.postcode, "address": p.address.text(),
-            "case_status": "open" if open_case else "closed", "allocated_worker": worker,
-            "cp_plan": "N", "restriction": self._marker("social_care", p),
+            "dob": due.isoformat(),
+            "sex": "U" if rng.random() < 0.5 else "",
+            "postcode": p.address.postcode,
+            "address": p.address.text(),
+            "case_status": "open" if open_case else "closed",
+            "allocated_worker": worker,
+            "cp_plan": "N",
+            "restriction": self._marker("social_care", p),
         }
         records.append(Record("social_care", rid, p, fields, errs))
         return rid
@@ -404,16 +480,26 @@ class Agencies:
                     errs.append("stray_case")
                 dob = ident["dob"]
                 young = p.role == "child" and p.age < 10
-                records.append(Record("police", rid, p, {
-                    "person_ref": rid,
-                    "forename": ident["given_name"],
-                    "surname": surname,
-                    "date_of_birth": f"{dob[8:10]}/{dob[5:7]}/{dob[:4]}" if dob else "",
-                    "gender": {"M": "Male", "F": "Female", "U": "Unknown"}.get(ident["sex"], ""),
-                    "post_code": ident["postcode"],
-                    "address_line": ident["address"],
-                    "offence_flag": "N" if young or rng.random() >= 0.4 else "Y",
-                    "incident_count": str(1 + min(20, int(rng.expovariate(0.45)))),
-                    "restriction": self._marker("police", p),
-                }, errs))
+                records.append(
+                    Record(
+                        "police",
+                        rid,
+                        p,
+                        {
+                            "person_ref": rid,
+                            "forename": ident["given_name"],
+                            "surname": surname,
+                            "date_of_birth": f"{dob[8:10]}/{dob[5:7]}/{dob[:4]}" if dob else "",
+                            "gender": {"M": "Male", "F": "Female", "U": "Unknown"}.get(
+                                ident["sex"], ""
+                            ),
+                            "post_code": ident["postcode"],
+                            "address_line": ident["address"],
+                            "offence_flag": "N" if young or rng.random() >= 0.4 else "Y",
+                            "incident_count": str(1 + min(20, int(rng.expovariate(0.45)))),
+                            "restriction": self._marker("police", p),
+                        },
+                        errs,
+                    )
+                )
         return records, []

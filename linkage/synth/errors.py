@@ -66,12 +66,20 @@ class ErrorRates:
 
 
 _KEYBOARD: Final = {
-    c: n for row in ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-    for i, c in enumerate(row) for n in [row[max(0, i - 1):i] + row[i + 1:i + 2]]
+    c: n
+    for row in ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+    for i, c in enumerate(row)
+    for n in [row[max(0, i - 1) : i] + row[i + 1 : i + 2]]
 }
 _ABBREVIATIONS: Final = {
-    " Road": " Rd", " Street": " St", " Avenue": " Ave", " Lane": " Ln", " Close": " Cl",
-    " Drive": " Dr", " Crescent": " Cres", " Gardens": " Gdns",
+    " Road": " Rd",
+    " Street": " St",
+    " Avenue": " Ave",
+    " Lane": " Ln",
+    " Close": " Cl",
+    " Drive": " Dr",
+    " Crescent": " Cres",
+    " Gardens": " Gdns",
 }
 
 
@@ -91,16 +99,17 @@ class Corruptor:
         i = rng.randrange(1, len(name))  # first letters are rarely mistyped
         kind = rng.randrange(4)
         if kind == 0 and i < len(name) - 1 and name[i] != name[i + 1]:
-            return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+            return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
         if kind == 1:
-            return name[:i] + name[i + 1:]
+            return name[:i] + name[i + 1 :]
         c = name[i].lower()
         if kind == 2 and c in _KEYBOARD:
-            return name[:i] + rng.choice(_KEYBOARD[c]) + name[i + 1:]
-        return name[:i] + rng.choice("aeiourstnlmcdh".replace(c, "")) + name[i + 1:]
+            return name[:i] + rng.choice(_KEYBOARD[c]) + name[i + 1 :]
+        return name[:i] + rng.choice("aeiourstnlmcdh".replace(c, "")) + name[i + 1 :]
 
-    def given_name(self, given: str, preferred: str, preferred_share: float,
-                   errs: list[str]) -> str:
+    def given_name(
+        self, given: str, preferred: str, preferred_share: float, errs: list[str]
+    ) -> str:
         rng = self.rng
         rates = self.rates
         name = given
@@ -117,8 +126,9 @@ class Corruptor:
                 errs.append("given_typo")
         return name
 
-    def family_name(self, surname: str, others: tuple[str, ...], other_factor: float,
-                    errs: list[str]) -> str:
+    def family_name(
+        self, surname: str, others: tuple[str, ...], other_factor: float, errs: list[str]
+    ) -> str:
         rng = self.rng
         rates = self.rates
         name = surname
@@ -216,8 +226,14 @@ class Corruptor:
 
     # ---- addresses -------------------------------------------------------------------------
 
-    def address(self, current: Address, previous: Address | None, stale_factor: float,
-                missing_factor: float, errs: list[str]) -> tuple[str, str]:
+    def address(
+        self,
+        current: Address,
+        previous: Address | None,
+        stale_factor: float,
+        missing_factor: float,
+        errs: list[str],
+    ) -> tuple[str, str]:
         rng = self.rng
         rates = self.rates
         place = current

@@ -95,14 +95,32 @@ ELDER_FEMALE: Final = _split(
 
 #: Name pairs parents give twins that a careless comparison would call the same name.
 TWIN_NAMES_MALE: Final[tuple[tuple[str, str], ...]] = (
-    ("Jayden", "Jaydon"), ("Aiden", "Aidan"), ("Jack", "Jake"), ("Harry", "Harvey"),
-    ("Leo", "Luca"), ("Alfie", "Archie"), ("Mason", "Jason"), ("Kian", "Kyle"),
-    ("Ryan", "Rhys"), ("Finley", "Freddie"), ("Tyler", "Taylor"), ("Lewis", "Louis"),
+    ("Jayden", "Jaydon"),
+    ("Aiden", "Aidan"),
+    ("Jack", "Jake"),
+    ("Harry", "Harvey"),
+    ("Leo", "Luca"),
+    ("Alfie", "Archie"),
+    ("Mason", "Jason"),
+    ("Kian", "Kyle"),
+    ("Ryan", "Rhys"),
+    ("Finley", "Freddie"),
+    ("Tyler", "Taylor"),
+    ("Lewis", "Louis"),
 )
 TWIN_NAMES_FEMALE: Final[tuple[tuple[str, str], ...]] = (
-    ("Ella", "Emma"), ("Mia", "Maya"), ("Isla", "Ivy"), ("Ruby", "Rosie"), ("Lily", "Lilly-Mae"),
-    ("Olivia", "Sophia"), ("Holly", "Hollie-Ann"), ("Amelia", "Amelie"), ("Leah", "Lexi"),
-    ("Macy", "Maisie"), ("Evie", "Ellie"), ("Grace", "Gracie"),
+    ("Ella", "Emma"),
+    ("Mia", "Maya"),
+    ("Isla", "Ivy"),
+    ("Ruby", "Rosie"),
+    ("Lily", "Lilly-Mae"),
+    ("Olivia", "Sophia"),
+    ("Holly", "Hollie-Ann"),
+    ("Amelia", "Amelie"),
+    ("Leah", "Lexi"),
+    ("Macy", "Maisie"),
+    ("Evie", "Ellie"),
+    ("Grace", "Gracie"),
 )
 
 #: Common English given names with the shorter forms people are known by (~150 names).

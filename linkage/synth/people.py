@@ -67,8 +67,12 @@ _TODAY: Final = EXTRACT_DATE.toordinal()
 _CURRENT_SCHOOL_YEAR: Final = 2024  # the academic year that started in September 2024
 
 _KINDS: Final = (
-    ("couple", 0.40), ("single-mother", 0.21), ("single-father", 0.025), ("step", 0.12),
-    ("kinship", 0.025), ("no-children", 0.22),
+    ("couple", 0.40),
+    ("single-mother", 0.21),
+    ("single-father", 0.025),
+    ("step", 0.12),
+    ("kinship", 0.025),
+    ("no-children", 0.22),
 )
 _CHILD_COUNTS: Final = ((1, 0.38), (2, 0.36), (3, 0.16), (4, 0.07), (5, 0.03))
 
@@ -84,8 +88,14 @@ GENDER_RECOGNITION_RATE: Final = 0.0008
 NHS_RESTRICTED_RATE: Final = 0.002
 REFUGE_RATE: Final = 0.003
 #: Share of each kind of household known to children's social care (ever, open or closed).
-INVOLVEMENT: Final = {"couple": 0.22, "single-mother": 0.55, "single-father": 0.5, "step": 0.55,
-                      "kinship": 0.95, "no-children": 0.0}
+INVOLVEMENT: Final = {
+    "couple": 0.22,
+    "single-mother": 0.55,
+    "single-father": 0.5,
+    "step": 0.55,
+    "kinship": 0.95,
+    "no-children": 0.0,
+}
 
 
 @dataclass(slots=True, eq=False)
@@ -184,9 +194,12 @@ class PopulationBuilder:
         self._person_ids = IdSequence("tp", 9, f"person-{seed}")
         self._family_ids = IdSequence("tf", 8, f"family-{seed}")
         self._pools = {
-            ("child", "M"): _NamePool(CHILD_MALE), ("child", "F"): _NamePool(CHILD_FEMALE),
-            ("adult", "M"): _NamePool(ADULT_MALE), ("adult", "F"): _NamePool(ADULT_FEMALE),
-            ("elder", "M"): _NamePool(ELDER_MALE), ("elder", "F"): _NamePool(ELDER_FEMALE),
+            ("child", "M"): _NamePool(CHILD_MALE),
+            ("child", "F"): _NamePool(CHILD_FEMALE),
+            ("adult", "M"): _NamePool(ADULT_MALE),
+            ("adult", "F"): _NamePool(ADULT_FEMALE),
+            ("elder", "M"): _NamePool(ELDER_MALE),
+            ("elder", "F"): _NamePool(ELDER_FEMALE),
         }
         self._surnames = _NamePool(SURNAMES, power=0.55, offset=1.0)
         self._kind_cum = list(accumulate(w for _, w in _KINDS))
@@ -207,9 +220,19 @@ class PopulationBuilder:
     def _dob_years_before(self, anchor: date, years: float) -> date:
         return date.fromordinal(anchor.toordinal() - int(years * 365.25))
 
-    def person(self, family: Household, role: str, sex: str, dob: date, surname: str,
-               address: Address, previous: Address | None, avoid: set[str] | None = None,
-               given: str = "", other_surnames: tuple[str, ...] = ()) -> Person:
+    def person(
+        self,
+        family: Household,
+        role: str,
+        sex: str,
+        dob: date,
+        surname: str,
+        address: Address,
+        previous: Address | None,
+        avoid: set[str] | None = None,
+        given: str = "",
+        other_surnames: tuple[str, ...] = (),
+    ) -> Person:
         rng = self.rng
         avoid = avoid if avoid is not None else set()
         if not given:
@@ -225,10 +248,18 @@ class PopulationBuilder:
         if given in DIMINUTIVES and rng.random() < PREFERRED_NAME_RATE:
             preferred = rng.choice(DIMINUTIVES[given])
         person = Person(
-            person_id=self._person_ids.next(), family_id=family.family_id, role=role,
-            given=given, middle=middle, surname=surname,
+            person_id=self._person_ids.next(),
+            family_id=family.family_id,
+            role=role,
+            given=given,
+            middle=middle,
+            surname=surname,
             other_surnames=tuple(s for s in other_surnames if s and s != surname),
-            preferred=preferred, dob=dob, sex=sex, nhs=self._nhs.issue(), address=address,
+            preferred=preferred,
+            dob=dob,
+            sex=sex,
+            nhs=self._nhs.issue(),
+            address=address,
             previous_address=previous,
         )
         if role == "child" and rng.random() < ADOPTION_RATE:
@@ -245,15 +276,23 @@ class PopulationBuilder:
         practices = self.place.practices[town]
         return Household(self._family_ids.next(), kind, [], town, self.rng.choice(practices))
 
-    def _living_apart(self, group: FamilyGroup, role: str, sex: str, dob: date, surname: str,
-                      other_surnames: tuple[str, ...] = ()) -> Person:
+    def _living_apart(
+        self,
+        group: FamilyGroup,
+        role: str,
+        sex: str,
+        dob: date,
+        surname: str,
+        other_surnames: tuple[str, ...] = (),
+    ) -> Person:
         """A parent in their own household at a new address; the family home is their last."""
         home = group.home
         own = Household(self._family_ids.next(), "living-apart", [], home.town, home.gp_practice)
         former = home.members[0].previous_address or home.members[0].address
         address = self.place.new_address(home.town if self.rng.random() < 0.8 else None)
-        person = self.person(own, role, sex, dob, surname, address, former,
-                             other_surnames=other_surnames)
+        person = self.person(
+            own, role, sex, dob, surname, address, former, other_surnames=other_surnames
+        )
         group.elsewhere.append(person)
         return person
 
@@ -293,8 +332,16 @@ class PopulationBuilder:
             dob = self._dob_years_before(first_dob, rng.gauss(0, 4))
             married = rng.random() < 0.6
             own = self.surname()
-            partner = self.person(home, "adult", sex, dob, surname if married else own, address,
-                                  previous, other_surnames=(own,) if married else ())
+            partner = self.person(
+                home,
+                "adult",
+                sex,
+                dob,
+                surname if married else own,
+                address,
+                previous,
+                other_surnames=(own,) if married else (),
+            )
             home.members.append(partner)
 
     def _births(self, first: date, count: int, until: int = _TODAY) -> list[list[date]]:
@@ -313,10 +360,18 @@ class PopulationBuilder:
             day += int((1.2 + rng.expovariate(1 / 1.8)) * 365.25)
         return births
 
-    def _children_of(self, group: FamilyGroup, births: list[list[date]], surname: str,
-                     address: Address, previous: Address | None, mother: Person | None,
-                     father: Person | None, names: set[str],
-                     other_surnames: tuple[str, ...] = ()) -> list[Person]:
+    def _children_of(
+        self,
+        group: FamilyGroup,
+        births: list[list[date]],
+        surname: str,
+        address: Address,
+        previous: Address | None,
+        mother: Person | None,
+        father: Person | None,
+        names: set[str],
+        other_surnames: tuple[str, ...] = (),
+    ) -> list[Person]:
         rng = self.rng
         home = group.home
         children: list[Person] = []
@@ -332,24 +387,43 @@ class PopulationBuilder:
                 if candidates:
                     givens = list(rng.choice(candidates))
             elif len(event) == 1:
-                if sexes[0] == "M" and father and father.given not in names \
-                        and rng.random() < JUNIOR_RATE:
+                if (
+                    sexes[0] == "M"
+                    and father
+                    and father.given not in names
+                    and rng.random() < JUNIOR_RATE
+                ):
                     givens = [father.given]
-                elif sexes[0] == "F" and mother and mother.given not in names \
-                        and rng.random() < JUNIOR_RATE / 4:
+                elif (
+                    sexes[0] == "F"
+                    and mother
+                    and mother.given not in names
+                    and rng.random() < JUNIOR_RATE / 4
+                ):
                     givens = [mother.given]
             twin_group = f"{home.family_id}-m{len(children)}" if len(event) > 1 else ""
             for dob, sex, given in zip(event, sexes, givens, strict=True):
-                child = self.person(home, "child", sex, dob, surname, address, previous,
-                                    avoid=names, given=given, other_surnames=other_surnames)
+                child = self.person(
+                    home,
+                    "child",
+                    sex,
+                    dob,
+                    surname,
+                    address,
+                    previous,
+                    avoid=names,
+                    given=given,
+                    other_surnames=other_surnames,
+                )
                 child.twin_group = twin_group
                 child.mother_id = mother.person_id if mother else ""
                 child.father_id = father.person_id if father else ""
                 children.append(child)
         return children
 
-    def _child_surname(self, father_name: str, mother_name: str, p_father: float,
-                       p_mother: float) -> str:
+    def _child_surname(
+        self, father_name: str, mother_name: str, p_father: float, p_mother: float
+    ) -> str:
         r = self.rng.random()
         if r < p_father:
             return father_name
@@ -357,8 +431,9 @@ class PopulationBuilder:
             return mother_name
         return f"{mother_name}-{father_name}" if mother_name != father_name else father_name
 
-    def _with_children(self, group: FamilyGroup, address: Address,
-                       previous: Address | None) -> None:
+    def _with_children(
+        self, group: FamilyGroup, address: Address, previous: Address | None
+    ) -> None:
         rng = self.rng
         home = group.home
         kind = home.kind
@@ -379,13 +454,32 @@ class PopulationBuilder:
         if kind == "couple":
             married = rng.random() < 0.7
             father = self.person(home, "father", "M", father_dob, dads, address, previous)
-            mother = self.person(home, "mother", "F", mother_dob, dads if married else maiden,
-                                 address, previous, other_surnames=(maiden,))
+            mother = self.person(
+                home,
+                "mother",
+                "F",
+                mother_dob,
+                dads if married else maiden,
+                address,
+                previous,
+                other_surnames=(maiden,),
+            )
             home.members += [mother, father]
-            surname = (self._child_surname(dads, maiden, 0.95, 0.0) if married
-                       else self._child_surname(dads, maiden, 0.7, 0.15))
-            children = self._children_of(group, self._births(eldest, count), surname, address,
-                                         previous, mother, father, names)
+            surname = (
+                self._child_surname(dads, maiden, 0.95, 0.0)
+                if married
+                else self._child_surname(dads, maiden, 0.7, 0.15)
+            )
+            children = self._children_of(
+                group,
+                self._births(eldest, count),
+                surname,
+                address,
+                previous,
+                mother,
+                father,
+                names,
+            )
         elif kind in ("single-mother", "single-father"):
             was_married = rng.random() < 0.35
             kept = was_married and rng.random() < 0.5
@@ -393,8 +487,16 @@ class PopulationBuilder:
             mother_others = (maiden, dads) if was_married else ()
             surname = self._child_surname(dads, maiden, 0.55, 0.35)
             if kind == "single-mother":
-                mother = self.person(home, "mother", "F", mother_dob, mother_surname, address,
-                                     previous, other_surnames=mother_others)
+                mother = self.person(
+                    home,
+                    "mother",
+                    "F",
+                    mother_dob,
+                    mother_surname,
+                    address,
+                    previous,
+                    other_surnames=mother_others,
+                )
                 home.members.append(mother)
                 if rng.random() < 0.55:
                     father = self._living_apart(group, "father", "M", father_dob, dads)
@@ -402,20 +504,38 @@ class PopulationBuilder:
                 father = self.person(home, "father", "M", father_dob, dads, address, previous)
                 home.members.append(father)
                 if rng.random() < 0.5:
-                    mother = self._living_apart(group, "mother", "F", mother_dob, mother_surname,
-                                                mother_others)
-            children = self._children_of(group, self._births(eldest, count), surname, address,
-                                         previous, mother, father, names)
+                    mother = self._living_apart(
+                        group, "mother", "F", mother_dob, mother_surname, mother_others
+                    )
+            children = self._children_of(
+                group,
+                self._births(eldest, count),
+                surname,
+                address,
+                previous,
+                mother,
+                father,
+                names,
+            )
         elif kind == "step":
             step_name = self.surname()
             married_step = rng.random() < 0.55
             was_married = rng.random() < 0.4
             mother_surname = step_name if married_step else (dads if was_married else maiden)
-            mother = self.person(home, "mother", "F", mother_dob, mother_surname, address, previous,
-                                 other_surnames=(maiden, dads if was_married else ""))
+            mother = self.person(
+                home,
+                "mother",
+                "F",
+                mother_dob,
+                mother_surname,
+                address,
+                previous,
+                other_surnames=(maiden, dads if was_married else ""),
+            )
             step_dob = self._dob_years_before(mother_dob, rng.gauss(1.5, 5))
-            step_parent = self.person(home, "step-father", "M", step_dob, step_name, address,
-                                      previous)
+            step_parent = self.person(
+                home, "step-father", "M", step_dob, step_name, address, previous
+            )
             home.members += [mother, step_parent]
             if rng.random() < 0.6:
                 father = self._living_apart(group, "father", "M", father_dob, dads)
@@ -424,13 +544,29 @@ class PopulationBuilder:
             last_older = older[-1][0].toordinal()
             older_name = dads if rng.random() < 0.75 else maiden
             known_as = (step_name,) if rng.random() < 0.5 else ()
-            children = self._children_of(group, older, older_name, address, previous, mother,
-                                         father, names, other_surnames=known_as)
+            children = self._children_of(
+                group,
+                older,
+                older_name,
+                address,
+                previous,
+                mother,
+                father,
+                names,
+                other_surnames=known_as,
+            )
             younger_first = date.fromordinal(last_older + int((2 + rng.expovariate(0.5)) * 365.25))
             if count > older_count and younger_first.toordinal() <= _TODAY:
                 younger = self._children_of(
-                    group, self._births(younger_first, count - older_count), step_name, address,
-                    previous, mother, step_parent, names)
+                    group,
+                    self._births(younger_first, count - older_count),
+                    step_name,
+                    address,
+                    previous,
+                    mother,
+                    step_parent,
+                    names,
+                )
                 for child in younger:
                     bonds.append(Bond(step_parent, child, "father"))
                 for child in children:
@@ -441,24 +577,26 @@ class PopulationBuilder:
                     bonds.append(Bond(step_parent, child, "step-parent"))
         else:  # kinship: grandparents bring up their daughter's children
             count = min(count, 3)
-            grandma_dob = self._dob_years_before(mother_dob, min(40.0, max(17.0,
-                                                                          rng.gauss(25, 5))))
+            grandma_dob = self._dob_years_before(mother_dob, min(40.0, max(17.0, rng.gauss(25, 5))))
             grand_name = self.surname()
-            grandma = self.person(home, "grandmother", "F", grandma_dob, grand_name, address,
-                                  previous)
+            grandma = self.person(
+                home, "grandmother", "F", grandma_dob, grand_name, address, previous
+            )
             home.members.append(grandma)
             carers.append(grandma)
             if rng.random() < 0.6:
                 grandpa_dob = self._dob_years_before(grandma_dob, rng.gauss(2, 3))
-                grandpa = self.person(home, "grandfather", "M", grandpa_dob, grand_name, address,
-                                      previous)
+                grandpa = self.person(
+                    home, "grandfather", "M", grandpa_dob, grand_name, address, previous
+                )
                 home.members.append(grandpa)
                 carers.append(grandpa)
             if rng.random() < 0.6:
                 mother = self._living_apart(group, "mother", "F", mother_dob, grand_name)
             surname = self._child_surname(dads, grand_name, 0.5, 0.5)
-            children = self._children_of(group, self._births(eldest, count), surname, address,
-                                         previous, mother, None, names)
+            children = self._children_of(
+                group, self._births(eldest, count), surname, address, previous, mother, None, names
+            )
             for carer in carers:
                 for child in children:
                     bonds.append(Bond(carer, child, "carer"))
@@ -469,17 +607,27 @@ class PopulationBuilder:
             if father and child.father_id == father.person_id:
                 bonds.append(Bond(father, child, "father"))
         for i, a in enumerate(children):
-            for b in children[i + 1:]:
+            for b in children[i + 1 :]:
                 bonds.append(Bond(a, b, "sibling"))
         home.members += children
         if mother and mother in home.members and mother.age < 43 and rng.random() < PREGNANCY_RATE:
             due = date.fromordinal(_TODAY + rng.randrange(7, 182))
             last = children[-1] if children else None
             unborn = Person(
-                person_id=self._person_ids.next(), family_id=home.family_id, role="unborn",
-                given="", middle=(), surname=last.surname if last else mother.surname,
-                other_surnames=(), preferred="", dob=due, sex="U", nhs="", address=address,
-                previous_address=None, mother_id=mother.person_id,
+                person_id=self._person_ids.next(),
+                family_id=home.family_id,
+                role="unborn",
+                given="",
+                middle=(),
+                surname=last.surname if last else mother.surname,
+                other_surnames=(),
+                preferred="",
+                dob=due,
+                sex="U",
+                nhs="",
+                address=address,
+                previous_address=None,
+                mother_id=mother.person_id,
                 father_id=(step_parent or father).person_id if (step_parent or father) else "",
             )
             home.members.append(unborn)
@@ -513,5 +661,6 @@ class PopulationBuilder:
             if year_group <= 6:
                 child.school = first_school
             else:
-                child.school = secondary if rng.random() < 0.85 else rng.choice(
-                    schools["secondary"])
+                child.school = (
+                    secondary if rng.random() < 0.85 else rng.choice(schools["secondary"])
+                )

@@ -18,24 +18,128 @@ from linkage.synth.names import ADULT_FEMALE, ADULT_MALE, SURNAMES
 __all__ = ["Address", "Place", "School", "Town", "build_place"]
 
 _STREET_STEMS: Final = (
-    "Church", "Station", "Mill", "Park", "Victoria", "Queens", "Kings", "Albert", "Manor",
-    "Chapel", "Orchard", "Meadow", "Oak", "Elm", "Ash", "Beech", "Willow", "Hawthorn", "Cedar",
-    "Priory", "Abbey", "Castle", "Bridge", "River", "Brook", "Green", "Hill", "High", "North",
-    "South", "East", "West", "New", "Market", "School", "Vicarage", "Rectory", "Grange", "Farm",
-    "Windmill", "Newton", "York", "Windsor", "Stanley", "Grove", "Springfield", "Highfield",
-    "Fairfield", "Greenway", "Wellington", "Somerset", "Quantock", "Mendip", "Blackdown",
-    "Exmoor", "Tone", "Parrett", "Avon", "Sedgemoor", "Priorswood", "Lyngford", "Staplegrove",
-    "Galmington", "Halcon", "Hamilton", "Cheddon", "Kingston", "Bishops", "Trinity", "St Johns",
-    "St Marys", "St Georges", "St Andrews", "Holway", "Wilton", "Roman", "Shoreditch",
-    "Lambrook", "Obridge", "Belvedere", "Cleveland", "Richmond", "Clarence", "Hillside",
-    "Woodland", "Coronation", "Jubilee", "Nursery", "Forge", "Cherry", "Laburnum", "Lime",
-    "Rowan", "Sycamore", "Chestnut", "Poplar", "Maple", "Ridgeway", "Broadway", "Bath", "Wells",
-    "Bristol", "Langport", "Wiveliscombe", "Milverton",
+    "Church",
+    "Station",
+    "Mill",
+    "Park",
+    "Victoria",
+    "Queens",
+    "Kings",
+    "Albert",
+    "Manor",
+    "Chapel",
+    "Orchard",
+    "Meadow",
+    "Oak",
+    "Elm",
+    "Ash",
+    "Beech",
+    "Willow",
+    "Hawthorn",
+    "Cedar",
+    "Priory",
+    "Abbey",
+    "Castle",
+    "Bridge",
+    "River",
+    "Brook",
+    "Green",
+    "Hill",
+    "High",
+    "North",
+    "South",
+    "East",
+    "West",
+    "New",
+    "Market",
+    "School",
+    "Vicarage",
+    "Rectory",
+    "Grange",
+    "Farm",
+    "Windmill",
+    "Newton",
+    "York",
+    "Windsor",
+    "Stanley",
+    "Grove",
+    "Springfield",
+    "Highfield",
+    "Fairfield",
+    "Greenway",
+    "Wellington",
+    "Somerset",
+    "Quantock",
+    "Mendip",
+    "Blackdown",
+    "Exmoor",
+    "Tone",
+    "Parrett",
+    "Avon",
+    "Sedgemoor",
+    "Priorswood",
+    "Lyngford",
+    "Staplegrove",
+    "Galmington",
+    "Halcon",
+    "Hamilton",
+    "Cheddon",
+    "Kingston",
+    "Bishops",
+    "Trinity",
+    "St Johns",
+    "St Marys",
+    "St Georges",
+    "St Andrews",
+    "Holway",
+    "Wilton",
+    "Roman",
+    "Shoreditch",
+    "Lambrook",
+    "Obridge",
+    "Belvedere",
+    "Cleveland",
+    "Richmond",
+    "Clarence",
+    "Hillside",
+    "Woodland",
+    "Coronation",
+    "Jubilee",
+    "Nursery",
+    "Forge",
+    "Cherry",
+    "Laburnum",
+    "Lime",
+    "Rowan",
+    "Sycamore",
+    "Chestnut",
+    "Poplar",
+    "Maple",
+    "Ridgeway",
+    "Broadway",
+    "Bath",
+    "Wells",
+    "Bristol",
+    "Langport",
+    "Wiveliscombe",
+    "Milverton",
 )
 _STREET_KINDS: Final = (
-    ("Road", 30), ("Street", 14), ("Lane", 12), ("Close", 10), ("Avenue", 7), ("Way", 6),
-    ("Drive", 6), ("Gardens", 4), ("Crescent", 4), ("Place", 3), ("Terrace", 3), ("Court", 2),
-    ("Walk", 2), ("Rise", 1), ("Mews", 1),
+    ("Road", 30),
+    ("Street", 14),
+    ("Lane", 12),
+    ("Close", 10),
+    ("Avenue", 7),
+    ("Way", 6),
+    ("Drive", 6),
+    ("Gardens", 4),
+    ("Crescent", 4),
+    ("Place", 3),
+    ("Terrace", 3),
+    ("Court", 2),
+    ("Walk", 2),
+    ("Rise", 1),
+    ("Mews", 1),
 )
 _UNIT_LETTERS: Final = "ABDEFGHJLNPQRSTUWXYZ"
 _PRACTICE_KINDS: Final = ("Surgery", "Medical Centre", "Health Centre", "Medical Practice")
@@ -102,8 +206,10 @@ class Place:
                 units = []
                 for _ in range(rng.choice((1, 1, 2, 2, 3))):
                     while True:
-                        pc = (f"{town.area}{district} {sector}"
-                              f"{rng.choice(_UNIT_LETTERS)}{rng.choice(_UNIT_LETTERS)}")
+                        pc = (
+                            f"{town.area}{district} {sector}"
+                            f"{rng.choice(_UNIT_LETTERS)}{rng.choice(_UNIT_LETTERS)}"
+                        )
                         if pc not in used_postcodes:
                             used_postcodes.add(pc)
                             units.append(pc)
@@ -111,14 +217,17 @@ class Place:
                 kind = rng.choices(
                     [k for k, _ in _STREET_KINDS], weights=[w for _, w in _STREET_KINDS]
                 )[0]
-                self.streets.append(_Street(f"{rng.choice(_STREET_STEMS)} {kind}", town.name,
-                                            tuple(units)))
+                self.streets.append(
+                    _Street(f"{rng.choice(_STREET_STEMS)} {kind}", town.name, tuple(units))
+                )
             town_families = families * town.share
             self.schools[town.name] = {
-                "primary": self._schools(town, "primary", max(2, round(town_families / 260)),
-                                         used_urns),
-                "secondary": self._schools(town, "secondary", max(1, round(town_families / 1600)),
-                                           used_urns),
+                "primary": self._schools(
+                    town, "primary", max(2, round(town_families / 260)), used_urns
+                ),
+                "secondary": self._schools(
+                    town, "secondary", max(1, round(town_families / 1600)), used_urns
+                ),
             }
             self.practices[town.name] = [
                 f"{rng.choice(_STREET_STEMS)} {rng.choice(_PRACTICE_KINDS)}"
@@ -142,8 +251,11 @@ class Place:
             base = 2000 if phase == "primary" else 4000
             stem = rng.choice(_STREET_STEMS)
             label = ("Primary School", "Primary Academy", "CofE Primary School", "Infant School")
-            name = (f"{stem} {rng.choice(label)}" if phase == "primary"
-                    else f"{stem} {rng.choice(('Academy', 'School', 'Community College'))}")
+            name = (
+                f"{stem} {rng.choice(label)}"
+                if phase == "primary"
+                else f"{stem} {rng.choice(('Academy', 'School', 'Community College'))}"
+            )
             schools.append(School(name, urn, town.la_code, f"{base + i + 1:04d}", phase))
         return schools
 

@@ -36,22 +36,49 @@ categories:               # extra (non-contract) column: data category code for 
 
 _AGENCY: Final = {"health": "health", "education": "education", "social_care": "social_care"}
 _CATEGORIES: Final = {
-    "health": {"gp_practice": "professionals", "health_visitor": "professionals",
-               "safeguarding_flag": "safeguarding-flags"},
-    "education": {"school_urn": "education-attendance", "attendance_pct": "education-attendance",
-                  "send_status": "send"},
-    "social_care": {"case_status": "case-status", "allocated_worker": "professionals",
-                    "cp_plan": "cp-plan"},
+    "health": {
+        "gp_practice": "professionals",
+        "health_visitor": "professionals",
+        "safeguarding_flag": "safeguarding-flags",
+    },
+    "education": {
+        "school_urn": "education-attendance",
+        "attendance_pct": "education-attendance",
+        "send_status": "send",
+    },
+    "social_care": {
+        "case_status": "case-status",
+        "allocated_worker": "professionals",
+        "cp_plan": "cp-plan",
+    },
 }
 #: Expected records per family, to size the shuffle buckets.
 _ROWS_PER_FAMILY: Final = {"health": 2.5, "education": 1.6, "social_care": 1.3, "police": 1.0}
 
 #: ``truth/persons.csv``: the true identity of every person (used by ``draw_queries``).
 PERSON_COLUMNS: Final = (
-    "person_id", "family_id", "role", "household_kind", "given_name", "middle_names",
-    "family_name", "other_family_names", "preferred_name", "dob", "sex", "nhs_number", "upn",
-    "postcode", "address", "previous_postcode", "previous_address", "twin_group", "mother_id",
-    "father_id", "restriction", "records",
+    "person_id",
+    "family_id",
+    "role",
+    "household_kind",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "other_family_names",
+    "preferred_name",
+    "dob",
+    "sex",
+    "nhs_number",
+    "upn",
+    "postcode",
+    "address",
+    "previous_postcode",
+    "previous_address",
+    "twin_group",
+    "mother_id",
+    "father_id",
+    "restriction",
+    "records",
 )
 
 
@@ -74,24 +101,43 @@ class SynthSummary:
 
     def __str__(self) -> str:
         per_source = ", ".join(f"{s} {n:,}" for s, n in self.records.items())
-        return (f"{self.families:,} families, {self.persons:,} persons, "
-                f"{self.total_records:,} records ({per_source}) in {self.seconds:.1f} s")
+        return (
+            f"{self.families:,} families, {self.persons:,} persons, "
+            f"{self.total_records:,} records ({per_source}) in {self.seconds:.1f} s"
+        )
 
 
 def _person_row(p: Person, group: FamilyGroup, records: int) -> list[str]:
     prev = p.previous_address
     return [
-        p.person_id, p.family_id, p.role,
+        p.person_id,
+        p.family_id,
+        p.role,
         group.home.kind if p.family_id == group.home.family_id else "living-apart",
-        p.given, " ".join(p.middle), p.surname, "|".join(p.other_surnames), p.preferred,
-        p.dob.isoformat(), p.sex, p.nhs, p.upn, p.address.postcode, p.address.text(),
-        prev.postcode if prev else "", prev.text() if prev else "", p.twin_group, p.mother_id,
-        p.father_id, p.restriction, str(records),
+        p.given,
+        " ".join(p.middle),
+        p.surname,
+        "|".join(p.other_surnames),
+        p.preferred,
+        p.dob.isoformat(),
+        p.sex,
+        p.nhs,
+        p.upn,
+        p.address.postcode,
+        p.address.text(),
+        prev.postcode if prev else "",
+        prev.text() if prev else "",
+        p.twin_group,
+        p.mother_id,
+        p.father_id,
+        p.restriction,
+        str(records),
     ]
 
 
-def generate_population(out_dir: Path, families: int = 1000, seed: int = 1, *,
-                        rates: ErrorRates | None = None) -> SynthSummary:
+def generate_population(
+    out_dir: Path, families: int = 1000, seed: int = 1, *, rates: ErrorRates | None = None
+) -> SynthSummary:
     """Write a synthetic multi-agency population with known truth into ``out_dir``.
 
     The same ``families``, ``seed`` and ``rates`` always give byte-identical files.
@@ -108,12 +154,15 @@ def generate_population(out_dir: Path, families: int = 1000, seed: int = 1, *,
     agencies = Agencies(seed, rates, builder.place)
 
     extracts = {
-        s: ShuffledCsv(out_dir / f"{s}.csv", LAYOUTS[s], int(families * _ROWS_PER_FAMILY[s]),
-                       shuffle_rng)
+        s: ShuffledCsv(
+            out_dir / f"{s}.csv", LAYOUTS[s], int(families * _ROWS_PER_FAMILY[s]), shuffle_rng
+        )
         for s in SOURCES
     }
-    relationship_files = {s: CsvOut(out_dir / f"{s}_relationships.csv", RELATIONSHIP_COLUMNS)
-                          for s in ("health", "education", "social_care")}
+    relationship_files = {
+        s: CsvOut(out_dir / f"{s}_relationships.csv", RELATIONSHIP_COLUMNS)
+        for s in ("health", "education", "social_care")
+    }
     truth = CsvOut(truth_dir / "truth.csv", ("source", "record_id", "person_id", "family_id"))
     persons = CsvOut(truth_dir / "persons.csv", PERSON_COLUMNS)
     errors = CsvOut(truth_dir / "errors.csv", ("source", "record_id", "errors"))
@@ -129,8 +178,7 @@ def generate_population(out_dir: Path, families: int = 1000, seed: int = 1, *,
                 out = extracts[source]
                 for rec in records:
                     out.write([rec.fields.get(c, "") for c in layout])
-                    truth.write((source, rec.record_id, rec.person.person_id,
-                                 rec.person.family_id))
+                    truth.write((source, rec.record_id, rec.person.person_id, rec.person.family_id))
                     per_person[rec.person.person_id] += 1
                     if rec.errors:
                         errors.write((source, rec.record_id, ";".join(rec.errors)))
@@ -148,28 +196,37 @@ def generate_population(out_dir: Path, families: int = 1000, seed: int = 1, *,
 
     (out_dir / "police.yaml").write_text(POLICE_YAML, encoding="utf-8")
     for source, agency in _AGENCY.items():
-        (out_dir / f"{source}.yaml").write_text(source_yaml(agency, _CATEGORIES[source]),
-                                                encoding="utf-8")
+        (out_dir / f"{source}.yaml").write_text(
+            source_yaml(agency, _CATEGORIES[source]), encoding="utf-8"
+        )
     records = {s: extracts[s].rows for s in SOURCES}
     summary = SynthSummary(
-        families=families, households=households, persons=persons.rows, records=records,
+        families=families,
+        households=households,
+        persons=persons.rows,
+        records=records,
         relationships={s: f.rows for s, f in relationship_files.items()},
-        seconds=time.perf_counter() - started, out_dir=out_dir,
+        seconds=time.perf_counter() - started,
+        out_dir=out_dir,
         paths={
             **{s: extracts[s].path for s in SOURCES},
             **{f"{s}_relationships": f.path for s, f in relationship_files.items()},
             **{f"{s}_config": out_dir / f"{s}.yaml" for s in SOURCES},
-            "truth": truth.path, "persons": persons.path, "errors": errors.path,
+            "truth": truth.path,
+            "persons": persons.path,
+            "errors": errors.path,
             "readme": truth_dir / "README.md",
         },
     )
-    (truth_dir / "README.md").write_text(_readme(summary, seed, rates, tags, twins),
-                                         encoding="utf-8")
+    (truth_dir / "README.md").write_text(
+        _readme(summary, seed, rates, tags, twins), encoding="utf-8"
+    )
     return summary
 
 
-def _readme(summary: SynthSummary, seed: int, rates: ErrorRates,
-            tags: dict[str, Counter[str]], twins: int) -> str:
+def _readme(
+    summary: SynthSummary, seed: int, rates: ErrorRates, tags: dict[str, Counter[str]], twins: int
+) -> str:
     lines = [
         "# Synthetic population (generated; no real person)",
         "",

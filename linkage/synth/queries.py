@@ -34,8 +34,7 @@ def _eligible(row: dict[str, str]) -> bool:
     return row["role"] != "unborn" and row["records"] != "0"
 
 
-def draw_queries(out_dir: Path, n: int, seed: int, *,
-                 rates: ErrorRates | None = None) -> Path:
+def draw_queries(out_dir: Path, n: int, seed: int, *, rates: ErrorRates | None = None) -> Path:
     """Write ``out_dir/queries.csv``: ``n`` people drawn from ``out_dir/truth/persons.csv``.
 
     Reads the persons file twice (count, then pick) so memory does not grow with the population.
@@ -82,7 +81,8 @@ def _query(fix: Corruptor, rng: random.Random, row: dict[str, str], record_id: s
     current = _address(row["address"], row["postcode"])
     assert current is not None
     postcode, address = fix.address(
-        current, _address(row["previous_address"], row["previous_postcode"]), 1.0, 1.0, errs)
+        current, _address(row["previous_address"], row["previous_postcode"]), 1.0, 1.0, errs
+    )
     adult = row["role"] != "child"
     nhs = fix.nhs_number(row["nhs_number"], "", errs) if rng.random() < 0.5 else ""
     upn = fix.upn(row["upn"], errs) if row["upn"] and rng.random() < 0.15 else ""
@@ -90,8 +90,12 @@ def _query(fix: Corruptor, rng: random.Random, row: dict[str, str], record_id: s
         "record_id": record_id,
         "nhs_number": nhs,
         "upn": upn,
-        "given_name": fix.noise(fix.given_name(row["given_name"], row["preferred_name"],
-                                               fix.rates.preferred_name, errs), errs),
+        "given_name": fix.noise(
+            fix.given_name(
+                row["given_name"], row["preferred_name"], fix.rates.preferred_name, errs
+            ),
+            errs,
+        ),
         "middle_names": fix.middle_names(tuple(row["middle_names"].split()), 0.3, errs),
         "family_name": fix.noise(fix.family_name(row["family_name"], others, 1.0, errs), errs),
         "dob": fix.dob(date.fromisoformat(row["dob"]), 1.5 if adult else 1.0, 1.0, errs),

@@ -25,8 +25,9 @@ BUCKET_ROWS: Final = 60_000
 class ShuffledCsv:
     """A CSV whose rows come out in random order, shuffled through bucket files on disk."""
 
-    def __init__(self, path: Path, header: Sequence[str], expected_rows: int,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, path: Path, header: Sequence[str], expected_rows: int, rng: random.Random
+    ) -> None:
         self.path = path
         self.rows = 0
         self._header = list(header)
@@ -35,8 +36,10 @@ class ShuffledCsv:
         shutil.rmtree(self._parts, ignore_errors=True)
         self._parts.mkdir(parents=True)
         count = max(1, -(-expected_rows // BUCKET_ROWS))
-        self._files = [open(self._parts / f"{i}.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
-                       for i in range(count)]
+        self._files = [
+            open(self._parts / f"{i}.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+            for i in range(count)
+        ]
         self._writers = [csv.writer(f, lineterminator="\n") for f in self._files]
 
     def write(self, row: Sequence[str]) -> None:
@@ -57,8 +60,9 @@ class ShuffledCsv:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if kind is None:
             self.close()
         else:
@@ -87,11 +91,15 @@ class CsvOut:
 
 def source_yaml(agency: str, categories: dict[str, str], mapping: str = "") -> str:
     """A ``<source>.yaml``: the agency, any column mapping, and the extra columns' categories."""
-    lines = [f"agency: {agency}" + " " * max(1, 26 - len(f"agency: {agency}"))
-             + "# the agency (party) this source belongs to"]
+    lines = [
+        f"agency: {agency}"
+        + " " * max(1, 26 - len(f"agency: {agency}"))
+        + "# the agency (party) this source belongs to"
+    ]
     if mapping:
         lines.append(mapping.rstrip("\n"))
-    lines.append("categories:               # extra (non-contract) column: data category code "
-                 "for sharing")
+    lines.append(
+        "categories:               # extra (non-contract) column: data category code for sharing"
+    )
     lines += [f"  {column}: {category}" for column, category in categories.items()]
     return "\n".join(lines) + "\n"
