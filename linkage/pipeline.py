@@ -360,6 +360,8 @@ def _carried_decisions(con: duckdb.DuckDBPyConnection, has_previous: bool) -> pd
     if not has_previous:
         return None
     decisions = con.execute("SELECT * FROM previous.review_decisions").df()
+    if decisions.empty:
+        return None
     con.register("decisions_df", decisions)
     return decisions
 

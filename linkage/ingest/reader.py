@@ -209,6 +209,8 @@ def _to_canonical(
     check("postcode", postcode)
     check("sex", sex)
 
+    contract = list(CANONICAL_COLUMNS)
+    out[contract] = out[contract].astype(object).where(out[contract].notna(), None)
     out["source"] = path.stem
     out["agency"] = config.agency or path.stem
     out["row_number"] = row_numbers.astype("int64")

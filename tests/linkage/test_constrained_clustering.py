@@ -81,7 +81,7 @@ def test_reviewer_cannot_link_is_honoured_and_must_link_conflicts_are_surfaced()
 
 
 def test_below_threshold_pairs_do_not_link() -> None:
-    result = run([facts("amy"), facts("amy")], [(0, 1, 0.9)])
+    result = run([facts("amy"), facts("amy")], [(0, 1, 0.85)])
     assert result.labels[0] != result.labels[1]
 
 

@@ -1,0 +1,141 @@
+"""Bad rows are kept with the bad field nulled and reported; bad files stop with a clear error."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from linkage.ingest import ExtractError, read_sources
+
+HEADER = "record_id,nhs_number,upn,given_name,family_name,dob,sex,postcode,address,gp\n"
+GOOD = "r1,943 476 5919,,Amy,Smith,2015-03-02,F,TA1 2AB,1 High St,Dr Who\n"
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def single_reject(tmp_path: Path, row: str) -> tuple[pd.Series, object]:
+    write(tmp_path, "health.csv", HEADER + GOOD + row)
+    result = read_sources(tmp_path)
+    frame = result.sources["health"]
+    assert len(result.rejects) == 1, result.rejects
+    return frame.iloc[1], result.rejects[0]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "secret"),
+    [
+        ("r2,9434765918,,Bo,Smith,2015-03-02,F,TA1 2AB,,\n", "nhs_number", "9434765918"),
+        ("r2,0000000000,,Bo,Smith,2015-03-02,F,TA1 2AB,,\n", "nhs_number", "0000000000"),
+        ("r2,,Z933201910001,Bo,Smith,2015-03-02,F,TA1 2AB,,\n", "upn", "Z933201910001"),
+        ("r2,,,Bo,Smith,2015-02-30,F,TA1 2AB,,\n", "dob", "2015-02-30"),
+        ("r2,,,Bo,Smith,2015-03-02,Q,TA1 2AB,,\n", "sex", ",Q,"),
+        ("r2,,,Bo,Smith,2015-03-02,F,NOTAPC,,\n", "postcode", "NOTAPC"),
+    ],
+)
+def test_a_bad_field_is_nulled_and_reported_without_its_value(
+    tmp_path: Path, row: str, field: str, secret: str
+) -> None:
+    kept, reject = single_reject(tmp_path, row)
+    assert kept["record_id"] == "r2" and kept[field] is None
+    assert kept["given_name"] == "Bo"  # the rest of the row survives
+    assert reject.field == field and reject.row == 3
+    assert reject.file.endswith("health.csv")
+    assert secret.strip(",") not in f"{reject.problem}{reject.file}{reject.field}"
+
+
+def test_rows_without_or_with_a_repeated_record_id_are_skipped_and_reported(tmp_path: Path) -> None:
+    write(tmp_path, "health.csv", HEADER + GOOD + ",,,Bo,Smith,,,,,\n" + GOOD)
+    result = read_sources(tmp_path)
+    assert list(result.sources["health"]["record_id"]) == ["r1"]
+    assert [(r.row, r.field) for r in result.rejects] == [(3, "record_id"), (4, "record_id")]
+
+
+def test_values_are_stripped_and_extra_columns_kept_as_attributes(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "health.csv",
+        HEADER + "  r1 , 9434765919 ,, Amy ,Smith,2015-03-02,F,ta12ab,,Dr Who\n",
+    )
+    write(tmp_path, "health.yaml", "agency: health\ncategories: {gp: professionals}\n")
+    result = read_sources(tmp_path)
+    row = result.sources["health"].iloc[0]
+    assert (row["record_id"], row["given_name"], row["postcode"]) == ("r1", "Amy", "TA1 2AB")
+    assert row["attributes"] == '{"gp": "Dr Who"}'
+    assert result.attribute_categories["health"] == {"gp": "professionals"}
+
+
+def test_yaml_mapping_renames_columns_parses_dates_and_recodes(tmp_path: Path) -> None:
+    write(
+        tmp_path, "police.csv", "ref,forename,surname,born,gender\np1,Amy,Smith,02/03/2015,Female\n"
+    )
+    write(
+        tmp_path,
+        "police.yaml",
+        "agency: police\ncolumns: {record_id: ref, given_name: forename, family_name: surname,"
+        " dob: born, sex: gender}\ndate_formats: {dob: '%d/%m/%Y'}\nvalues: {sex: {Female: F}}\n",
+    )
+    row = read_sources(tmp_path).sources["police"].iloc[0]
+    assert (row["dob"], row["sex"], row["agency"]) == ("2015-03-02", "F", "police")
+    assert row["nhs_number"] is None
+
+
+def test_parquet_extracts_are_read(tmp_path: Path) -> None:
+    pd.DataFrame(
+        {"record_id": ["a1"], "given_name": ["Amy"], "nhs_number": ["9434765919"]}
+    ).to_parquet(tmp_path / "education.parquet")
+    frame = read_sources(tmp_path).sources["education"]
+    assert frame.iloc[0]["nhs_number"] == "9434765919" and frame.iloc[0]["row_number"] == 1
+
+
+def test_relationships_to_unknown_records_are_rejected(tmp_path: Path) -> None:
+    write(tmp_path, "health.csv", HEADER + GOOD)
+    write(
+        tmp_path,
+        "health_relationships.csv",
+        "record_id,related_record_id,relationship\nr1,r9,mother\n",
+    )
+    result = read_sources(tmp_path)
+    assert result.relationships.empty
+    assert [(r.field, r.row) for r in result.rejects] == [("related_record_id", 2)]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: None, "no extracts found"),
+        (
+            lambda d: write(d, "health.csv", "nhs_number,given_name\n1,a\n"),
+            "'record_id' is missing",
+        ),
+        (lambda d: write(d, "health.csv", ""), "empty"),
+        (
+            lambda d: (
+                write(d, "p.csv", "a\n1\n"),
+                write(d, "p.yaml", "columns: {record_id: ref}\n"),
+            ),
+            "'ref'",
+        ),
+        (
+            lambda d: (write(d, "p.csv", "record_id\n1\n"), write(d, "p.yaml", "colums: {}\n")),
+            "colums",
+        ),
+        (
+            lambda d: (write(d, "p.csv", "record_id\n1\n"), write(d, "p.yaml", "columns: [\n")),
+            "not valid YAML",
+        ),
+        (lambda d: (d / "x.parquet").write_bytes(b"not parquet"), "not a readable Parquet"),
+    ],
+)
+def test_bad_files_raise_an_error_naming_the_file(tmp_path: Path, setup, message: str) -> None:
+    setup(tmp_path)
+    with pytest.raises(ExtractError, match=message):
+        read_sources(tmp_path)
+
+
+def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ExtractError, match="does not exist"):
+        read_sources(tmp_path / "nope")

@@ -1,0 +1,127 @@
+"""Each standardiser, including the awkward inputs real extracts carry."""
+
+import pytest
+
+from linkage.standardise.addresses import address_key
+from linkage.standardise.dates import parse_date
+from linkage.standardise.names import (
+    canonical_name,
+    is_placeholder_given_name,
+    name_tokens,
+    names_equivalent,
+    normalise_name,
+    phonetic_key,
+)
+from linkage.standardise.nhs_number import clean_nhs_number, nhs_check_digit
+from linkage.standardise.postcodes import clean_postcode
+from linkage.standardise.sex import clean_sex, is_known_sex_code
+from linkage.standardise.upn import CHECK_ALPHABET, clean_upn
+
+
+def independent_nhs_check(nine: str) -> int:
+    remainder = sum(int(d) * (10 - i) for i, d in enumerate(nine)) % 11
+    return (11 - remainder) % 11
+
+
+@pytest.mark.parametrize("raw", ["943 476 5919", "943-476-5919", " 9434765919 "])
+def test_nhs_number_formats_are_accepted(raw: str) -> None:
+    assert clean_nhs_number(raw).value == "9434765919"
+
+
+def test_nhs_check_digit_agrees_with_an_independent_computation() -> None:
+    for n in range(100000000, 100000000 + 5000, 7):
+        nine = f"{n:09d}"
+        expected = independent_nhs_check(nine)
+        assert nhs_check_digit(nine) == (None if expected == 10 else expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("9434765918", "invalid_check"),
+        ("943476591", "wrong_length"),
+        ("0000000000", "placeholder"),
+        ("9999999999", "placeholder"),
+        ("1234567890", "placeholder"),
+        ("", "missing"),
+        (None, "missing"),
+    ],
+)
+def test_bad_nhs_numbers_become_missing(raw: str | None, status: str) -> None:
+    result = clean_nhs_number(raw)
+    assert result.value is None and result.status == status
+
+
+def make_upn(body: str) -> str:
+    values = [int(c) if c.isdigit() else CHECK_ALPHABET.index(c) for c in body]
+    total = sum(v * w for v, w in zip(values, range(2, 14), strict=True))
+    return CHECK_ALPHABET[total % 23] + body
+
+
+def test_upn_check_letter_and_temporary_upns() -> None:
+    permanent = make_upn("933201910001")
+    assert clean_upn(permanent.lower()).value == permanent
+    assert clean_upn(permanent).status == "valid"
+    temporary = make_upn("93320191000A")
+    result = clean_upn(temporary)
+    assert result.status == "temporary" and result.is_temporary
+    wrong = ("B" if permanent[0] != "B" else "C") + permanent[1:]
+    assert clean_upn(wrong).status == "bad_check"
+    assert clean_upn("X123").status == "malformed"
+
+
+def test_names_normalise_case_punctuation_and_accents() -> None:
+    assert normalise_name("  O'Brien ") == "obrien"
+    assert normalise_name("ZOË") == "zoe"
+    assert normalise_name("Smith-Jones") == "smith jones"
+    assert name_tokens(normalise_name("Smith-Jones")) == ["smith", "jones"]
+    assert normalise_name("   ") is None
+
+
+@pytest.mark.parametrize("raw", ["Baby", "UNBORN", "baby of smith", "Infant", "NK"])
+def test_placeholder_given_names(raw: str) -> None:
+    assert is_placeholder_given_name(normalise_name(raw))
+
+
+def test_diminutives_are_equivalent_both_ways() -> None:
+    assert names_equivalent("bill", "william") and names_equivalent("william", "liam")
+    assert names_equivalent("beth", "elizabeth") and names_equivalent("lizzie", "beth")
+    assert not names_equivalent("jack", "jacob")
+    assert canonical_name("alex") in {"alexander", "alexandra"}
+    assert phonetic_key("jayden") == phonetic_key("jaydon")
+
+
+def test_dates_follow_the_source_format_and_reject_impossible_ones() -> None:
+    assert parse_date("03/04/2015", ["%d/%m/%Y"]).iso == "2015-04-03"
+    assert parse_date("2015-02-30").status == "unparseable"
+    assert parse_date("1900-01-01").status == "placeholder"
+    assert parse_date("2199-01-01").status == "future"
+    estimated = parse_date("2015-01-01")
+    assert estimated.iso == "2015-01-01" and estimated.possibly_estimated
+
+
+def test_postcodes_normalise_and_split() -> None:
+    pc = clean_postcode("ta12ab")
+    assert pc is not None
+    assert (pc.value, pc.district, pc.sector, pc.area) == ("TA1 2AB", "TA1", "TA1 2", "TA")
+    assert clean_postcode("sw1a 1aa").value == "SW1A 1AA"  # type: ignore[union-attr]
+    assert clean_postcode("not a postcode") is None
+
+
+def test_sex_codes() -> None:
+    assert [clean_sex(v) for v in ["M", "female", "1", "2", "U", "9", None]] == [
+        "M",
+        "F",
+        "M",
+        "F",
+        None,
+        None,
+        None,
+    ]
+    assert not is_known_sex_code("banana")
+
+
+def test_address_key_uses_house_number_and_postcode() -> None:
+    assert address_key("12 High St, Taunton", "TA1 2AB") == "12|TA1 2AB"
+    assert address_key("Flat 3, 12 High Street", "TA1 2AB") == "3/12|TA1 2AB"
+    assert address_key("12 High St", None) is None
