@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from linkage.evaluation import cluster_accuracy, read_truth  # noqa: E402
 
-console = Console()
+console = Console(width=200)
 
 
 def _run_child(args: list[str]) -> tuple[float, float, str]:
