@@ -228,3 +228,6 @@ def register(app: typer.Typer) -> None:
     app.command()(evaluate)
     app.command()(synth)
     app.add_typer(export_app, name="export")
+    from linkage.review.cli import review_app
+
+    app.add_typer(review_app, name="review")

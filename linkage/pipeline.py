@@ -32,6 +32,7 @@ from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, cluster_records
 from linkage.persons.constraints import RecordFacts
+from linkage.review.decisions import DecisionStore, decisions_path_for
 
 __all__ = ["LinkOptions", "LinkSummary", "StageTimer", "link_sources"]
 
@@ -158,7 +159,7 @@ def link_sources(
             ).df()
 
         with timed("cluster persons"):
-            decisions = _carried_decisions(con, has_previous)
+            decisions = DecisionStore(decisions_path_for(db_path)).active()
             must, cannot = _decision_pairs(decisions, features)
             cannot += _related_pairs(ingest.relationships, features)
             facts = _record_facts(features)
@@ -216,8 +217,6 @@ def link_sources(
             _write_entities(con, has_previous, "family", families, links["family_id"], now, run_id)
             _write_family_members(con, links, features, family_basis, now)
             _write_edges(con, edges, features, options)
-            if decisions is not None and len(decisions):
-                con.execute("INSERT INTO review_decisions SELECT * FROM decisions_df")
             review_count = con.execute("SELECT count(*) FROM review_candidates").fetchall()[0][0]
             linker.table_management.delete_tables_created_by_splink_from_db()
 
@@ -356,26 +355,20 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
     ]
 
 
-def _carried_decisions(con: duckdb.DuckDBPyConnection, has_previous: bool) -> pd.DataFrame | None:
-    if not has_previous:
-        return None
-    decisions = con.execute("SELECT * FROM previous.review_decisions").df()
-    if decisions.empty:
-        return None
-    con.register("decisions_df", decisions)
-    return decisions
-
-
 def _decision_pairs(
-    decisions: pd.DataFrame | None, features: pd.DataFrame
+    decisions: pd.DataFrame, features: pd.DataFrame
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    if decisions is None or decisions.empty:
+    """Standing decisions as must/cannot links; pairs whose decisions disagree constrain nothing."""
+    if decisions.empty:
         return [], []
     index = dict(zip(features["unique_id"], features["idx"], strict=True))
-    active = decisions[decisions["reversed_at"].isna()]
+    firm = decisions[decisions["decision"].isin(["same", "different"])]
+    verdicts = firm.groupby(["unique_id_l", "unique_id_r"])["decision"].nunique()
+    agreed = firm.set_index(["unique_id_l", "unique_id_r"]).loc[verdicts[verdicts == 1].index]
+    agreed = agreed.reset_index().drop_duplicates(["unique_id_l", "unique_id_r"])
     must: list[tuple[int, int]] = []
     cannot: list[tuple[int, int]] = []
-    for left, right, decision in active[["unique_id_l", "unique_id_r", "decision"]].itertuples(
+    for left, right, decision in agreed[["unique_id_l", "unique_id_r", "decision"]].itertuples(
         index=False
     ):
         if left not in index or right not in index:

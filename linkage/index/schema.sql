@@ -121,19 +121,8 @@ CREATE TABLE IF NOT EXISTS review_candidates (
     reason VARCHAR NOT NULL
 );
 
--- Reviewer decisions survive every run: they are copied forward into each new index.
-CREATE TABLE IF NOT EXISTS review_decisions (
-    decision_id VARCHAR PRIMARY KEY,
-    unique_id_l VARCHAR NOT NULL,
-    unique_id_r VARCHAR NOT NULL,
-    decision VARCHAR NOT NULL,          -- same | different | unsure
-    decided_by VARCHAR NOT NULL,
-    agency VARCHAR,
-    decided_at TIMESTAMPTZ NOT NULL,
-    reason VARCHAR NOT NULL,
-    reversed_by VARCHAR,
-    reversed_at TIMESTAMPTZ
-);
+-- Reviewer decisions are not here: they live in <stem>.decisions.duckdb (linkage.review.decisions)
+-- so that no index swap can lose one.
 
 CREATE TABLE IF NOT EXISTS rejects (
     file VARCHAR NOT NULL,

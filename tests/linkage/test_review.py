@@ -1,0 +1,134 @@
+"""Reviewer decisions are governed, survive retraining and re-runs, and conflicts are surfaced."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from kinlink.cli import app
+from linkage.review.decisions import DecisionStore, decisions_path_for
+from linkage.synth import generate_population
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("review-pop")
+    generate_population(out, families=250, seed=5)
+    return out
+
+
+def link(population: Path, db: Path, *extra: str) -> None:
+    result = runner.invoke(
+        app, ["link", "--sources", str(population), "--db", str(db), "--json", *extra]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def person_of(db: Path) -> dict[str, str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return dict(con.execute("SELECT unique_id, person_id FROM record_links").fetchall())
+
+
+def test_cannot_link_survives_a_full_retrain_and_rerun(population: Path, tmp_path: Path) -> None:
+    db = tmp_path / "kinlink.duckdb"
+    link(population, db)
+    persons = person_of(db)
+    by_person: dict[str, list[str]] = {}
+    for record, person in persons.items():
+        by_person.setdefault(person, []).append(record)
+    left, right = next(sorted(m)[:2] for m in by_person.values() if len(m) >= 2)
+    result = runner.invoke(
+        app,
+        [
+            "review",
+            "decide",
+            left,
+            right,
+            "--decision",
+            "different",
+            "--by",
+            "reviewer-1",
+            "--agency",
+            "social_care",
+            "--reason",
+            "different school records",
+            "--db",
+            str(db),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    link(population, db, "--retrain")
+    after = person_of(db)
+    assert after[left] != after[right]
+
+
+def test_same_decision_joins_two_persons_and_can_be_reversed(
+    population: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "kinlink.duckdb"
+    link(population, db)
+    persons = person_of(db)
+    records = sorted(persons)
+    left = records[0]
+    right = next(r for r in records if persons[r] != persons[left] and r.split(":")[0] == "police")
+    store = DecisionStore(decisions_path_for(db))
+    made = store.record(left, right, "same", "reviewer-2", "police", "confirmed by phone")
+    link(population, db)
+    assert person_of(db)[left] == person_of(db)[right]
+    store.reverse(made.decision_id, "ig-officer", "police", "wrong person confirmed")
+    link(population, db)
+    assert person_of(db)[left] != person_of(db)[right]
+    assert len(store.all()) == 2  # the reversal is itself a record; nothing was deleted
+
+
+def test_conflicting_decisions_are_surfaced_and_neither_is_applied(tmp_path: Path) -> None:
+    store = DecisionStore(tmp_path / "x.decisions.duckdb")
+    store.record("a:1", "b:2", "same", "u1", "health", "looks right")
+    store.record("b:2", "a:1", "different", "u2", "police", "different people")
+    conflicts = store.conflicts()
+    assert set(conflicts["decision"]) == {"same", "different"}
+
+
+def test_bad_decisions_are_refused(population: Path, tmp_path: Path) -> None:
+    db = tmp_path / "kinlink.duckdb"
+    link(population, db)
+    record = next(iter(person_of(db)))
+    result = runner.invoke(
+        app,
+        [
+            "review",
+            "decide",
+            record,
+            "nope:1",
+            "--decision",
+            "same",
+            "--by",
+            "u",
+            "--reason",
+            "r",
+            "--db",
+            str(db),
+        ],
+    )
+    assert result.exit_code == 2 and "no record nope:1" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "review",
+            "decide",
+            record,
+            record,
+            "--decision",
+            "maybe",
+            "--by",
+            "u",
+            "--reason",
+            "r",
+            "--db",
+            str(db),
+        ],
+    )
+    assert result.exit_code == 2
