@@ -22,9 +22,12 @@ def prediction_blocking_rules() -> list[BlockingRuleCreator]:
         # Demographic rules: each tolerates an error in every field it does not name.
         block_on("dob", "family_name_metaphone"),
         block_on("dob", "given_name_canonical"),
-        block_on("given_name_canonical", "family_name_metaphone", "dob_year"),
+        # Same name, any date (or none): a parent's school-contact record, a moved family.
+        block_on("given_name_canonical", "family_name_metaphone"),
         block_on("postcode", "given_name_canonical"),
         block_on("postcode", "dob"),
+        # Same postcode and year of birth: a "Baby" record under the mother's surname.
+        block_on("postcode", "dob_year"),
         block_on("address_key", "given_name_metaphone"),
         # A household: catches "Baby"/"Unborn" records (no given name, expected date of birth).
         block_on("address_key", "family_name_metaphone"),

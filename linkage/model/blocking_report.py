@@ -36,11 +36,11 @@ def blocking_report(sources: Path, truth_path: Path | None = None) -> list[dict[
         )
         rows: list[dict[str, Any]] = [
             {
-                "rule": str(c.blocking_rule) if hasattr(c, "blocking_rule") else str(rule),
-                "new comparisons": int(c.marginal_comparison_count),
-                "cumulative comparisons": int(c.cumulative_comparison_count),
+                "rule": c["blocking_rule"],
+                "new comparisons": int(c["marginal_comparison_count"]),
+                "cumulative comparisons": int(c["cumulative_comparison_count"]),
             }
-            for rule, c in zip(rules, counts, strict=True)
+            for c in counts
         ]
         if truth_path is not None:
             truth = read_truth(truth_path)
@@ -55,7 +55,7 @@ def blocking_report(sources: Path, truth_path: Path | None = None) -> list[dict[
             seen = "FALSE"
             for row, rule in zip(rows, rules, strict=True):
                 condition = rule.get_blocking_rule("duckdb").blocking_rule_sql
-                seen = f"({seen}) OR ({condition})"
+                seen = f"({seen}) OR coalesce({condition}, FALSE)"
                 found = con.execute(
                     f"""SELECT count(*) FROM true_pairs t
                         JOIN record_features l ON l.unique_id = t.l
