@@ -1,0 +1,157 @@
+"""The append-only audit trail: events in sequence, leaf hashes, a hash chain, signed checkpoints.
+
+The trail is its own DuckDB file (``<index stem>.audit.duckdb``), never the identity index, which
+each link run replaces whole. ``append`` commits before it returns; any failure raises
+``AuditUnavailable`` and rolls back, so the caller can refuse to disclose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from audit.checkpoint import Checkpoint, SigningKey
+from audit.events import AuditEvent, canonical_json
+from audit.merkle import leaf_hash, root_hash
+
+__all__ = ["AppendReceipt", "AuditTrail", "AuditUnavailable", "audit_path_for", "key_path_for"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_events (
+    seq BIGINT PRIMARY KEY,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    event_type VARCHAR NOT NULL,
+    outcome VARCHAR NOT NULL,
+    subject_person_id VARCHAR,
+    user_id VARCHAR,
+    agency VARCHAR,
+    purpose VARCHAR,
+    event_json VARCHAR NOT NULL,
+    leaf_hash VARCHAR NOT NULL,
+    chain_hash VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    tree_size BIGINT NOT NULL,
+    note VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+);
+"""
+
+GENESIS = "0" * 64
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit event could not be made durable: nothing may be disclosed."""
+
+
+@dataclass(frozen=True)
+class AppendReceipt:
+    seq: int
+    leaf_hash: str
+
+
+def audit_path_for(db_path: Path) -> Path:
+    return db_path.with_name(f"{db_path.stem}.audit.duckdb")
+
+
+def key_path_for(audit_path: Path) -> Path:
+    return audit_path.with_name(f"{audit_path.stem}.signing-key")
+
+
+def leaf_data(seq: int, event_json: str) -> bytes:
+    """What a leaf commits to: the event *and its position*, so reordering changes the hash."""
+    return canonical_json({"seq": seq, "event": json.loads(event_json)})
+
+
+def chain_next(previous: str, leaf_hex: str) -> str:
+    return hashlib.sha256(bytes.fromhex(previous) + bytes.fromhex(leaf_hex)).hexdigest()
+
+
+class AuditTrail:
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, key: SigningKey) -> None:
+        self.path = path
+        self._con = con
+        self._key = key
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, origin: str = "kinlink.local/audit") -> AuditTrail:
+        try:
+            con = duckdb.connect(str(path))
+            con.execute(_SCHEMA)
+        except duckdb.Error as exc:
+            raise AuditUnavailable(f"cannot open the audit trail at {path}: {exc}") from exc
+        return cls(path, con, SigningKey.load_or_create(key_path_for(path), origin))
+
+    @property
+    def public_key(self) -> bytes:
+        return self._key.public_bytes
+
+    def append(self, events: Sequence[AuditEvent]) -> list[AppendReceipt]:
+        """Write ``events`` in one transaction; returns only once they are committed."""
+        with self._lock:
+            try:
+                cur = self._con
+                cur.execute("BEGIN TRANSACTION")
+                last = cur.execute(
+                    "SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+                ).fetchall()
+                seq, chain = (last[0][0] + 1, last[0][1]) if last else (0, GENESIS)
+                receipts: list[AppendReceipt] = []
+                rows = []
+                for event in events:
+                    payload = canonical_json(event.model_dump(mode="json")).decode()
+                    leaf = leaf_hash(leaf_data(seq, payload)).hex()
+                    chain = chain_next(chain, leaf)
+                    rows.append(
+                        (
+                            seq,
+                            event.recorded_at,
+                            event.event_type,
+                            event.outcome,
+                            event.subject_person_id,
+                            event.user_id,
+                            event.agency,
+                            event.purpose,
+                            payload,
+                            leaf,
+                            chain,
+                        )
+                    )
+                    receipts.append(AppendReceipt(seq, leaf))
+                    seq += 1
+                cur.executemany(
+                    "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
+                cur.execute("COMMIT")
+                return receipts
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    self._con.execute("ROLLBACK")
+                raise AuditUnavailable(f"audit write failed: {type(exc).__name__}") from exc
+
+    def leaf_hashes(self) -> list[bytes]:
+        rows = self._con.execute("SELECT leaf_hash FROM audit_events ORDER BY seq").fetchall()
+        return [bytes.fromhex(r[0]) for r in rows]
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign the current tree head and store it."""
+        with self._lock:
+            leaves = self.leaf_hashes()
+            note = Checkpoint.signed(self._key.name, len(leaves), root_hash(leaves), self._key)
+            self._con.execute(
+                "INSERT INTO checkpoints (tree_size, note) VALUES (?, ?)",
+                [len(leaves), note.text()],
+            )
+            return note
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
