@@ -218,12 +218,11 @@ def _condition_failure(
         if rule.consent_handling
         else (PARA_18_REASONS if handling == "expected" else ())
     )
-    if handling == "required" and subject.consent != "given":
-        if not (override and override in allowed):
-            return "consent required and not given"
-    if handling == "expected" and subject.consent == "refused":
-        if not (override and override in allowed):
-            return "consent refused and no allowed override reason"
+    overridden = bool(override and override in allowed)
+    if handling == "required" and subject.consent != "given" and not overridden:
+        return "consent required and not given"
+    if handling == "expected" and subject.consent == "refused" and not overridden:
+        return "consent refused and no allowed override reason"
     if override and override in allowed and subject.consent != "given":
         decision.consent_override_reason = override
     minimum = rule.obligations.get("justification_min_length")

@@ -57,7 +57,7 @@ def test_schema_and_reference_errors_name_the_file_and_field(
 
 def test_broken_yaml_is_named(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("rules: [\n")
-    with pytest.raises(PolicyError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(PolicyError, match=r"bad\.yaml: not valid YAML"):
         load_policies(tmp_path)
 
 
