@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kinlink demo
+	$(BIN)/kinlink demo $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

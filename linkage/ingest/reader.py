@@ -216,7 +216,9 @@ def _to_canonical(
     out["row_number"] = row_numbers.astype("int64")
     records = frame[extras].to_dict("records") if extras else [{} for _ in range(len(frame))]
     out["attributes"] = [
-        json.dumps({k: v for k, v in r.items() if v is not None}, sort_keys=True) for r in records
+        # Empty cells are absent, not NaN: NaN is not JSON, and an empty marker is no marker.
+        json.dumps({k: v for k, v in r.items() if pd.notna(v) and v != ""}, sort_keys=True)
+        for r in records
     ]
     return out.reset_index(drop=True)
 

@@ -29,7 +29,9 @@ DETERMINISTIC_RECALL = 0.7
 def new_linker(db_api: DuckDBAPI, table: str, model: dict[str, Any] | None = None) -> Linker:
     """A linker over a registered features table, from a saved model or the untrained settings."""
     settings: Any = model if model is not None else model_settings()
-    return Linker(db_api.register(table), settings)
+    # Splink 5 sets its logger to INFO on every Linker unless told otherwise; keep operators'
+    # output to our own summary (callers who want Splink's narration raise the "splink" logger).
+    return Linker(db_api.register(table), settings, log_level=logging.getLogger("splink").getEffectiveLevel())
 
 
 def _estimate_prior(linker: Linker) -> None:

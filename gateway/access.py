@@ -1,0 +1,165 @@
+"""The one path every personal-data request takes: purpose → policy decision → audit → answer.
+
+Routes call :func:`decide_for_person` and :func:`write_audit`; they never build a decision or an
+audit event by hand, so no route can disclose without both. Denials are audited too: an IG
+officer must see who tried to read a child's records and was refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, HTTPException, Query, Request
+
+from audit import AuditEvent, AuditUnavailable
+from gateway.disclosure import subject_age
+from gateway.tokens import Caller, InvalidToken
+from linkage.index.reader import PersonRecord
+from policies import AccessRequest, BreakGlassRequest, Decision, SubjectFacts
+
+__all__ = [
+    "CallerDep",
+    "PersonAccess",
+    "PurposeContext",
+    "PurposeDep",
+    "base_event",
+    "decide_for_person",
+    "require_caller",
+    "write_audit",
+]
+
+
+def require_caller(request: Request) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "bearer access token required",
+                            headers={"WWW-Authenticate": 'Bearer realm="kinlink"'})
+    try:
+        return request.app.state.validator.validate(token.strip())
+    except InvalidToken as exc:
+        raise HTTPException(
+            401, exc.description,
+            headers={"WWW-Authenticate": f'Bearer realm="kinlink", error="{exc.error}", '
+                                         f'error_description="{exc.description}"'},
+        ) from exc
+
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+
+
+@dataclass(frozen=True)
+class PurposeContext:
+    """Why the caller is asking: named on every personal-data request and kept in its audit event."""
+
+    purpose: str
+    justification: str | None = None
+    reference: str | None = None
+    consent: Literal["given", "refused", "not_sought", "unknown"] = "unknown"
+    consent_override_reason: str | None = None
+    break_glass: bool = False
+
+
+def purpose_context(
+    purpose: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$",
+                                  description="Purpose code from the sharing agreement.")],
+    justification: Annotated[str | None, Query(max_length=2000)] = None,
+    reference: Annotated[str | None, Query(max_length=100,
+                                           description="Referral or case reference.")] = None,
+    consent: Annotated[Literal["given", "refused", "not_sought", "unknown"], Query()] = "unknown",
+    consent_override_reason: Annotated[str | None, Query(max_length=64)] = None,
+    break_glass: Annotated[bool, Query(description="Emergency access; needs a justification "
+                                                   "and is reported to IG.")] = False,
+) -> PurposeContext:
+    return PurposeContext(purpose, justification, reference, consent, consent_override_reason,
+                          break_glass)
+
+
+PurposeDep = Annotated[PurposeContext, Depends(purpose_context)]
+
+
+def base_event(request: Request, caller: Caller, ctx: PurposeContext) -> dict[str, Any]:
+    return dict(client_id=caller.client_id, user_id=caller.user_id, agency=caller.agency,
+                role=caller.role, token_jti=caller.jti, purpose=ctx.purpose,
+                justification=ctx.justification, reference=ctx.reference,
+                request_id=request.headers.get("x-request-id"), break_glass=ctx.break_glass)
+
+
+def write_audit(request: Request, events: list[AuditEvent]) -> None:
+    """Durably record ``events`` or fail the request: no audit, no answer."""
+    try:
+        request.app.state.audit.append(events)
+    except AuditUnavailable as exc:
+        raise HTTPException(503, "audit trail unavailable: nothing disclosed") from exc
+
+
+def decision_fields(decision: Decision) -> dict[str, Any]:
+    """The parts of a decision an audit event keeps, so an IG officer can re-trace it."""
+    return dict(
+        source_agencies=sorted(decision.permitted), categories_released=decision.categories_released,
+        redactions=decision.redactions, policy_bundle_id=decision.policy_bundle_id,
+        policy_version=decision.policy_version, policy_hash=decision.policy_hash,
+        matched_rules=decision.matched_rules, lawful_basis=decision.lawful_basis,
+        consent_status=decision.consent_status,
+        consent_override_reason=decision.consent_override_reason,
+        break_glass=decision.break_glass, obligations=decision.obligations,
+        subject_access=decision.subject_access, purpose_of_use=decision.purpose_of_use,
+    )
+
+
+@dataclass(frozen=True)
+class PersonAccess:
+    person_id: str
+    records: list[PersonRecord]
+    decision: Decision
+
+
+def check_purpose(request: Request, caller: Caller, ctx: PurposeContext,
+                  event_type: str, subject: str | None) -> None:
+    """Refuse, audited, a purpose the agreement does not know or this client may not name."""
+    bundle = request.app.state.policies
+    base = base_event(request, caller, ctx)
+    if bundle.purpose(ctx.purpose) is None:
+        write_audit(request, [AuditEvent(event_type=event_type, outcome="deny",  # type: ignore[arg-type]
+                                         subject_person_id=subject, http_status=400,
+                                         detail="unknown purpose", **base)])
+        raise HTTPException(400, f"unknown purpose {ctx.purpose!r}")
+    if ctx.purpose not in caller.purposes:
+        write_audit(request, [AuditEvent(event_type=event_type, outcome="deny",  # type: ignore[arg-type]
+                                         subject_person_id=subject, http_status=403,
+                                         detail="purpose not granted to client", **base)])
+        raise HTTPException(403, f"this client may not name purpose {ctx.purpose!r}")
+
+
+def decide_for_person(
+    request: Request, caller: Caller, ctx: PurposeContext, person_id: str,
+    event_type: str = "PatientRead", categories: frozenset[str] | None = None,
+) -> PersonAccess:
+    """Resolve the ID and decide what this caller may see of this person, for this purpose.
+
+    A legitimate relationship is a fact, not a claim: the caller's agency holds a record that is
+    linked to this person.
+    """
+    check_purpose(request, caller, ctx, event_type, person_id)
+    resolved = request.app.state.index.resolve(person_id)
+    if resolved is None:
+        write_audit(request, [AuditEvent(event_type=event_type, outcome="deny",  # type: ignore[arg-type]
+                                         subject_person_id=person_id, http_status=404,
+                                         detail="no such person",
+                                         **base_event(request, caller, ctx))])
+        raise HTTPException(404, "no such person")
+    records = request.app.state.index.records(resolved)
+    markers = frozenset(r.restriction for r in records if r.restriction)
+    agencies = frozenset(r.agency for r in records)
+    decision = request.app.state.policies.decide(AccessRequest(
+        purpose=ctx.purpose, role=caller.role, party=caller.agency, client_id=caller.client_id,
+        user_id=caller.user_id, source_parties=agencies, requested_categories=categories,
+        subject=SubjectFacts(age=subject_age(records), restricted_markers=markers,
+                             consent=ctx.consent,
+                             legitimate_relationship=caller.agency in agencies),
+        justification=ctx.justification, reference=ctx.reference,
+        consent_override_reason=ctx.consent_override_reason,
+        break_glass=BreakGlassRequest(ctx.justification or "") if ctx.break_glass else None,
+    ))
+    return PersonAccess(resolved, records, decision)

@@ -1,0 +1,86 @@
+"""``kinlink serve``, ``kinlink clients add|list`` and ``kinlink keys rotate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+DbOption = Annotated[Path, typer.Option("--db", help="Identity index.", envvar="KINLINK_DB")]
+clients_app = typer.Typer(help="API clients of the embedded authorization server.",
+                          no_args_is_help=True)
+keys_app = typer.Typer(help="Token-signing keys.", no_args_is_help=True)
+
+
+def serve(
+    db: DbOption = Path("kinlink.duckdb"),
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    issuer: Annotated[str | None, typer.Option(help="Issuer URL (default http://HOST:PORT).")] = None,
+) -> None:
+    """Run the gateway (API under /v1, authorization server, /healthz)."""
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.logging import configure_logging
+    from gateway.settings import GatewaySettings
+
+    configure_logging()
+    settings = GatewaySettings.from_env(db, issuer or f"http://{host}:{port}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@clients_app.command("add")
+def add(
+    name: str,
+    agency: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option()],
+    purposes: Annotated[str, typer.Option(help="Comma-separated purpose codes.")],
+    db: DbOption = Path("kinlink.duckdb"),
+    issuer: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+) -> None:
+    """Register a client; prints its credentials once, as JSON."""
+    from gateway.clients import ClientRegistry
+    from gateway.settings import GatewaySettings
+    from policies import load_policies
+
+    codes = [p.strip() for p in purposes.split(",") if p.strip()]
+    bundle = load_policies()
+    unknown = [p for p in codes if bundle.purpose(p) is None]
+    if unknown:
+        typer.echo(f"error: unknown purpose {unknown[0]!r}", err=True)
+        raise typer.Exit(2)
+    settings = GatewaySettings.from_env(db, issuer)
+    client, secret = ClientRegistry(settings.clients_path).add(name, agency, role, codes)
+    typer.echo(json.dumps({"client_id": client.client_id, "client_secret": secret,
+                           "agency": agency, "role": role, "purposes": codes,
+                           "token_endpoint": f"{settings.issuer}/oauth/token"}, indent=2))
+
+
+@clients_app.command("list")
+def list_clients(db: DbOption = Path("kinlink.duckdb")) -> None:
+    from gateway.clients import ClientRegistry
+    from gateway.settings import GatewaySettings
+
+    for c in ClientRegistry(GatewaySettings.from_env(db).clients_path).list():
+        typer.echo(f"{c.client_id}  {c.name}  {c.agency}  {c.role}  {','.join(c.purposes)}")
+
+
+@keys_app.command("rotate")
+def rotate(db: DbOption = Path("kinlink.duckdb")) -> None:
+    """Make a new signing key active; older keys stay published until their tokens expire."""
+    from gateway.keys import KeyStore
+    from gateway.settings import GatewaySettings
+
+    key = KeyStore(GatewaySettings.from_env(db).keys_dir).rotate()
+    typer.echo(f"active signing key {key.kid}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.add_typer(clients_app, name="clients")
+    app.add_typer(keys_app, name="keys")

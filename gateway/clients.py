@@ -1,0 +1,96 @@
+"""Registered API clients of the embedded authorization server (agency systems, demo users).
+
+Secrets are stored only as scrypt hashes; the secret itself is shown once, at registration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+__all__ = ["Client", "ClientRegistry"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS clients (
+    client_id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    agency VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    purposes VARCHAR NOT NULL,
+    secret_salt VARCHAR NOT NULL,
+    secret_hash VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+);
+"""
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    name: str
+    agency: str
+    role: str
+    purposes: tuple[str, ...]
+
+
+def _hash(secret: str, salt: bytes) -> str:
+    return hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1).hex()
+
+
+class ClientRegistry:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextlib.contextmanager
+    def _connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if read_only and not self.path.exists():
+            read_only = False
+        con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            if not read_only:
+                con.execute(_SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    def add(self, name: str, agency: str, role: str, purposes: list[str]) -> tuple[Client, str]:
+        client = Client(f"kl-{secrets.token_hex(8)}", name, agency, role, tuple(purposes))
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_bytes(16)
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO clients (client_id, name, agency, role, purposes, secret_salt, "
+                "secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [client.client_id, name, agency, role, json.dumps(purposes), salt.hex(),
+                 _hash(secret, salt)],
+            )
+        return client, secret
+
+    def authenticate(self, client_id: str, secret: str) -> Client | None:
+        with self._connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT name, agency, role, purposes, secret_salt, secret_hash FROM clients "
+                "WHERE client_id = ?", [client_id]
+            ).fetchall()
+        if not rows:
+            _hash(secret, b"0" * 16)  # same work either way: no timing oracle for client IDs
+            return None
+        name, agency, role, purposes, salt, stored = rows[0]
+        if not hmac.compare_digest(_hash(secret, bytes.fromhex(salt)), stored):
+            return None
+        return Client(client_id, name, agency, role, tuple(json.loads(purposes)))
+
+    def list(self) -> list[Client]:
+        if not self.path.exists():
+            return []
+        with self._connect(read_only=True) as con:
+            rows = con.execute("SELECT client_id, name, agency, role, purposes FROM clients").fetchall()
+        return [Client(r[0], r[1], r[2], r[3], tuple(json.loads(r[4]))) for r in rows]

@@ -1,0 +1,73 @@
+"""Token-signing keys for the embedded authorization server: ES256, rotated with an overlap.
+
+The active key signs; the previous keys stay in the JWKS until every token they signed has expired,
+so a rotation never logs anybody out. Private keys are files with mode 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+__all__ = ["KeyStore", "SigningKey"]
+
+KEEP_PREVIOUS = 2
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_pem: bytes
+    created: float
+
+    def public_jwk(self) -> dict[str, Any]:
+        private = serialization.load_pem_private_key(self.private_pem, password=None)
+        jwk = json.loads(ECAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
+        return {**jwk, "kid": self.kid, "use": "sig", "alg": "ES256"}
+
+
+class KeyStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _files(self) -> list[Path]:
+        return sorted(self.directory.glob("*.pem"), key=lambda p: p.stat().st_mtime)
+
+    def _load(self, path: Path) -> SigningKey:
+        return SigningKey(path.stem, path.read_bytes(), path.stat().st_mtime)
+
+    def active(self) -> SigningKey:
+        files = self._files()
+        return self._load(files[-1]) if files else self.rotate()
+
+    def published(self) -> list[SigningKey]:
+        return [self._load(p) for p in self._files()[-(KEEP_PREVIOUS + 1):]]
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [k.public_jwk() for k in self.published()]}
+
+    def rotate(self) -> SigningKey:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        private = ec.generate_private_key(ec.SECP256R1())
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        kid = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        path = self.directory / f"{kid}.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        # Order by creation even when two rotations land in the same second.
+        stamp = time.time() + len(self._files()) * 1e-3
+        os.utime(path, (stamp, stamp))
+        for old in self._files()[: -(KEEP_PREVIOUS + 1)]:
+            old.unlink()
+        return self._load(path)

@@ -1,0 +1,1 @@
+"""API routes under ``/v1``, one module per resource."""

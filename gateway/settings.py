@@ -1,0 +1,46 @@
+"""Gateway configuration: one place, from arguments or ``KINLINK_*`` environment variables.
+
+Every file the gateway keeps sits beside the identity index, named from its stem, so a deployment
+names one path: ``kinlink.duckdb`` → ``kinlink.audit.duckdb``, ``kinlink.clients.duckdb``,
+``kinlink.keys/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["GatewaySettings"]
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    db_path: Path
+    issuer: str = "http://127.0.0.1:8000"
+    audience: str = "kinlink-api"
+    token_lifetime_seconds: int = 300
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def clients_path(self) -> Path:
+        return self.db_path.with_name(f"{self.db_path.stem}.clients.duckdb")
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.db_path.with_name(f"{self.db_path.stem}.keys")
+
+    @property
+    def audit_path(self) -> Path:
+        from audit import audit_path_for
+
+        return audit_path_for(self.db_path)
+
+    @classmethod
+    def from_env(cls, db_path: Path | None = None, issuer: str | None = None) -> GatewaySettings:
+        return cls(
+            db_path=db_path or Path(os.environ.get("KINLINK_DB", "kinlink.duckdb")),
+            issuer=issuer or os.environ.get("KINLINK_ISSUER", "http://127.0.0.1:8000"),
+            audience=os.environ.get("KINLINK_AUDIENCE", "kinlink-api"),
+            token_lifetime_seconds=int(os.environ.get("KINLINK_TOKEN_LIFETIME", "300")),
+        )

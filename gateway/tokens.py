@@ -1,0 +1,108 @@
+"""RFC 9068 JWT access tokens: issued by the embedded server, checked by the resource server.
+
+The checks a resource server must make (shared/domain/information-governance.md, OAuth profile):
+``typ`` is ``at+jwt``; algorithms are pinned (never ``none``, never HMAC, so a public key can never
+be used as an HMAC secret); the key comes only from the issuer's JWKS by ``kid`` — ``jwk``, ``jku``,
+``x5u`` and ``x5c`` headers are ignored; ``iss``, ``aud``, ``exp``, ``nbf`` and required claims are
+enforced. Every failure is one ``InvalidToken`` with an RFC 6750 error code; the token never appears
+in a message or a log.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from jwt import PyJWK
+
+from gateway.clients import Client
+from gateway.keys import KeyStore
+
+__all__ = ["ALLOWED_ALGORITHMS", "Caller", "InvalidToken", "TokenIssuer", "TokenValidator"]
+
+ALLOWED_ALGORITHMS = ("ES256",)
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "client_id", "iat", "exp", "jti", "agency", "role")
+
+
+class InvalidToken(Exception):
+    def __init__(self, description: str, error: str = "invalid_token") -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class Caller:
+    client_id: str
+    agency: str
+    role: str
+    purposes: tuple[str, ...]
+    user_id: str | None
+    jti: str
+    issuer: str
+
+
+class TokenIssuer:
+    def __init__(self, keys: KeyStore, issuer: str, audience: str, lifetime: int) -> None:
+        self.keys, self.issuer, self.audience, self.lifetime = keys, issuer, audience, lifetime
+
+    def issue(self, client: Client) -> str:
+        key = self.keys.active()
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer, "aud": self.audience, "sub": client.client_id,
+            "client_id": client.client_id, "iat": now, "nbf": now, "exp": now + self.lifetime,
+            "jti": uuid.uuid4().hex, "scope": " ".join(f"purpose:{p}" for p in client.purposes),
+            "agency": client.agency, "role": client.role, "purposes": list(client.purposes),
+        }
+        return jwt.encode(claims, key.private_pem, algorithm="ES256",
+                          headers={"typ": "at+jwt", "kid": key.kid})
+
+
+class TokenValidator:
+    def __init__(self, keys: KeyStore, issuer: str, audience: str, leeway: int = 30) -> None:
+        self.keys, self.issuer, self.audience, self.leeway = keys, issuer, audience, leeway
+
+    def _key_for(self, kid: object) -> PyJWK:
+        if not isinstance(kid, str):
+            raise InvalidToken("token has no key id")
+        for jwk in self.keys.jwks()["keys"]:
+            if jwk["kid"] == kid:
+                return PyJWK(jwk, algorithm="ES256")
+        raise InvalidToken("token signed by an unknown key")
+
+    def validate(self, token: str) -> Caller:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed token") from exc
+        if header.get("alg") not in ALLOWED_ALGORITHMS:
+            raise InvalidToken("token algorithm not accepted")
+        if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+            raise InvalidToken("not an access token (typ must be at+jwt)")
+        key = self._key_for(header.get("kid"))
+        try:
+            claims = jwt.decode(
+                token, key=key, algorithms=list(ALLOWED_ALGORITHMS), audience=self.audience,
+                issuer=self.issuer, leeway=self.leeway,
+                options={"require": list(REQUIRED_CLAIMS), "verify_nbf": True},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("token expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise InvalidToken("token not yet valid") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidToken("token is for another audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise InvalidToken("token from an untrusted issuer") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise InvalidToken(f"token lacks the {exc.claim} claim") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("token signature or format invalid") from exc
+        purposes = claims.get("purposes", [])
+        if not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes):
+            raise InvalidToken("purposes claim malformed")
+        return Caller(claims["client_id"], claims["agency"], claims["role"], tuple(purposes),
+                      claims.get("user"), claims["jti"], claims["iss"])
