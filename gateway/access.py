@@ -61,7 +61,7 @@ class PurposeContext:
     break_glass: bool = False
 
 
-def purpose_context(
+async def purpose_context(
     purpose: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$",
                                   description="Purpose code from the sharing agreement.")],
     justification: Annotated[str | None, Query(max_length=2000)] = None,

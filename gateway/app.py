@@ -13,9 +13,10 @@ from dataclasses import asdict
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from starlette.middleware.base import BaseHTTPMiddleware
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit import AuditTrail
 from gateway.access import CallerDep
@@ -39,25 +40,67 @@ SECURITY_HEADERS = {
 }
 
 
-class _Guard(BaseHTTPMiddleware):
-    """Refuse oversized bodies before parsing; log each request by its route template, never its
-    values (a path or query can carry an identifier, and logs are not the audit trail)."""
+class _Guard:
+    """Refuse oversized bodies before parsing, add security headers, and log each request by its
+    route template, never its values (a path or query can carry an identifier, and logs are not
+    the audit trail). Plain ASGI rather than BaseHTTPMiddleware, which costs a task per request."""
 
-    async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        limit = request.app.state.settings.max_body_bytes
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > limit):
-            response: Response = JSONResponse({"detail": "request body too large"}, 413)
+        status = 500
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            response = JSONResponse({"detail": "request body too large"}, 413)
+            status = 413
+            await response(scope, receive, self._send_with_headers(send))
         else:
-            response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        route = request.scope.get("route")
-        log.info("request", method=request.method,
-                 route=getattr(route, "path", "unmatched"), status=response.status_code,
-                 ms=round((time.perf_counter() - started) * 1000, 1))
-        return response
+            seen = 0
+
+            async def bounded_receive() -> Message:
+                # A chunked body has no Content-Length: count it as it arrives.
+                nonlocal seen
+                message = await receive()
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise _TooLarge
+                return message
+
+            async def capture(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await self._send_with_headers(send)(message)
+
+            try:
+                await self.app(scope, bounded_receive, capture)
+            except _TooLarge:
+                status = 413
+                await JSONResponse({"detail": "request body too large"}, 413)(
+                    scope, receive, self._send_with_headers(send))
+        route = scope.get("route")
+        log.info("request", method=scope["method"], route=getattr(route, "path", "unmatched"),
+                 status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+
+    @staticmethod
+    def _send_with_headers(send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        return wrapped
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -75,7 +118,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.policies = load_policies()
     app.state.index = IdentityIndex(settings.db_path)
     app.state.audit = AuditTrail.open(settings.audit_path)
-    app.add_middleware(_Guard)
+    app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes)
     app.include_router(authorization_server())
     app.include_router(persons.router)
 

@@ -1,8 +1,13 @@
 """Read access to the identity index for the gateway and the pages: the small typed interface
 they use instead of reaching into linkage internals.
 
+A person view must answer in about a millisecond, and DuckDB spends several on each small join,
+so the reader loads what a view needs into memory once per link run: the persons table as a
+dict, and every linked record as one Arrow table sorted by person with each person's row range.
+For a million records that is a few hundred megabytes, columnar, not a million Python objects.
+
 The index file is replaced whole by each link run; the reader notices a new file (by inode and
-modification time) and reopens, so a long-running gateway always serves the latest run.
+modification time, checked at most every ``recheck_seconds``) and loads it before the next read.
 """
 
 from __future__ import annotations
@@ -10,15 +15,28 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from linkage.index.store import IndexNotFound
 
 __all__ = ["IdentityIndex", "PersonRecord"]
+
+_RECORDS_SQL = """
+SELECT l.person_id, l.source, l.record_id, s.agency, l.match_grade, l.match_probability,
+       s.nhs_number, s.upn, s.local_id, s.given_name, s.middle_names, s.family_name, s.dob,
+       s.sex, s.postcode, s.address, s.attributes
+FROM record_links l JOIN source_records s USING (unique_id)
+ORDER BY l.person_id, l.source, l.record_id
+"""
+_IDENTITY = ("nhs_number", "upn", "local_id", "given_name", "middle_names", "family_name", "dob",
+             "sex")
 
 
 @dataclass(frozen=True)
@@ -39,77 +57,101 @@ class PersonRecord:
         return value or None
 
 
-class IdentityIndex:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._stamp: tuple[int, int] | None = None
+@dataclass(frozen=True)
+class _Snapshot:
+    """One link run's index, as loaded: immutable, so readers never need a lock."""
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError as exc:
-            raise IndexNotFound(f"no identity index at {self.path}") from exc
-        stamp = (stat.st_ino, stat.st_mtime_ns)
+    stamp: tuple[int, int]
+    persons: dict[str, tuple[str, str | None]]      # person_id → (status, survivor_id)
+    records: pa.Table
+    ranges: dict[str, tuple[int, int]]              # person_id → (first row, row count)
+    categories: dict[str, dict[str, str]]           # source → column → category
+    con: duckdb.DuckDBPyConnection                  # for the rarer queries (families)
+
+
+def _load(path: Path, stamp: tuple[int, int]) -> _Snapshot:
+    con = duckdb.connect(str(path), read_only=True)
+    persons = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT person_id, status, survivor_id FROM persons").fetchall()}
+    table = con.sql(_RECORDS_SQL).to_arrow_table()
+    ranges: dict[str, tuple[int, int]] = {}
+    if table.num_rows:
+        ids = np.asarray(table.column("person_id").to_pylist(), dtype=object)
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        counts = np.diff(np.r_[starts, len(ids)])
+        ranges = {ids[s]: (int(s), int(n)) for s, n in zip(starts, counts, strict=True)}
+    categories: dict[str, dict[str, str]] = {}
+    for source, column, category in con.execute(
+        "SELECT source, column_name, category FROM attribute_categories"
+    ).fetchall():
+        categories.setdefault(source, {})[column] = category
+    return _Snapshot(stamp, persons, table, ranges, categories, con)
+
+
+class IdentityIndex:
+    def __init__(self, path: Path, recheck_seconds: float = 1.0) -> None:
+        self.path = path
+        self.recheck_seconds = recheck_seconds
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        self._checked = 0.0
+
+    def _current(self) -> _Snapshot:
+        snapshot = self._snapshot
+        now = time.monotonic()
+        if snapshot is not None and now - self._checked < self.recheck_seconds:
+            return snapshot
         with self._lock:
-            if self._con is None or stamp != self._stamp:
-                if self._con is not None:
-                    self._con.close()
-                self._con = duckdb.connect(str(self.path), read_only=True)
-                self._stamp = stamp
-            return self._con.cursor()
+            try:
+                stat = os.stat(self.path)
+            except FileNotFoundError as exc:
+                raise IndexNotFound(f"no identity index at {self.path}") from exc
+            stamp = (stat.st_ino, stat.st_mtime_ns)
+            if self._snapshot is None or self._snapshot.stamp != stamp:
+                previous = self._snapshot
+                self._snapshot = _load(self.path, stamp)
+                if previous is not None:
+                    previous.con.close()
+            self._checked = now
+            return self._snapshot
 
     def resolve(self, person_id: str) -> str | None:
         """The active person an ID means now: itself, or the survivor it was merged into."""
-        con = self._connection()
+        persons = self._current().persons
         seen: set[str] = set()
-        current = person_id
-        while current not in seen:
+        current: str | None = person_id
+        while current is not None and current not in seen:
             seen.add(current)
-            rows = con.execute(
-                "SELECT status, survivor_id FROM persons WHERE person_id = ?", [current]
-            ).fetchall()
-            if not rows:
+            entry = persons.get(current)
+            if entry is None:
                 return None
-            status, survivor = rows[0]
+            status, survivor = entry
             if status == "active":
                 return current
-            if survivor is None:
-                return None
             current = survivor
         return None
 
     def records(self, person_id: str) -> list[PersonRecord]:
-        con = self._connection()
-        rows = con.execute(
-            """SELECT l.source, l.record_id, s.agency, l.match_grade, l.match_probability,
-                      s.nhs_number, s.upn, s.local_id, s.given_name, s.middle_names,
-                      s.family_name, s.dob, s.sex, s.postcode, s.address, s.attributes
-               FROM record_links l JOIN source_records s USING (unique_id)
-               WHERE l.person_id = ? ORDER BY l.source, l.record_id""",
-            [person_id],
-        ).fetchall()
-        categories: dict[str, dict[str, str]] = {}
-        for source, column, category in con.execute(
-            "SELECT source, column_name, category FROM attribute_categories"
-        ).fetchall():
-            categories.setdefault(source, {})[column] = category
-        out = []
-        for r in rows:
-            out.append(PersonRecord(
-                source=r[0], record_id=r[1], agency=r[2], match_grade=r[3], match_probability=r[4],
-                identity={"nhs_number": r[5], "upn": r[6], "local_id": r[7], "given_name": r[8],
-                          "middle_names": r[9], "family_name": r[10], "dob": r[11], "sex": r[12]},
-                address={"postcode": r[13], "address": r[14]},
-                attributes=json.loads(r[15]) if r[15] else {},
-                attribute_categories=categories.get(r[0], {}),
-            ))
-        return out
+        snapshot = self._current()
+        span = snapshot.ranges.get(person_id)
+        if span is None:
+            return []
+        rows = snapshot.records.slice(span[0], span[1]).to_pylist()
+        return [
+            PersonRecord(
+                source=r["source"], record_id=r["record_id"], agency=r["agency"],
+                match_grade=r["match_grade"], match_probability=r["match_probability"],
+                identity={k: r[k] for k in _IDENTITY},
+                address={"postcode": r["postcode"], "address": r["address"]},
+                attributes=json.loads(r["attributes"]) if r["attributes"] else {},
+                attribute_categories=snapshot.categories.get(r["source"], {}),
+            )
+            for r in rows
+        ]
 
     def family_of(self, person_id: str) -> list[dict[str, Any]]:
-        con = self._connection()
-        rows = con.execute(
+        cur = self._current().con.cursor()
+        rows = cur.execute(
             """SELECT m.family_id, m.person_id, m.role, m.basis FROM family_members m
                WHERE m.family_id IN (SELECT family_id FROM family_members WHERE person_id = ?)
                ORDER BY m.role, m.person_id""",

@@ -1,0 +1,176 @@
+"""Gateway benchmark: audited person views under concurrent load, as a ratio to a bare endpoint.
+
+    .venv/bin/python bench/gateway.py                    # 2,000 households, 10 s per row
+    .venv/bin/python bench/gateway.py --families 20000 --seconds 20 --connections 32
+
+Everything runs as separate processes on this machine: the gateway (`kinlink serve`), the bare
+FastAPI baseline on the same uvicorn stack, and the load generator (bench/load.py). Each row's
+requests per second and p50/p99 latency are measured by the load generator; after each gateway
+row the server is stopped and the audit trail is counted and verified, so the table shows that
+every answer had its audit event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.clients import ClientRegistry  # noqa: E402
+from gateway.settings import GatewaySettings  # noqa: E402
+
+console = Console(width=160)
+PY = sys.executable
+JUSTIFICATION = "Section%2047%20enquiry%20opened%20after%20a%20referral%20from%20school"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode})")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} never became ready")
+
+
+def population(families: int, seed: int, work: Path) -> Path:
+    """Link a synthetic population once per size and seed; later runs reuse it."""
+    db = work / f"pop-{families}-{seed}" / "kinlink.duckdb"
+    if not db.exists():
+        sources = db.parent / "extracts"
+        subprocess.run([PY, "-m", "kinlink.cli", "synth", "--out", str(sources),
+                        "--families", str(families), "--seed", str(seed)], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run([PY, "-m", "kinlink.cli", "link", "--sources", str(sources), "--db",
+                        str(db)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return db
+
+
+def load(urls: list[str], headers: list[str], connections: int, seconds: float,
+         work: Path) -> dict[str, object]:
+    urls_file = work / "urls.txt"
+    urls_file.write_text("\n".join(urls))
+    args = [PY, str(ROOT / "bench" / "load.py"), "--urls-file", str(urls_file),
+            "--connections", str(connections), "--seconds", str(seconds)]
+    for header in headers:
+        args += ["--header", header]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def bare_row(connections: int, seconds: float, work: Path) -> dict[str, object]:
+    port = free_port()
+    proc = subprocess.Popen([PY, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
+                             "--log-level", "warning", "--no-access-log"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/bare/x", proc)
+        urls = [f"http://127.0.0.1:{port}/bare/{i}" for i in range(100)]
+        return load(urls, [], connections, seconds, work)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()
+
+
+def gateway_rows(db_source: Path, connections: int, seconds: float,
+                 work: Path) -> list[tuple[str, dict[str, object], int]]:
+    run_dir = work / "gateway-run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    db = run_dir / "kinlink.duckdb"
+    shutil.copy(db_source, db)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = GatewaySettings(db_path=db, issuer=base)
+    client, secret = ClientRegistry(settings.clients_path).add(
+        "bench", "social_care", "mash-social-worker", ["s47-enquiry", "mash-triage"])
+    with duckdb.connect(str(db), read_only=True) as con:
+        persons = [r[0] for r in con.execute(
+            "SELECT DISTINCT person_id FROM record_links ORDER BY person_id").fetchall()]
+    random.Random(7).shuffle(persons)
+    persons = persons[:2000]
+    rows = []
+    proc = subprocess.Popen([PY, "-m", "kinlink.cli", "serve", "--db", str(db), "--port", str(port)],
+                            stdout=(run_dir / "server.log").open("wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_ready(f"{base}/healthz", proc)
+        token = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                           auth=(client.client_id, secret)).json()["access_token"]
+        auth = [f"Authorization: Bearer {token}"]
+        rows.append(("authenticated, no personal data (/v1/whoami)",
+                     load([f"{base}/v1/whoami"], auth, connections, seconds, work), 0))
+        views = [f"{base}/v1/persons/{p}?purpose=s47-enquiry&justification={JUSTIFICATION}"
+                 for p in persons]
+        rows.append(("audited person view (/v1/persons/{id})",
+                     load(views, auth, connections, seconds, work), 1))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()
+    verify = subprocess.run([PY, "-m", "kinlink.cli", "audit", "verify", "--db", str(db)],
+                            capture_output=True, text=True)
+    audit_db = db.with_name(f"{db.stem}.audit.duckdb")
+    with duckdb.connect(str(audit_db), read_only=True) as con:
+        events = con.execute("SELECT count(*) FROM audit_events").fetchone()[0]  # type: ignore[index]
+    answered = sum(int(n) for n in rows[1][1]["statuses"].values())  # type: ignore[union-attr]
+    console.print(f"audit events written: {events:,} for {answered:,} person views answered "
+                  f"(plus warm-up); audit verify exit {verify.returncode}")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--families", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "gateway")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    db = population(args.families, args.seed, args.work)
+    with duckdb.connect(str(db), read_only=True) as con:
+        records = con.execute("SELECT count(*) FROM record_links").fetchone()[0]  # type: ignore[index]
+    bare = bare_row(args.connections, args.seconds, args.work)
+    rows = [("bare FastAPI endpoint (baseline)", bare, 0),
+            *gateway_rows(db, args.connections, args.seconds, args.work)]
+    table = Table(title=f"Gateway under load: {records:,} linked records, {args.connections} "
+                        f"connections, {args.seconds:g} s per row, 2 cores shared with the load "
+                        "generator")
+    for column in ("endpoint", "requests/s", "× bare", "p50 ms", "p99 ms", "statuses",
+                   "target ≥500/s, p99 ≤50 ms"):
+        table.add_column(column, justify="left" if column in ("endpoint", "statuses") else "right")
+    for name, result, audited in rows:
+        rps, p99 = float(result["rps"]), float(result["p99_ms"])  # type: ignore[arg-type]
+        verdict = ("met" if rps >= 500 and p99 <= 50 else "not met") if audited else ""
+        table.add_row(name, f"{rps:,.0f}", f"{rps / float(bare['rps']):.2f}",  # type: ignore[arg-type]
+                      f"{result['p50_ms']}", f"{p99}", json.dumps(result["statuses"]), verdict)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
