@@ -24,6 +24,7 @@ __all__ = [
     "PurposeContext",
     "PurposeDep",
     "base_event",
+    "check_purpose",
     "decide_for_person",
     "require_caller",
     "write_audit",

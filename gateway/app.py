@@ -23,7 +23,7 @@ from gateway.access import CallerDep
 from gateway.authserver import authorization_server
 from gateway.clients import ClientRegistry
 from gateway.keys import KeyStore
-from gateway.routes import persons
+from gateway.routes import persons, review
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenIssuer, TokenValidator
 from linkage.index.reader import IdentityIndex
@@ -121,6 +121,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes)
     app.include_router(authorization_server())
     app.include_router(persons.router)
+    app.include_router(review.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

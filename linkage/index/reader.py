@@ -149,6 +149,19 @@ class IdentityIndex:
             for r in rows
         ]
 
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A read-only cursor on the current index, for queries the in-memory view does not hold."""
+        return self._current().con.cursor()
+
+    def agencies_of(self, unique_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """unique_id → (agency, person_id) for the records named."""
+        rows = self.cursor().execute(
+            "SELECT s.unique_id, s.agency, l.person_id FROM source_records s "
+            "JOIN record_links l USING (unique_id) WHERE s.unique_id IN (SELECT unnest(?))",
+            [unique_ids],
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     def family_of(self, person_id: str) -> list[dict[str, Any]]:
         cur = self._current().con.cursor()
         rows = cur.execute(
