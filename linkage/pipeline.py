@@ -30,7 +30,7 @@ from linkage.index.store import building_index
 from linkage.ingest.rejects import write_reject_report
 from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
-from linkage.persons.clustering import ClusteringRules, cluster_records
+from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
 from linkage.persons.constraints import RecordFacts
 from linkage.review.decisions import DecisionStore, decisions_path_for
 
@@ -173,8 +173,10 @@ def link_sources(
                 must_link=must,
                 cannot_link=cannot,
                 personal_evidence=edges["personal_evidence"].to_numpy(dtype=bool),
+                relatives=_relatives(ingest.relationships, features),
             )
             edges["outcome"] = result.edge_outcomes
+            edges = _with_implied_links(edges, result.implied_links)
             labels = result.labels
 
         with timed("assign IDs"):
@@ -390,6 +392,41 @@ def _related_pairs(relationships: pd.DataFrame, features: pd.DataFrame) -> list[
     right = (relationships["source"] + ":" + relationships["related_record_id"]).map(index)
     both = left.notna() & right.notna() & (left != right)
     return list(zip(left[both].astype(int).tolist(), right[both].astype(int).tolist(), strict=True))
+
+
+def _relatives(relationships: pd.DataFrame, features: pd.DataFrame) -> list[Relative]:
+    """Each relationship row as (relative's record, the record it is a relative of, role)."""
+    if relationships.empty:
+        return []
+    index = dict(zip(features["unique_id"], features["idx"], strict=True))
+    left = (relationships["source"] + ":" + relationships["record_id"]).map(index)
+    right = (relationships["source"] + ":" + relationships["related_record_id"]).map(index)
+    role = relationships["relationship"].astype(str).str.strip().str.lower()
+    both = left.notna() & right.notna() & (left != right)
+    return [Relative(int(a), int(b), r) for a, b, r in zip(
+        left[both].tolist(), right[both].tolist(), role[both].tolist(), strict=True)]
+
+
+def _with_implied_links(edges: pd.DataFrame, implied: list[tuple[int, int]]) -> pd.DataFrame:
+    """Record each relative-implied link as an edge, so every link has a row that explains it.
+
+    A pair that was never scored gets weight and probability 0: the outcome, not a score, is its
+    evidence.
+    """
+    if not implied:
+        return edges
+    scored = {(min(a, b), max(a, b)): k for k, (a, b) in enumerate(
+        zip(edges["left_idx"].tolist(), edges["right_idx"].tolist(), strict=True))}
+    rows = []
+    for i, j in implied:
+        k = scored.get((min(i, j), max(i, j)))
+        if k is not None:
+            edges.iat[k, edges.columns.get_loc("outcome")] = "linked:same-relative"
+        else:
+            rows.append({"left_idx": i, "right_idx": j, "match_probability": 0.0,
+                         "match_weight": 0.0, "personal_evidence": False,
+                         "outcome": "linked:same-relative"})
+    return pd.concat([edges, pd.DataFrame(rows)], ignore_index=True) if rows else edges
 
 
 def _previous_ids(

@@ -21,7 +21,23 @@ from linkage.persons.constraints import (
     sibling_identifier_error,
 )
 
-__all__ = ["ClusterResult", "ClusteringRules", "cluster_records"]
+__all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records"]
+
+#: Relationship roles that can name the same person from two agencies' records: a school's
+#: "parent" contact is the health visitor's "mother" or the police's "father", never both.
+_ROLE_GROUPS = {
+    "mother": ("mother",), "father": ("father",), "parent": ("mother", "father"),
+    "sibling": ("sibling",), "carer": ("carer",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Relative:
+    """``record`` is the ``role`` (mother, parent, sibling…) of ``of_record``, per its agency."""
+
+    record: int
+    of_record: int
+    role: str
 
 
 @dataclass(frozen=True)
@@ -42,12 +58,28 @@ class ClusterResult:
     labels: np.ndarray  # cluster label per record index (the smallest member index)
     edge_outcomes: list[str]  # per input edge
     conflicts: list[tuple[int, int, str]] = field(default_factory=list)
+    #: Pairs joined because they are the same relative (mother, father, sibling) of one child.
+    implied_links: list[tuple[int, int]] = field(default_factory=list)
+
+
+#: A parent is at least this many years older than their child (by year of birth).
+PARENT_MIN_AGE_YEARS = 12
+
+_PARENT_ROLES = frozenset({"mother", "father", "parent"})
 
 
 class _Clusters:
-    def __init__(self, facts: Sequence[RecordFacts]) -> None:
+    def __init__(self, facts: Sequence[RecordFacts], relatives: Sequence[Relative] = ()) -> None:
         n = len(facts)
         self.facts = facts
+        # Parent → child records, and child → parent records, per cluster root: a parent's record
+        # that joins a person born after their child has joined the wrong person.
+        self.children: dict[int, list[int]] = {}
+        self.parents: dict[int, list[int]] = {}
+        for rel in relatives:
+            if rel.role in _PARENT_ROLES:
+                self.children.setdefault(rel.record, []).append(rel.of_record)
+                self.parents.setdefault(rel.of_record, []).append(rel.record)
         self.parent = np.arange(n)
         self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
         self.nhs: dict[int, str | None] = {i: f.nhs_number for i, f in enumerate(facts)}
@@ -82,6 +114,8 @@ class _Clusters:
             and (max(years_a[1], years_b[1]) - min(years_a[0], years_b[0]) >= GENERATION_GAP_YEARS)
         ):
             return "different-generation"
+        if self._younger_than_own_child(a, b):
+            return "parent-younger-than-child"
         dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
         if len(dobs_a) > len(dobs_b):
             dobs_a, dobs_b = dobs_b, dobs_a
@@ -107,6 +141,27 @@ class _Clusters:
                     return "cannot-link"
         return None
 
+    def _younger_than_own_child(self, a: int, b: int) -> bool:
+        years_a, years_b = self.years[a], self.years[b]
+        if not (self.children.get(a) or self.children.get(b) or self.parents.get(a)
+                or self.parents.get(b)):
+            return False
+        if years_a and years_b:
+            merged = (min(years_a[0], years_b[0]), max(years_a[1], years_b[1]))
+        else:
+            merged = years_a or years_b  # type: ignore[assignment]
+        if merged is None:
+            return False
+        for child in (*self.children.get(a, ()), *self.children.get(b, ())):
+            child_years = self.years.get(self.find(child))
+            if child_years and merged[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
+                return True
+        for parent in (*self.parents.get(a, ()), *self.parents.get(b, ())):
+            parent_years = self.years.get(self.find(parent))
+            if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > merged[0]:
+                return True
+        return False
+
     def union(self, a: int, b: int) -> int:
         if len(self.members[a]) < len(self.members[b]):
             a, b = b, a
@@ -122,6 +177,10 @@ class _Clusters:
         dobs = self.by_dob[a]
         for dob, idx in self.by_dob.pop(b).items():
             dobs.setdefault(dob, []).extend(idx)
+        for links in (self.children, self.parents):
+            moved = links.pop(b, None)
+            if moved:
+                links.setdefault(a, []).extend(moved)
         del self.nhs[b]
         return a
 
@@ -136,6 +195,7 @@ def cluster_records(
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
     personal_evidence: np.ndarray | None = None,
+    relatives: Sequence[Relative] = (),
 ) -> ClusterResult:
     """Cluster record indices ``0..len(facts)-1`` from scored edges ``left[k]–right[k]``.
 
@@ -146,7 +206,7 @@ def cluster_records(
     """
     if personal_evidence is None:
         personal_evidence = np.ones(len(left), dtype=bool)
-    clusters = _Clusters(facts)
+    clusters = _Clusters(facts, relatives)
     cannot: dict[int, set[int]] = {}
     for i, j in cannot_link:
         cannot.setdefault(i, set()).add(j)
@@ -195,12 +255,72 @@ def cluster_records(
         clusters.union(a, b)
         outcomes[k] = "linked"
 
+    implied = _link_through_relatives(clusters, relatives, cannot)
+
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
         label = min(members)
         labels[members] = label
         del root
-    return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts)
+    return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts,
+                         implied_links=implied)
+
+
+def _link_through_relatives(
+    clusters: _Clusters, relatives: Sequence[Relative], cannot: dict[int, set[int]]
+) -> list[tuple[int, int]]:
+    """Join two agencies' records of one relative of one child: a school's "parent" contact
+    named Helen and the health visitor's "mother" Helen of the same (already linked) child.
+
+    A mother's school contact record often has no date of birth and her maiden surname, so
+    pairwise scoring cannot link it; the child linking does the work. The given names must be the
+    same name (exactly, or the same full name by a nickname), the roles compatible, and no hard
+    constraint may hold; repeated until nothing changes, because each link can reveal another.
+    """
+    implied: list[tuple[int, int]] = []
+    for _ in range(3):
+        groups: dict[tuple[int, str], list[int]] = {}
+        named: dict[tuple[int, str], set[str]] = {}
+        for rel in relatives:
+            name = clusters.facts[rel.record].given_name_canonical
+            if not name:
+                continue
+            child = clusters.find(rel.of_record)
+            for role in _ROLE_GROUPS.get(rel.role, ()):
+                groups.setdefault((child, role), []).append(rel.record)
+            if rel.role in ("mother", "father"):
+                named.setdefault((child, rel.role), set()).add(name)
+        # A mother and a father of one child with one name (Sam, Alex, Jo): a "parent" record
+        # with that name could be either, so it joins neither.
+        for child in sorted({c for c, _ in named}):
+            shared = named.get((child, "mother"), set()) & named.get((child, "father"), set())
+            if not shared:
+                continue
+            for role in ("mother", "father"):
+                if (child, role) in groups:
+                    groups[(child, role)] = [
+                        r for r in groups[(child, role)]
+                        if clusters.facts[r].given_name_canonical not in shared]
+        changed = False
+        for key in sorted(groups):
+            members = sorted(set(groups[key]))
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    i, j = members[x], members[y]
+                    a, b = clusters.find(i), clusters.find(j)
+                    if a == b or clusters.find(key[0]) in (a, b):
+                        continue
+                    fi, fj = clusters.facts[i], clusters.facts[j]
+                    if fi.given_name_canonical != fj.given_name_canonical:
+                        continue
+                    if clusters.conflict(a, b, cannot) is not None:
+                        continue
+                    clusters.union(a, b)
+                    implied.append((i, j))
+                    changed = True
+        if not changed:
+            break
+    return implied
 
 
 def _ambiguous_records(

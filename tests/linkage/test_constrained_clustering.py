@@ -93,3 +93,39 @@ def test_a_siblings_nhs_number_keyed_in_error_does_not_merge_two_children() -> N
     result = run(records, [(0, 1, 0.999)])
     assert result.labels[0] != result.labels[1]
     assert result.edge_outcomes == ["constraint:identifier-on-another-child"]
+
+
+def test_two_agencies_records_of_one_childs_mother_are_joined_through_the_child() -> None:
+    from linkage.persons.clustering import Relative
+
+    # 0, 1: the child at health and at school (linked); 2: health's "mother" record of 0, with a
+    # date of birth; 3: the school's "parent" contact for 1, maiden name and no date of birth, so
+    # never scored against 2. 4: the father, Helen's namesake excluded by role.
+    records = [facts("ava", dob="2016-05-01"), facts("ava", dob="2016-05-01"),
+               facts("helen", dob="1985-02-03"), facts("helen", dob=None), facts("mark", dob=None)]
+    relatives = [Relative(2, 0, "mother"), Relative(3, 1, "parent"), Relative(4, 1, "father")]
+    result = run(records, [(0, 1, 0.999)], relatives=relatives)
+    assert result.labels[2] == result.labels[3]
+    assert result.labels[4] not in (result.labels[2], result.labels[0])
+    assert result.implied_links == [(2, 3)]
+
+
+def test_a_parent_and_a_father_with_one_name_are_not_guessed_between() -> None:
+    from linkage.persons.clustering import Relative
+
+    records = [facts("ava", dob="2016-05-01"), facts("sam", dob=None), facts("sam", dob=None),
+               facts("sam", dob=None)]
+    relatives = [Relative(1, 0, "mother"), Relative(2, 0, "father"), Relative(3, 0, "parent")]
+    result = run(records, [], relatives=relatives)
+    assert len(set(result.labels.tolist())) == 4
+
+
+def test_a_parents_record_never_joins_someone_born_after_their_child() -> None:
+    from linkage.persons.clustering import Relative
+
+    # 0 is a pupil born 2012; 1 is the school's parent contact for 0 (no date of birth), named
+    # like 2, a girl born 2015 at the same address: the score says link, the family says no.
+    records = [facts("ruby", dob="2012-01-05"), facts("dan", dob=None), facts("dan", dob="2015-10-25")]
+    result = run(records, [(1, 2, 0.99)], relatives=[Relative(1, 0, "parent")])
+    assert result.labels[1] != result.labels[2]
+    assert result.edge_outcomes == ["constraint:parent-younger-than-child"]

@@ -71,9 +71,12 @@ def test_same_decision_joins_two_persons_and_can_be_reversed(
     db = tmp_path / "kinlink.duckdb"
     link(population, db)
     persons = person_of(db)
-    records = sorted(persons)
-    left = records[0]
-    right = next(r for r in records if persons[r] != persons[left] and r.split(":")[0] == "police")
+    # A pair a reviewer would be shown: scored, short of the threshold, in two persons.
+    with duckdb.connect(str(db), read_only=True) as con:
+        pairs = con.execute(
+            "SELECT unique_id_l, unique_id_r FROM person_edges WHERE outcome = 'below_threshold' "
+            "ORDER BY match_weight DESC, unique_id_l, unique_id_r").fetchall()
+    left, right = next((a, b) for a, b in pairs if persons[a] != persons[b])
     store = DecisionStore(decisions_path_for(db))
     made = store.record(left, right, "same", "reviewer-2", "police", "confirmed by phone")
     link(population, db)
