@@ -71,9 +71,9 @@ def test_persons_keep_their_ids_when_records_are_added_and_changed(runs) -> None
     )
     was = stable.groupby("person_id")["person_id_before"].first()
     kept = (now == was).mean()
-    # Issue 3 asks for 99.9%; losses left are false merges in the second run (a precision matter,
-    # see the issue note). This floor guards against regressions in the carry-over itself.
-    assert kept >= 0.995, kept
+    # Issue 3's acceptance: at least 99.9% keep their ID.
+    print(f"persons keeping their ID: {kept:.5f} of {len(now)}")
+    assert kept >= 0.999, kept
 
 
 def test_every_retired_id_resolves_to_an_active_survivor_and_lineage_explains_it(runs) -> None:
