@@ -152,6 +152,11 @@ class AuditTrail:
             )
             return note
 
+    def ping(self) -> None:
+        """Raise unless the trail's store answers (for readiness probes)."""
+        with self._lock:
+            self._con.execute("SELECT count(*) FROM audit_events WHERE seq < 0").fetchall()
+
     def close(self) -> None:
         with self._lock:
             self._con.close()

@@ -7,6 +7,7 @@ officer must see who tried to read a child's records and was refused.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -89,10 +90,16 @@ def base_event(request: Request, caller: Caller, ctx: PurposeContext) -> dict[st
 
 def write_audit(request: Request, events: list[AuditEvent]) -> None:
     """Durably record ``events`` or fail the request: no audit, no answer."""
+    metrics = request.app.state.metrics
+    started = time.perf_counter()
     try:
         request.app.state.audit.append(events)
     except AuditUnavailable as exc:
+        metrics.audit_failures.inc()
         raise HTTPException(503, "audit trail unavailable: nothing disclosed") from exc
+    metrics.audit_write.observe(time.perf_counter() - started)
+    for event in events:
+        metrics.decisions.labels(event.purpose or "none", event.outcome).inc()
 
 
 def decision_fields(decision: Decision) -> dict[str, Any]:

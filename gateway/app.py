@@ -8,13 +8,15 @@ nothing is disclosed.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import asdict
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +25,7 @@ from gateway.access import CallerDep
 from gateway.authserver import authorization_server
 from gateway.clients import ClientRegistry
 from gateway.keys import KeyStore
+from gateway.metrics import GatewayMetrics
 from gateway.routes import persons, review
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenIssuer, TokenValidator
@@ -45,8 +48,8 @@ class _Guard:
     route template, never its values (a path or query can carry an identifier, and logs are not
     the audit trail). Plain ASGI rather than BaseHTTPMiddleware, which costs a task per request."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
+    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: GatewayMetrics) -> None:
+        self.app, self.max_body_bytes, self.metrics = app, max_body_bytes, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,9 +86,12 @@ class _Guard:
                 status = 413
                 await JSONResponse({"detail": "request body too large"}, 413)(
                     scope, receive, self._send_with_headers(send))
-        route = scope.get("route")
-        log.info("request", method=scope["method"], route=getattr(route, "path", "unmatched"),
-                 status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+        route = getattr(scope.get("route"), "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+        self.metrics.latency.labels(route).observe(elapsed)
+        log.info("request", method=scope["method"], route=route, status=status,
+                 ms=round(elapsed * 1000, 1))
 
     @staticmethod
     def _send_with_headers(send: Send) -> Send:
@@ -103,6 +109,23 @@ class _TooLarge(Exception):
     pass
 
 
+def readiness_checks(app: FastAPI) -> dict[str, str]:
+    """Each dependency's state as ``ok`` or the kind of failure (never a path or a value)."""
+    checks: dict[str, str] = {}
+    probes = {
+        "identity_index": lambda: app.state.index.resolve("P000000000000"),
+        "audit_store": lambda: app.state.audit.ping(),
+        "signing_keys": lambda: app.state.keys.active(),
+    }
+    for name, probe in probes.items():
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means not ready
+            checks[name] = type(exc).__name__
+    return checks
+
+
 def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="kinlink gateway", version="0.1.0",
                   description="Purpose-based, audited sharing of linked children's records. "
@@ -118,14 +141,33 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.policies = load_policies()
     app.state.index = IdentityIndex(settings.db_path)
     app.state.audit = AuditTrail.open(settings.audit_path)
-    app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes)
+    app.state.metrics = GatewayMetrics()
+    app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(authorization_server())
     app.include_router(persons.router)
     app.include_router(review.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers. (Readiness is /readyz.)"""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        """Ready only when the identity index, the audit store and the signing keys are usable:
+        a gateway that cannot audit must not be sent traffic it would have to refuse."""
+        checks = readiness_checks(app)
+        ok = all(result == "ok" for result in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
+                            200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics() -> Response:
+        # A missing index is reported by /readyz; the scrape still answers.
+        with contextlib.suppress(Exception):
+            app.state.metrics.review_queue.set(app.state.index.review_queue_length())
+        return Response(generate_latest(app.state.metrics.registry),
+                        media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/whoami", tags=["identity"])
     def whoami(caller: CallerDep) -> dict[str, Any]:

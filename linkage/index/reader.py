@@ -162,6 +162,10 @@ class IdentityIndex:
         ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def review_queue_length(self) -> int:
+        row = self.cursor().execute("SELECT count(*) FROM review_candidates").fetchone()
+        return int(row[0]) if row else 0
+
     def family_of(self, person_id: str) -> list[dict[str, Any]]:
         cur = self._current().con.cursor()
         rows = cur.execute(
