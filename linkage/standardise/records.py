@@ -89,8 +89,11 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
         .fillna(False)
         .astype(bool)
     )
-    local = frame["local_id"]
-    out["local_id_key"] = (frame["source"] + ":" + local.str.strip()).where(local.notna())
+    # As text whatever the extract held (a column of only blanks arrives as object dtype).
+    local = frame["local_id"].astype("string").str.strip()
+    key = frame["source"].astype("string") + ":" + local
+    out["local_id_key"] = key.where(local.notna() & (local != "")).astype(object)
+    out.loc[out["local_id_key"].isna(), "local_id_key"] = None
 
     given = _per_distinct(frame["given_name"], _given)
     out["given_name"] = given.map(lambda g: g[0], na_action="ignore")

@@ -103,3 +103,24 @@ def test_a_failed_run_leaves_the_previous_index_untouched(linked: Path, tmp_path
     assert "record_id" in result.output
     assert db.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kept")] == []
+
+
+def test_extracts_with_no_identifiers_at_all_link(tmp_path: Path) -> None:
+    """Names, dates of birth and addresses only (as in public linkage benchmarks): still links,
+    still precise."""
+    full = tmp_path / "full"
+    generate_population(full, families=150, seed=8)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for path in full.glob("*.yaml"):
+        shutil.copy(path, bare / path.name)
+    for path in full.glob("*.csv"):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.drop(columns=[c for c in ("nhs_number", "upn", "local_id") if c in frame.columns]
+                   ).to_csv(bare / path.name, index=False)
+    db = tmp_path / "kinlink.duckdb"
+    result = runner.invoke(app, ["link", "--sources", str(bare), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    persons = evaluate_export(identities(db), read_truth(full / "truth" / "truth.csv"))["persons"]
+    assert persons.precision >= 0.98, persons
+    assert persons.recall >= 0.9, persons
