@@ -61,6 +61,14 @@ def link(
         float, typer.Option(help="Link pairs at or above this probability.")
     ] = 0.9,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    incremental: Annotated[
+        bool | None,
+        typer.Option(
+            "--incremental/--full",
+            help="Score only pairs with new or changed records, reusing the previous index's "
+            "comparisons (default: whenever the previous index allows), or score every pair.",
+        ),
+    ] = None,
 ) -> None:
     """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
     from linkage.ingest.errors import ExtractError
@@ -68,7 +76,10 @@ def link(
     from linkage.pipeline import LinkOptions, link_sources
 
     options = LinkOptions(
-        clustering=ClusteringRules(link_threshold=threshold), model_path=model, retrain=retrain
+        clustering=ClusteringRules(link_threshold=threshold),
+        model_path=model,
+        retrain=retrain,
+        incremental=incremental,
     )
     try:
         with _progress(not as_json) as stage:
@@ -94,6 +105,13 @@ def link(
     table.add_row("for review", f"{summary.review_candidates:,} pairs")
     table.add_row("rejected fields", f"{summary.rejects:,} (report: {summary.reject_report})")
     table.add_row("identity index", summary.db_path)
+    scoring = summary.scoring
+    table.add_row(
+        "pairs",
+        f"{scoring.get('mode', '?')}: {scoring.get('pairs_scored', 0):,} scored, "
+        f"{scoring.get('pairs_reused', 0):,} reused"
+        + (f" ({scoring['reason']})" if scoring.get("reason") else ""),
+    )
     table.add_row("seconds", ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
     out.print(table)
 
@@ -231,3 +249,6 @@ def register(app: typer.Typer) -> None:
     from linkage.review.cli import review_app
 
     app.add_typer(review_app, name="review")
+    from linkage.identity.cli import history
+
+    app.command()(history)

@@ -3,6 +3,10 @@
 ingest → standardise → score pairs (Splink) → constrained clustering → stable person IDs → families
 → write the index. Every stage reads the previous stage's output only, and the index is replaced
 only when the whole run has succeeded (``linkage.index.building_index``).
+
+When the previous index keeps comparison vectors made under the same comparison levels and
+blocking rules, only pairs with a new or changed record are scored and the rest are re-weighed
+(``linkage.incremental``); the persons are the same as a full run's, and ``--full`` forces one.
 """
 
 from __future__ import annotations
@@ -21,11 +25,23 @@ import duckdb
 import numpy as np
 import pandas as pd
 from splink.internals.duckdb.database_api import DuckDBAPI
+from splink.internals.misc import prob_to_match_weight
 
 from linkage.families.households import FAMILY_RELATIONSHIPS, group_families
 from linkage.features import prepare_sources
 from linkage.identity.carry_over import Assignment, carry_over
+from linkage.identity.history import carry_history
 from linkage.identity.ids import new_id
+from linkage.incremental import (
+    PairScoring,
+    score_all_pairs,
+    score_changed_pairs,
+    scoring_structure,
+    store_fingerprints,
+    store_pair_comparisons,
+    why_not_incremental,
+)
+from linkage.incremental.scoring import PAIR_SCORES, gamma_columns
 from linkage.index.store import building_index
 from linkage.ingest.rejects import write_reject_report
 from linkage.model.store import load_model, model_hash
@@ -66,6 +82,9 @@ class LinkOptions:
     model_path: Path | None = None
     retrain: bool = False
     reject_report: Path | None = None
+    #: None: reuse the previous index's comparison vectors when it can; True: insist on it
+    #: (fail when it cannot); False: score every pair afresh.
+    incremental: bool | None = None
 
 
 @dataclass
@@ -86,6 +105,8 @@ class LinkSummary:
     retired_person_ids: int
     model: str
     seconds: dict[str, float]
+    #: full or incremental, pairs scored and reused, and (incremental) records new/changed/withdrawn
+    scoring: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,6 +153,7 @@ def link_sources(
             con.register("features_df", features)
             con.execute("CREATE TABLE record_features AS SELECT * FROM features_df")
             con.unregister("features_df")
+            store_fingerprints(con)
 
         with timed("model"):
             db_api = DuckDBAPI(connection=con)
@@ -147,15 +169,19 @@ def link_sources(
             )
 
         with timed("score pairs"):
-            predictions = linker.inference.predict(threshold_match_probability=KEEP_EDGES_ABOVE)
+            scoring = _score_pairs(con, db_api, linker, fitted, has_previous, options)
+            # Sorted, so that clustering breaks ties between equal weights the same way every run.
             edges = con.execute(
                 f"""
                 SELECT l.idx AS left_idx, r.idx AS right_idx, p.match_probability,
                        p.match_weight, {PERSONAL_EVIDENCE_SQL} AS personal_evidence
-                FROM {predictions.physical_name} p
+                FROM {PAIR_SCORES} p
                 JOIN record_features l ON l.unique_id = p.unique_id_l
                 JOIN record_features r ON r.unique_id = p.unique_id_r
-                """
+                WHERE p.match_weight >= ?
+                ORDER BY p.unique_id_l, p.unique_id_r
+                """,
+                [prob_to_match_weight(KEEP_EDGES_ABOVE)],
             ).df()
 
         with timed("cluster persons"):
@@ -219,6 +245,9 @@ def link_sources(
             _write_entities(con, has_previous, "family", families, links["family_id"], now, run_id)
             _write_family_members(con, links, features, family_basis, now)
             _write_edges(con, edges, features, options)
+            store_pair_comparisons(con, gamma_columns(linker))
+            con.execute(f"DROP TABLE {PAIR_SCORES}")
+            carry_history(con, has_previous, now, run_id)
             review_count = con.execute("SELECT count(*) FROM review_candidates").fetchall()[0][0]
             linker.table_management.delete_tables_created_by_splink_from_db()
 
@@ -243,6 +272,7 @@ def link_sources(
             retired_person_ids=len(persons.retired),
             model=model_hash(model) + (" (retrained)" if model is None or options.retrain else ""),
             seconds=seconds,
+            scoring=scoring.as_dict(),
         )
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
@@ -257,6 +287,29 @@ def link_sources(
         )
         con.execute("INSERT OR REPLACE INTO meta VALUES ('last_run_id', ?)", [run_id])
     return summary
+
+
+def _score_pairs(
+    con: duckdb.DuckDBPyConnection,
+    db_api: DuckDBAPI,
+    linker: Any,
+    fitted: dict[str, Any],
+    has_previous: bool,
+    options: LinkOptions,
+) -> PairScoring:
+    """Every pair afresh, or (when the previous index allows) only the pairs a change touched."""
+    structure = scoring_structure(fitted)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('scoring_structure', ?)", [structure])
+    reason = why_not_incremental(con, has_previous, structure)
+    if options.incremental is True and reason is not None:
+        raise ValueError(f"cannot link incrementally: {reason}; run without --incremental")
+    if options.incremental is False:
+        reason = "asked for a full run"
+    if reason is None:
+        return score_changed_pairs(linker, con, db_api)
+    scoring = score_all_pairs(linker, con)
+    scoring.reason = reason
+    return scoring
 
 
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:

@@ -2,7 +2,9 @@
 
 A link run writes a complete new index into a sibling file and renames it over the old one when it
 has finished; a run that fails or is killed part way leaves the previous index serving, untouched.
-Reviewer decisions live in the index too, so each build copies them forward first.
+What must outlive a run (lineage, the history of which records each ID held, the comparison
+vectors an incremental run reuses) is carried forward by the run from the attached previous index;
+reviewer decisions live beside the index (``linkage.review.decisions``) so no swap can lose one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ __all__ = [
     "default_db_path",
 ]
 
-SCHEMA_VERSION = "1"
+#: 2: record_fingerprints, pair_comparisons, record_link_history, family_member_history.
+SCHEMA_VERSION = "2"
 
 
 class IndexNotFound(FileNotFoundError):
