@@ -266,6 +266,20 @@ def cluster_records(
                          implied_links=implied)
 
 
+def _dates_compatible(clusters: _Clusters, a: int, b: int) -> bool:
+    """Both unknown, or some date of birth in one is the other's or a typo of it (same year and
+    month, a day/month swap, or an estimated 1 January in the same year)."""
+    dobs_a, dobs_b = clusters.by_dob[a], clusters.by_dob[b]
+    if not dobs_a or not dobs_b:
+        return True
+    for x in dobs_a:
+        for y in dobs_b:
+            if x[:7] == y[:7] or (x[:4] == y[:4] and (
+                    (x[5:7], x[8:10]) == (y[8:10], y[5:7]) or x[5:] == "01-01" or y[5:] == "01-01")):
+                return True
+    return False
+
+
 def _link_through_relatives(
     clusters: _Clusters, relatives: Sequence[Relative], cannot: dict[int, set[int]]
 ) -> list[tuple[int, int]]:
@@ -313,6 +327,8 @@ def _link_through_relatives(
                     fi, fj = clusters.facts[i], clusters.facts[j]
                     if fi.given_name_canonical != fj.given_name_canonical:
                         continue
+                    if not _dates_compatible(clusters, a, b):
+                        continue  # a stepfather and a father may share a name, not a birthday
                     if clusters.conflict(a, b, cannot) is not None:
                         continue
                     clusters.union(a, b)

@@ -71,7 +71,7 @@ def pair_conflict(a: RecordFacts, b: RecordFacts) -> str | None:
         return "different-nhs-number"
     if a.upn and b.upn and a.upn != b.upn:
         return "different-upn"
-    if a.dob and b.dob and sibling_identifier_error(a, b):
+    if sibling_identifier_error(a, b):
         return "identifier-on-another-child"
     if a.dob and b.dob:
         if a.dob == b.dob and a.source == b.source and not given_names_compatible(a, b):
@@ -82,15 +82,16 @@ def pair_conflict(a: RecordFacts, b: RecordFacts) -> str | None:
 
 
 def sibling_identifier_error(a: RecordFacts, b: RecordFacts) -> bool:
-    """One NHS number on two children: different names *and* dates of birth far apart.
+    """One NHS number on two children: their given names cannot be one child's.
 
-    The commonest way a valid identifier is wrong is a sibling's number keyed onto the record;
-    when nothing else about the two records agrees, the shared number is that error.
+    The commonest way a valid identifier is wrong is a sibling's (or twin's) number keyed onto the
+    record; when the given names disagree outright, the shared number is that error.
     """
-    if not (a.nhs_number and a.nhs_number == b.nhs_number) or not (a.dob and b.dob):
+    if not (a.nhs_number and a.nhs_number == b.nhs_number):
         return False
-    if a.dob[:4] == b.dob[:4] and (a.dob[5:7] == b.dob[8:10] or a.dob[5:7] == b.dob[5:7]):
-        return False  # same year and month, or a day/month swap: a typo, not a sibling
+    # Wholly different given names (not a nickname, middle name, initial or typo) under one NHS
+    # number: a twin's or sibling's number keyed in error. A child whose name really changes
+    # (adoption, gender recognition) is issued a new NHS number.
     return not given_names_compatible(a, b)
 
 
