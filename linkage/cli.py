@@ -59,7 +59,7 @@ def link(
     retrain: Annotated[bool, typer.Option(help="Re-learn the model on this data first.")] = False,
     threshold: Annotated[
         float, typer.Option(help="Link pairs at or above this probability.")
-    ] = 0.9,
+    ] = 0.95,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     incremental: Annotated[
         bool | None,

@@ -64,8 +64,9 @@ PERSONAL_EVIDENCE_SQL = """(
     p.gamma_nhs_number = 1 OR p.gamma_upn = 1 OR p.gamma_local_id_key = 1
     OR (p.gamma_dob <> 0 AND (
         p.gamma_given_name >= 3
-        OR (p.gamma_given_name IN (1, 2) AND (p.gamma_dob >= 4
+        OR (p.gamma_given_name = 2 AND (p.gamma_dob >= 4
             OR (p.gamma_dob = -1 AND p.gamma_family_name >= 3)))
+        OR (p.gamma_given_name = 1 AND p.gamma_dob >= 4)
         OR (p.gamma_given_name = -1 AND p.gamma_dob >= 3)
     ))
 )"""
