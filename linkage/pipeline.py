@@ -56,7 +56,8 @@ __all__ = ["LinkOptions", "LinkSummary", "StageTimer", "link_sources"]
 #: from the top level down to 0 = "different"; -1 = missing), so a pair that agrees only on what a
 #: household shares (surname, address) never links: a shared identifier; or, with dates of birth
 #: not flatly different, the given name exact/diminutive/typo, a weaker name match with a close
-#: date (or, with no date to compare, the same surname), or a nameless "Baby" record within weeks.
+#: date (or, with no date to compare, the same surname — and, for a merely similar name, one
+#: keystroke apart: Ava/Avs, not John/Jean), or a nameless "Baby" record within weeks.
 #: Level numbers: given name 5 exact, 4 diminutive, 3 typo, 2 middle/contained, 1 sounds alike;
 #: family name 4 exact, 3 typo, 2 double-barrelled part; date of birth 6 exact, 5 swapped, 4 one
 #: digit, 3 within 45 days, 2 estimated 1 January, 1 same day and month.
@@ -66,7 +67,9 @@ PERSONAL_EVIDENCE_SQL = """(
         p.gamma_given_name >= 3
         OR (p.gamma_given_name = 2 AND (p.gamma_dob >= 4
             OR (p.gamma_dob = -1 AND p.gamma_family_name >= 3)))
-        OR (p.gamma_given_name = 1 AND p.gamma_dob >= 4)
+        OR (p.gamma_given_name = 1 AND (p.gamma_dob >= 4
+            OR (p.gamma_dob IN (-1, 2) AND p.gamma_family_name >= 3
+                AND damerau_levenshtein(l.given_name, r.given_name) <= 1)))
         OR (p.gamma_given_name = -1 AND p.gamma_dob >= 3)
     ))
 )"""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import Indel, JaroWinkler
 
 __all__ = ["RecordFacts", "given_names_compatible", "pair_conflict", "sibling_identifier_error"]
 
@@ -89,10 +89,17 @@ def sibling_identifier_error(a: RecordFacts, b: RecordFacts) -> bool:
     """
     if not (a.nhs_number and a.nhs_number == b.nhs_number):
         return False
-    # Wholly different given names (not a nickname, middle name, initial or typo) under one NHS
-    # number: a twin's or sibling's number keyed in error. A child whose name really changes
-    # (adoption, gender recognition) is issued a new NHS number.
-    return not given_names_compatible(a, b)
+    if given_names_compatible(a, b):
+        return False
+    if a.dob and b.dob and not (
+        a.dob[:4] == b.dob[:4] and (a.dob[5:7] == b.dob[8:10] or a.dob[5:7] == b.dob[5:7])
+    ):
+        return True  # neither the name nor the date is this child's: a sibling's number
+    # Same (or unknown) date: a twin's number, but only when the names are outright different
+    # (Charlotte/Amelia); a short name with a typo (Ava/Aba, Esme/Edme) is still this child. A
+    # child whose name really changes (adoption, gender recognition) gets a new NHS number.
+    x, y = a.given_name or "", b.given_name or ""
+    return x[:1] != y[:1] and Indel.normalized_similarity(x, y) < 0.5
 
 
 def _equivalent_by_nickname(x: str, y: str) -> bool:
