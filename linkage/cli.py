@@ -1,4 +1,5 @@
-"""Linkage commands: ``link``, ``train``, ``blocking``, ``export identities``, ``evaluate``, ``synth``.
+"""Linkage commands: ``link``, ``train``, ``blocking``, ``export identities``, ``evaluate``,
+``synth``, ``review``, ``history`` and ``match``.
 
 Names, options and output columns follow ``shared/contracts/cli.md``; benchmarks depend on them.
 """
@@ -252,3 +253,6 @@ def register(app: typer.Typer) -> None:
     from linkage.identity.cli import history
 
     app.command()(history)
+    from linkage.realtime.cli import match
+
+    app.command()(match)

@@ -25,7 +25,7 @@ from linkage.standardise.postcodes import clean_postcode
 from linkage.standardise.sex import clean_sex
 from linkage.standardise.upn import clean_upn
 
-__all__ = ["FEATURE_COLUMNS", "standardise_records"]
+__all__ = ["FEATURE_COLUMNS", "standardise_record", "standardise_records"]
 
 FEATURE_COLUMNS = [
     "unique_id",
@@ -142,3 +142,64 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
         lambda v: v if isinstance(v, list) else None
     )
     return result
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def standardise_record(record: dict[str, Any]) -> dict[str, Any]:
+    """One record (canonical layout plus ``source``, ``record_id``, ``agency``) to its features.
+
+    The same scalar standardisers as :func:`standardise_records`, without a data frame: a real-time
+    query pays microseconds, not the ~10 ms of building one. ``tests/linkage/test_realtime.py``
+    checks the two agree on every record of a synthetic population.
+    """
+    source, record_id = _text(record.get("source")) or "", _text(record.get("record_id")) or ""
+    nhs_raw, upn_raw = _text(record.get("nhs_number")), _text(record.get("upn"))
+    upn = clean_upn(upn_raw) if upn_raw is not None else None
+    local = (_text(record.get("local_id")) or "").strip()
+    given_raw = _text(record.get("given_name"))
+    given, placeholder = _given(given_raw) if given_raw is not None else (None, False)
+    middle = normalise_name(_text(record.get("middle_names"))) \
+        if _text(record.get("middle_names")) is not None else None
+    first = normalise_name(given_raw) if given_raw is not None else None
+    family_raw = _text(record.get("family_name"))
+    family = normalise_name(family_raw) if family_raw is not None else None
+    dob = _text(record.get("dob"))
+    postcode_raw = _text(record.get("postcode"))
+    postcode = clean_postcode(postcode_raw) if postcode_raw is not None else None
+    sex_raw = _text(record.get("sex"))
+    year = dob[:4] if dob else None
+    return {
+        "unique_id": f"{source}:{record_id}",
+        "source": source,
+        "record_id": record_id,
+        "agency": _text(record.get("agency")),
+        "nhs_number": clean_nhs_number(nhs_raw).value if nhs_raw is not None else None,
+        "upn": upn.value if upn is not None else None,
+        "upn_is_temporary": bool(upn is not None and upn.is_temporary),
+        "local_id_key": f"{source}:{local}" if local else None,
+        "given_name": given,
+        "given_name_canonical": canonical_name(given) if given is not None else None,
+        "given_name_canonicals": sorted(canonical_forms(given)) if given is not None else None,
+        "given_name_metaphone": phonetic_key(given) if given is not None else None,
+        "middle_names": middle,
+        "given_names_all": sorted({t for part in (first, middle) if isinstance(part, str)
+                                   for t in part.split()}),
+        "family_name": family,
+        "family_name_tokens": family.split() if isinstance(family, str) else [],
+        "family_name_metaphone": phonetic_key(family) if family is not None else None,
+        "family_name_first_token": family.split(" ")[0] if isinstance(family, str) else None,
+        "name_is_placeholder": placeholder,
+        "dob": dob,
+        "dob_year": int(year) if year and year.isdigit() else None,
+        "dob_is_jan1": bool(dob and dob[5:] == "01-01"),
+        "sex": clean_sex(sex_raw) if sex_raw is not None else None,
+        "postcode": postcode.value if postcode else None,
+        "postcode_district": postcode.district if postcode else None,
+        "postcode_sector": postcode.sector if postcode else None,
+        "address_key": address_key(record.get("address"), postcode.value) if postcode else None,
+    }

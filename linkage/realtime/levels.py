@@ -1,0 +1,146 @@
+"""Each comparison's levels as Python predicates, level for level the SQL in
+``linkage.model.comparisons``, so a query is scored without a database round trip.
+
+Splink evaluates a comparison as ``CASE WHEN <null level> THEN -1 WHEN <level n> THEN n … ELSE 0``:
+the first true condition wins and a condition that is NULL in SQL counts as false. The functions
+below follow that order exactly; ``tests/linkage/test_realtime.py`` checks them against the gamma
+values Splink itself stored for every scored pair of a linked population.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+__all__ = ["GAMMA_FUNCTIONS", "Features"]
+
+Features = Mapping[str, Any]
+
+
+def _jw(a: str, b: str) -> float:
+    return JaroWinkler.similarity(a, b)
+
+
+@lru_cache(maxsize=200_000)
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _any_shared(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    return bool(set(a) & set(b))
+
+
+def _identifier(column: str) -> Callable[[Features, Features], int]:
+    def gamma(left: Features, right: Features) -> int:
+        a, b = left[column], right[column]
+        if a is None or b is None:
+            return -1
+        return 1 if a == b else 0
+
+    return gamma
+
+
+def given_name(left: Features, right: Features) -> int:
+    a, b = left["given_name"], right["given_name"]
+    if a is None or b is None:
+        return -1
+    if a == b:
+        return 5
+    if _any_shared(left["given_name_canonicals"], right["given_name_canonicals"]):
+        return 4
+    if _jw(a, b) >= 0.92:
+        return 3
+    if _any_shared(left["given_names_all"], right["given_names_all"]) or (
+        len(a) >= 3 and len(b) >= 3
+        and (a.startswith(b) or b.startswith(a) or a.endswith(b) or b.endswith(a))
+    ):
+        return 2
+    ma, mb = left["given_name_metaphone"], right["given_name_metaphone"]
+    if (ma is not None and mb is not None and ma == mb) or _jw(a, b) >= 0.8:
+        return 1
+    return 0
+
+
+def family_name(left: Features, right: Features) -> int:
+    a, b = left["family_name"], right["family_name"]
+    if a is None or b is None:
+        return -1
+    if a == b:
+        return 4
+    if _jw(a, b) >= 0.92:
+        return 3
+    if _any_shared(left["family_name_tokens"], right["family_name_tokens"]):
+        return 2
+    ma, mb = left["family_name_metaphone"], right["family_name_metaphone"]
+    if (ma is not None and mb is not None and ma == mb) or _jw(a, b) >= 0.8:
+        return 1
+    return 0
+
+
+def date_of_birth(left: Features, right: Features) -> int:
+    a, b = left["dob"], right["dob"]
+    if a is None or b is None:
+        return -1
+    if a == b:
+        return 6
+    da, db = _date(a), _date(b)
+    if da and db and da.month == db.day and da.day == db.month and da.year == db.year:
+        return 5
+    if DamerauLevenshtein.distance(a, b) <= 1:
+        return 4
+    if da and db and abs((da - db).days) <= 45:
+        return 3
+    if da and db and da.year == db.year and (left["dob_is_jan1"] or right["dob_is_jan1"]):
+        return 2
+    if da and db and da.month == db.month and da.day == db.day:
+        return 1
+    return 0
+
+
+def sex(left: Features, right: Features) -> int:
+    a, b = left["sex"], right["sex"]
+    if a is None or b is None:
+        return -1
+    return 1 if a == b else 0
+
+
+def address(left: Features, right: Features) -> int:
+    ka, kb = left["address_key"], right["address_key"]
+    pa, pb = left["postcode"], right["postcode"]
+    if (ka is None or kb is None) and (pa is None or pb is None):
+        return -1
+    if ka is not None and kb is not None and ka == kb:
+        return 4
+    if pa is not None and pb is not None and pa == pb:
+        return 3
+    sa, sb = left["postcode_sector"], right["postcode_sector"]
+    if sa is not None and sb is not None and sa == sb:
+        return 2
+    xa, xb = left["postcode_district"], right["postcode_district"]
+    if xa is not None and xb is not None and xa == xb:
+        return 1
+    return 0
+
+
+#: Comparison output column → its gamma function.
+GAMMA_FUNCTIONS: dict[str, Callable[[Features, Features], int]] = {
+    "nhs_number": _identifier("nhs_number"),
+    "upn": _identifier("upn"),
+    "local_id_key": _identifier("local_id_key"),
+    "given_name": given_name,
+    "family_name": family_name,
+    "dob": date_of_birth,
+    "sex": sex,
+    "address": address,
+}
