@@ -26,7 +26,8 @@ from gateway.authserver import authorization_server
 from gateway.clients import ClientRegistry
 from gateway.keys import KeyStore
 from gateway.metrics import GatewayMetrics
-from gateway.routes import persons, review
+from gateway.resolution import MatcherHolder
+from gateway.routes import fhir, persons, resolve, review
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenIssuer, TokenValidator
 from linkage.index.reader import IdentityIndex
@@ -140,12 +141,15 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.validator = TokenValidator(keys, settings.issuer, settings.audience)
     app.state.policies = load_policies()
     app.state.index = IdentityIndex(settings.db_path)
+    app.state.matcher = MatcherHolder(settings.db_path)
     app.state.audit = AuditTrail.open(settings.audit_path)
     app.state.metrics = GatewayMetrics()
     app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(authorization_server())
     app.include_router(persons.router)
     app.include_router(review.router)
+    app.include_router(resolve.router)
+    app.include_router(fhir.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

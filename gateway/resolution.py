@@ -1,0 +1,98 @@
+"""Identity resolution for the API and FHIR: match, decide per candidate, audit each, answer.
+
+A candidate is itself a disclosure (that a child is known, and which of the query's details agree
+with the record), so each one goes through the policy for the ``identity`` category, and each
+returned or withheld candidate gets its own audit event, with the query, before the answer leaves.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from audit import AuditEvent
+from gateway.access import PurposeContext, base_event, check_purpose, decision_fields, write_audit
+from gateway.disclosure import subject_age
+from gateway.tokens import Caller
+from linkage.realtime import Candidate, Matcher
+from policies import AccessRequest, Decision, SubjectFacts
+
+__all__ = ["MatcherHolder", "Resolution", "resolve"]
+
+
+class MatcherHolder:
+    """The matcher for the current index file, loaded on first use and again after a link run."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._lock = threading.Lock()
+        self._matcher: Matcher | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    def get(self) -> Matcher:
+        stat = os.stat(self.db_path)
+        stamp = (stat.st_ino, stat.st_mtime_ns)
+        with self._lock:
+            if self._matcher is None or stamp != self._stamp:
+                self._matcher = Matcher.load(self.db_path)
+                self._stamp = stamp
+            return self._matcher
+
+
+@dataclass(frozen=True)
+class Resolution:
+    candidate: Candidate
+    decision: Decision
+
+
+def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str) -> Decision:
+    records = request.app.state.index.records(person_id)
+    return request.app.state.policies.decide(AccessRequest(
+        purpose=ctx.purpose, role=caller.role, party=caller.agency, client_id=caller.client_id,
+        user_id=caller.user_id, source_parties=frozenset(r.agency for r in records),
+        requested_categories=frozenset({"identity"}),
+        subject=SubjectFacts(age=subject_age(records), consent=ctx.consent,
+                             restricted_markers=frozenset(r.restriction for r in records
+                                                          if r.restriction),
+                             legitimate_relationship=caller.agency in {r.agency for r in records}),
+        justification=ctx.justification, reference=ctx.reference,
+        consent_override_reason=ctx.consent_override_reason))
+
+
+def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[str, Any],
+            top: int, min_probability: float = 0.5) -> list[Resolution]:
+    """Candidates the caller may see, best first; every candidate considered is audited."""
+    check_purpose(request, caller, ctx, "PatientQuery", None)
+    try:
+        matcher = request.app.state.matcher.get()
+    except FileNotFoundError as exc:
+        raise HTTPException(503, "no identity index to match against") from exc
+    candidates = matcher.match(query, top=top, min_probability=min_probability)
+    shown: list[Resolution] = []
+    events: list[AuditEvent] = []
+    base = base_event(request, caller, ctx)
+    recorded_query = {k: v for k, v in query.items() if v not in (None, "")}
+    for candidate in candidates:
+        decision = _decide(request, caller, ctx, candidate.person_id)
+        allowed = decision.effect == "permit" and any(
+            "identity" in cats for cats in decision.permitted.values())
+        events.append(AuditEvent(
+            event_type="PatientQuery", outcome="permit" if allowed else "deny",
+            subject_person_id=candidate.person_id, query=recorded_query,
+            http_status=200, detail=f"resolution candidate ({candidate.grade})",
+            **{**base, **decision_fields(decision)}))
+        if allowed:
+            shown.append(Resolution(candidate, decision))
+    if not events:
+        events.append(AuditEvent(event_type="PatientQuery", outcome="permit",
+                                 query=recorded_query, http_status=200,
+                                 detail="resolution: no candidate", **base))
+    write_audit(request, events)
+    for item in shown:
+        request.app.state.metrics.match_grades.labels(item.candidate.grade).inc()
+    return shown
