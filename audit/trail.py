@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -74,12 +74,27 @@ def chain_next(previous: str, leaf_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + bytes.fromhex(leaf_hex)).hexdigest()
 
 
+@dataclass(eq=False)
+class _Pending:
+    """One caller's events waiting for a group commit."""
+
+    events: list[AuditEvent]
+    receipts: list[AppendReceipt] = field(default_factory=list)
+    wake: threading.Event = field(default_factory=threading.Event)
+    leader: bool = False
+    done: bool = False
+    error: AuditUnavailable | None = None
+
+
 class AuditTrail:
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, key: SigningKey) -> None:
         self.path = path
         self._con = con
         self._key = key
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection
+        self._queue_lock = threading.Lock()  # the queue of callers waiting to commit
+        self._pending: list[_Pending] = []
+        self._busy = False
 
     @classmethod
     def open(cls, path: Path, origin: str = "kinlink.local/audit") -> AuditTrail:
@@ -95,7 +110,38 @@ class AuditTrail:
         return self._key.public_bytes
 
     def append(self, events: Sequence[AuditEvent]) -> list[AppendReceipt]:
-        """Write ``events`` in one transaction; returns only once they are committed."""
+        """Write ``events``; returns only once they are committed (or raises AuditUnavailable).
+
+        Group commit: concurrent callers share one transaction. The first caller to find no
+        commit in progress leads: it takes every batch queued so far, writes them in arrival
+        order in one transaction, wakes their callers with their receipts, and hands the lead to
+        the next queued caller. One fsync then serves many requests, and the log keeps one total
+        order with gap-free sequence numbers.
+        """
+        item = _Pending(list(events))
+        with self._queue_lock:
+            self._pending.append(item)
+            if not self._busy:
+                self._busy = True
+                item.leader = True
+        if not item.leader:
+            item.wake.wait()
+        if not item.done:
+            with self._queue_lock:
+                batch, self._pending = self._pending, []
+            self._commit(batch)
+            with self._queue_lock:
+                if self._pending:
+                    successor = self._pending[0]
+                    successor.leader = True
+                    successor.wake.set()
+                else:
+                    self._busy = False
+        if item.error is not None:
+            raise item.error
+        return item.receipts
+
+    def _commit(self, batch: list[_Pending]) -> None:
         with self._lock:
             try:
                 cur = self._con
@@ -104,38 +150,32 @@ class AuditTrail:
                     "SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
                 ).fetchall()
                 seq, chain = (last[0][0] + 1, last[0][1]) if last else (0, GENESIS)
-                receipts: list[AppendReceipt] = []
                 rows = []
-                for event in events:
-                    payload = canonical_json(event.model_dump(mode="json")).decode()
-                    leaf = leaf_hash(leaf_data(seq, payload)).hex()
-                    chain = chain_next(chain, leaf)
-                    rows.append(
-                        (
-                            seq,
-                            event.recorded_at,
-                            event.event_type,
-                            event.outcome,
-                            event.subject_person_id,
-                            event.user_id,
-                            event.agency,
-                            event.purpose,
-                            payload,
-                            leaf,
-                            chain,
-                        )
-                    )
-                    receipts.append(AppendReceipt(seq, leaf))
-                    seq += 1
+                for pending in batch:
+                    for event in pending.events:
+                        payload = canonical_json(event.model_dump(mode="json")).decode()
+                        leaf = leaf_hash(leaf_data(seq, payload)).hex()
+                        chain = chain_next(chain, leaf)
+                        rows.append((seq, event.recorded_at, event.event_type, event.outcome,
+                                     event.subject_person_id, event.user_id, event.agency,
+                                     event.purpose, payload, leaf, chain))
+                        pending.receipts.append(AppendReceipt(seq, leaf))
+                        seq += 1
                 cur.executemany(
                     "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
                 cur.execute("COMMIT")
-                return receipts
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     self._con.execute("ROLLBACK")
-                raise AuditUnavailable(f"audit write failed: {type(exc).__name__}") from exc
+                error = AuditUnavailable(f"audit write failed: {type(exc).__name__}")
+                error.__cause__ = exc
+                for pending in batch:
+                    pending.receipts.clear()
+                    pending.error = error
+        for pending in batch:
+            pending.done = True
+            pending.wake.set()
 
     def leaf_hashes(self) -> list[bytes]:
         rows = self._con.execute("SELECT leaf_hash FROM audit_events ORDER BY seq").fetchall()
