@@ -36,8 +36,16 @@ class SigningKey:
 
 
 class KeyStore:
+    """Keys are files, so a rotation by ``kinlink keys rotate`` in another process is seen here.
+
+    Parsing keys costs more than checking a token's signature, so the published set is cached
+    and re-read only when the directory changes (a rotation creates and deletes files, which
+    changes the directory's modification time).
+    """
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._cache: tuple[int, list[SigningKey], dict[str, Any]] | None = None
 
     def _files(self) -> list[Path]:
         return sorted(self.directory.glob("*.pem"), key=lambda p: p.stat().st_mtime)
@@ -45,15 +53,29 @@ class KeyStore:
     def _load(self, path: Path) -> SigningKey:
         return SigningKey(path.stem, path.read_bytes(), path.stat().st_mtime)
 
+    def _cached(self) -> tuple[list[SigningKey], dict[str, Any]] | None:
+        try:
+            stamp = self.directory.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        if self._cache is None or self._cache[0] != stamp:
+            keys = [self._load(p) for p in self._files()[-(KEEP_PREVIOUS + 1):]]
+            if not keys:
+                return None
+            self._cache = (stamp, keys, {"keys": [k.public_jwk() for k in keys]})
+        return self._cache[1], self._cache[2]
+
     def active(self) -> SigningKey:
-        files = self._files()
-        return self._load(files[-1]) if files else self.rotate()
+        cached = self._cached()
+        return cached[0][-1] if cached else self.rotate()
 
     def published(self) -> list[SigningKey]:
-        return [self._load(p) for p in self._files()[-(KEEP_PREVIOUS + 1):]]
+        cached = self._cached()
+        return list(cached[0]) if cached else []
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [k.public_jwk() for k in self.published()]}
+        cached = self._cached()
+        return cached[1] if cached else {"keys": []}
 
     def rotate(self) -> SigningKey:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -64,13 +64,21 @@ class TokenIssuer:
 class TokenValidator:
     def __init__(self, keys: KeyStore, issuer: str, audience: str, leeway: int = 30) -> None:
         self.keys, self.issuer, self.audience, self.leeway = keys, issuer, audience, leeway
+        # kid → (the JWKS it was parsed from, the key): reused while that JWKS is current.
+        self._parsed: dict[str, tuple[dict[str, object], PyJWK]] = {}
 
     def _key_for(self, kid: object) -> PyJWK:
         if not isinstance(kid, str):
             raise InvalidToken("token has no key id")
-        for jwk in self.keys.jwks()["keys"]:
+        jwks = self.keys.jwks()
+        cached = self._parsed.get(kid)
+        if cached is not None and cached[0] is jwks:
+            return cached[1]
+        for jwk in jwks["keys"]:
             if jwk["kid"] == kid:
-                return PyJWK(jwk, algorithm="ES256")
+                parsed = PyJWK(jwk, algorithm="ES256")
+                self._parsed[kid] = (jwks, parsed)
+                return parsed
         raise InvalidToken("token signed by an unknown key")
 
     def validate(self, token: str) -> Caller:
