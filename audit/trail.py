@@ -95,6 +95,9 @@ class AuditTrail:
         self._queue_lock = threading.Lock()  # the queue of callers waiting to commit
         self._pending: list[_Pending] = []
         self._busy = False
+        # Next sequence number and chain hash. This process is the trail's only writer (DuckDB
+        # locks the file), so the head is read once and then kept, not queried per commit.
+        self._head: tuple[int, str] | None = None
 
     @classmethod
     def open(cls, path: Path, origin: str = "kinlink.local/audit") -> AuditTrail:
@@ -146,10 +149,12 @@ class AuditTrail:
             try:
                 cur = self._con
                 cur.execute("BEGIN TRANSACTION")
-                last = cur.execute(
-                    "SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-                ).fetchall()
-                seq, chain = (last[0][0] + 1, last[0][1]) if last else (0, GENESIS)
+                if self._head is None:
+                    last = cur.execute(
+                        "SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+                    ).fetchall()
+                    self._head = (last[0][0] + 1, last[0][1]) if last else (0, GENESIS)
+                seq, chain = self._head
                 rows = []
                 for pending in batch:
                     for event in pending.events:
@@ -161,11 +166,14 @@ class AuditTrail:
                                      event.purpose, payload, leaf, chain))
                         pending.receipts.append(AppendReceipt(seq, leaf))
                         seq += 1
-                cur.executemany(
-                    "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-                )
+                # One statement for the whole group: executemany costs a statement per row.
+                placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+                cur.execute(f"INSERT INTO audit_events VALUES {placeholders}",
+                            [value for row in rows for value in row])
                 cur.execute("COMMIT")
+                self._head = (seq, chain)
             except Exception as exc:
+                self._head = None  # re-read from the store before the next write
                 with contextlib.suppress(Exception):
                     self._con.execute("ROLLBACK")
                 error = AuditUnavailable(f"audit write failed: {type(exc).__name__}")
