@@ -98,7 +98,7 @@ def bare_row(connections: int, seconds: float, work: Path) -> dict[str, object]:
         proc.wait()
 
 
-def gateway_rows(db_source: Path, connections: int, seconds: float,
+def gateway_rows(db_source: Path, levels: list[int], seconds: float,
                  work: Path) -> list[tuple[str, dict[str, object], int]]:
     run_dir = work / "gateway-run"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -123,12 +123,13 @@ def gateway_rows(db_source: Path, connections: int, seconds: float,
         token = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
                            auth=(client.client_id, secret)).json()["access_token"]
         auth = [f"Authorization: Bearer {token}"]
-        rows.append(("authenticated, no personal data (/v1/whoami)",
-                     load([f"{base}/v1/whoami"], auth, connections, seconds, work), 0))
+        rows.append((f"authenticated, no personal data (/v1/whoami), {levels[-1]} conn.",
+                     load([f"{base}/v1/whoami"], auth, levels[-1], seconds, work), 0))
         views = [f"{base}/v1/persons/{p}?purpose=s47-enquiry&justification={JUSTIFICATION}"
                  for p in persons]
-        rows.append(("audited person view (/v1/persons/{id})",
-                     load(views, auth, connections, seconds, work), 1))
+        for connections in levels:
+            rows.append((f"audited person view (/v1/persons/{{id}}), {connections} conn.",
+                         load(views, auth, connections, seconds, work), 1))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait()
@@ -137,7 +138,8 @@ def gateway_rows(db_source: Path, connections: int, seconds: float,
     audit_db = db.with_name(f"{db.stem}.audit.duckdb")
     with duckdb.connect(str(audit_db), read_only=True) as con:
         events = con.execute("SELECT count(*) FROM audit_events").fetchone()[0]  # type: ignore[index]
-    answered = sum(int(n) for n in rows[1][1]["statuses"].values())  # type: ignore[union-attr]
+    answered = sum(int(n) for _, result, audited in rows if audited
+                   for n in result["statuses"].values())  # type: ignore[union-attr]
     console.print(f"audit events written: {events:,} for {answered:,} person views answered "
                   f"(plus warm-up); audit verify exit {verify.returncode}")
     return rows
@@ -148,19 +150,20 @@ def main() -> None:
     parser.add_argument("--families", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", default="8,12,16",
+                        help="concurrency levels for the person view, comma-separated")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "gateway")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     db = population(args.families, args.seed, args.work)
     with duckdb.connect(str(db), read_only=True) as con:
         records = con.execute("SELECT count(*) FROM record_links").fetchone()[0]  # type: ignore[index]
-    bare = bare_row(args.connections, args.seconds, args.work)
-    rows = [("bare FastAPI endpoint (baseline)", bare, 0),
-            *gateway_rows(db, args.connections, args.seconds, args.work)]
-    table = Table(title=f"Gateway under load: {records:,} linked records, {args.connections} "
-                        f"connections, {args.seconds:g} s per row, 2 cores shared with the load "
-                        "generator")
+    levels = sorted(int(c) for c in args.connections.split(","))
+    bare = bare_row(levels[-1], args.seconds, args.work)
+    rows = [(f"bare FastAPI endpoint (baseline), {levels[-1]} conn.", bare, 0),
+            *gateway_rows(db, levels, args.seconds, args.work)]
+    table = Table(title=f"Gateway under load: {records:,} linked records, {args.seconds:g} s per "
+                        "row, 2 cores shared with the load generator")
     for column in ("endpoint", "requests/s", "× bare", "p50 ms", "p99 ms", "statuses",
                    "target ≥500/s, p99 ≤50 ms"):
         table.add_column(column, justify="left" if column in ("endpoint", "statuses") else "right")
