@@ -1,13 +1,18 @@
-"""``kinlink audit verify|checkpoint``."""
+"""``kinlink audit verify|checkpoint|search|sar|anomalies|export|witness``."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
+from rich.table import Table
 
 __all__ = ["register"]
 
@@ -74,6 +79,179 @@ def checkpoint(db: DbOption = Path("kinlink.duckdb"), audit: AuditOption = None)
     finally:
         trail.close()
     print(note.text(), end="")
+
+
+def _read_only(db: Path, audit: Path | None) -> duckdb.DuckDBPyConnection:
+    """The trail opened read-only. DuckDB lets one process write a file; while the gateway runs,
+    search a copy (or stop it), and this says so rather than failing obscurely."""
+    path = _paths(db, audit)
+    if not path.exists():
+        out.print(f"[red]error:[/red] no audit trail at {path}")
+        raise typer.Exit(2)
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        out.print(f"[red]error:[/red] {path} is held by a running gateway; stop it or copy the "
+                  "file and pass --audit COPY")
+        raise typer.Exit(2) from exc
+
+
+def _when(value: str | None, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        out.print(f"[red]error:[/red] {option} must be an ISO date or date-time, not {value!r}")
+        raise typer.Exit(2) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@audit_app.command("search")
+def search(
+    db: DbOption = Path("kinlink.duckdb"),
+    audit: AuditOption = None,
+    subject: Annotated[str | None, typer.Option(help="Person ID the events are about.")] = None,
+    user: Annotated[str | None, typer.Option()] = None,
+    client: Annotated[str | None, typer.Option()] = None,
+    agency: Annotated[str | None, typer.Option()] = None,
+    purpose: Annotated[str | None, typer.Option()] = None,
+    outcome: Annotated[str | None, typer.Option(help="permit or deny")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO date or date-time (UTC)")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO date or date-time (UTC)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Audit events matching every filter given, newest first."""
+    from audit.search import AuditQuery, search_events
+
+    query = AuditQuery(subject, user, client, agency, purpose, outcome,
+                       _when(since, "--since"), _when(until, "--until"), limit)
+    with _read_only(db, audit) as con:
+        events = search_events(con, query)
+    if as_json:
+        print(json.dumps(events, default=str))
+        return
+    table = Table(title=f"{len(events)} audit events")
+    for column in ("seq", "recorded", "type", "outcome", "subject", "agency", "role", "purpose",
+                   "status"):
+        table.add_column(column)
+    for e in events:
+        table.add_row(str(e["seq"]), str(e.get("recorded_at", ""))[:19], e.get("event_type", ""),
+                      e.get("outcome", ""), e.get("subject_person_id") or "",
+                      e.get("agency") or "", e.get("role") or "", e.get("purpose") or "",
+                      str(e.get("http_status") or ""))
+    out.print(table)
+
+
+@audit_app.command("sar")
+def sar(
+    person: Annotated[str, typer.Option("--person", help="The child's person ID.")],
+    db: DbOption = Path("kinlink.duckdb"),
+    audit: AuditOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """Subject-access report: when, why and by which organisation the records were accessed."""
+    from audit.subject_access import subject_access_report
+
+    if fmt not in ("table", "csv", "json"):
+        out.print("[red]error:[/red] --format must be table, csv or json")
+        raise typer.Exit(2)
+    with _read_only(db, audit) as con:
+        report = subject_access_report(con, person)
+    if fmt == "json":
+        print(json.dumps(report.__dict__, default=str))
+        return
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["date", "organisation", "purpose", "lawful_basis", "categories"])
+        for e in report.entries:
+            writer.writerow([e["date"], e["organisation"], e["purpose"],
+                             " ".join(e["lawful_basis"]), " ".join(e["categories"])])
+        return
+    table = Table(title=f"Access to the records of {person}")
+    for column in ("date", "organisation", "purpose", "lawful basis", "categories"):
+        table.add_column(column)
+    for e in report.entries:
+        table.add_row(e["date"], e["organisation"] or "", e["purpose"] or "",
+                      ", ".join(e["lawful_basis"]), ", ".join(e["categories"]))
+    out.print(table)
+    if report.deferred or report.exempt:
+        out.print(f"{report.deferred} access(es) deferred while an enquiry is open; "
+                  f"{report.exempt} exempt.")
+
+
+@audit_app.command("anomalies")
+def anomalies(
+    db: DbOption = Path("kinlink.duckdb"),
+    audit: AuditOption = None,
+    since: Annotated[str | None, typer.Option(help="ISO date (default: 30 days ago)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run the IG anomaly rules over the trail and list what to look at."""
+    from audit.anomalies import NOT_YET_CHECKED, run_anomaly_rules
+
+    with _read_only(db, audit) as con:
+        findings = run_anomaly_rules(con, _when(since, "--since"))
+    if as_json:
+        print(json.dumps([f.__dict__ for f in findings], default=str))
+        return
+    table = Table(title=f"{len(findings)} findings")
+    for column in ("rule", "who", "count", "detail", "first event"):
+        table.add_column(column)
+    for f in findings:
+        table.add_row(f.rule, f.who or "", str(f.count), f.detail, str(f.first_seq or ""))
+    out.print(table)
+    for rule, why in NOT_YET_CHECKED.items():
+        out.print(f"not checked: {rule} ({why})")
+
+
+@audit_app.command("export")
+def export(
+    out_path: Annotated[Path, typer.Option("--out", help="NDJSON file to write.")],
+    db: DbOption = Path("kinlink.duckdb"),
+    audit: AuditOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="fhir")] = "fhir",
+) -> None:
+    """Export the trail as FHIR R4 AuditEvent resources, one JSON object per line."""
+    from audit.fhir_export import fhir_audit_events
+
+    if fmt != "fhir":
+        out.print("[red]error:[/red] the only export format is fhir")
+        raise typer.Exit(2)
+    count = 0
+    with _read_only(db, audit) as con, open(out_path, "w", encoding="utf-8") as handle:
+        for resource in fhir_audit_events(con):
+            handle.write(json.dumps(resource, separators=(",", ":")) + "\n")
+            count += 1
+    out.print(f"{count:,} AuditEvent resources written to {out_path}")
+
+
+@audit_app.command("witness")
+def witness(
+    state: Annotated[Path, typer.Option("--state", help="The witness's own state file.")],
+    key: Annotated[Path, typer.Option("--key", help="The witness's Ed25519 key file.")],
+    name: Annotated[str, typer.Option("--name", help="Witness name, e.g. police.example/witness")],
+    db: DbOption = Path("kinlink.duckdb"),
+    audit: AuditOption = None,
+) -> None:
+    """Check the log grew consistently since this witness last looked, then countersign."""
+    from audit.checkpoint import SigningKey
+    from audit.trail import key_path_for
+    from audit.witness import WitnessRefusal, witness_checkpoint
+
+    path = _paths(db, audit)
+    log_key = SigningKey.load_or_create(key_path_for(path), "kinlink.local/audit")
+    try:
+        cosigned = witness_checkpoint(path, log_key.name, log_key.public_bytes,
+                                      SigningKey.load_or_create(key, name), state)
+    except WitnessRefusal as exc:
+        out.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    except duckdb.IOException as exc:
+        out.print(f"[red]error:[/red] {path} is held by a running gateway")
+        raise typer.Exit(2) from exc
+    print(cosigned.text(), end="")
 
 
 def register(app: typer.Typer) -> None:

@@ -52,6 +52,8 @@ class AuditEvent(BaseModel):
     policy_version: str | None = None
     policy_hash: str | None = None
     matched_rules: list[str] = Field(default_factory=list)
+    #: The decision's reasons, as the policy engine words them (e.g. a restricted marker).
+    reasons: list[str] = Field(default_factory=list)
     lawful_basis: list[str] = Field(default_factory=list)
     consent_status: str | None = None
     consent_override_reason: str | None = None

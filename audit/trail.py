@@ -200,6 +200,10 @@ class AuditTrail:
             )
             return note
 
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for reading (search, reports) beside the writer, in this process."""
+        return self._con.cursor()
+
     def ping(self) -> None:
         """Raise unless the trail's store answers (for readiness probes)."""
         with self._lock:

@@ -27,7 +27,7 @@ from gateway.clients import ClientRegistry
 from gateway.keys import KeyStore
 from gateway.metrics import GatewayMetrics
 from gateway.resolution import MatcherHolder
-from gateway.routes import fhir, persons, resolve, review
+from gateway.routes import fhir, ig, persons, resolve, review
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenIssuer, TokenValidator
 from linkage.index.reader import IdentityIndex
@@ -150,6 +150,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(review.router)
     app.include_router(resolve.router)
     app.include_router(fhir.router)
+    app.include_router(ig.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

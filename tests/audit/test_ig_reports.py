@@ -1,0 +1,179 @@
+"""IG tools over a constructed trail: search, subject access with deferral, each anomaly rule
+(firing on its pattern and not on ordinary work), FHIR export and the witness."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from audit import (
+    AuditEvent,
+    AuditQuery,
+    AuditTrail,
+    audit_path_for,
+    fhir_audit_events,
+    run_anomaly_rules,
+    search_events,
+    subject_access_report,
+)
+from kinlink.cli import app
+
+runner = CliRunner()
+MONDAY = dt.datetime(2026, 11, 16, 10, 0, tzinfo=dt.UTC)
+
+
+def read(subject: str, when: dt.datetime, **kw: object) -> AuditEvent:
+    fields = dict(event_type="PatientRead", outcome="permit", subject_person_id=subject,
+                  user_id="u-normal", client_id="c-1", agency="social_care",
+                  purpose="s47-enquiry", recorded_at=when, http_status=200,
+                  categories_released=["identity"], lawful_basis=["uk-gdpr-6-1-e"])
+    fields.update(kw)
+    return AuditEvent(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> tuple[Path, AuditTrail]:
+    db = tmp_path / "kinlink.duckdb"
+    t = AuditTrail.open(audit_path_for(db))
+    events = []
+    # Ordinary work: two users reading a few children on weekday office hours for 12 days.
+    for day in range(12):
+        for k in range(3):
+            when = MONDAY + dt.timedelta(days=day % 5 + 7 * (day // 5), minutes=10 * k)
+            events.append(read(f"P{k}", when))
+            events.append(read(f"P{k}", when, user_id="u-peer"))
+    later = MONDAY + dt.timedelta(days=14)
+    events += [read("P9", later.replace(hour=2), user_id="u-night")]                 # 02:00
+    events += [read(f"P{100 + i}", later, user_id="u-spike") for i in range(60)]      # a spike
+    events += [read("P7", later, user_id="u-bg", break_glass=True)]
+    events += [read(f"PX{i}", later + dt.timedelta(minutes=i), user_id="u-probe", outcome="deny",
+                    http_status=404) for i in range(6)]
+    events += [read("P8", later, user_id="u-consent", consent_override_reason="cannot-be-given")
+               for _ in range(5)]
+    events += [read("P6", later, user_id="u-wrong", outcome="deny", http_status=403,
+                    detail="purpose not granted to client", client_id="c-wrong")]
+    events += [read("P5", later, user_id="u-adopt", outcome="deny", http_status=403,
+                    reasons=["restricted-marker:adoption: never disclosed"])]
+    events += [read(f"PQ{i}", later, user_id="u-search", event_type="PatientQuery")
+               for i in range(12)]
+    # Subject access: one open-enquiry deferral, one past deferral, one exemption.
+    events += [read("PSAR", MONDAY, subject_access="defer_until:2999-01-01"),
+               read("PSAR", MONDAY, subject_access="defer_until:2000-01-01", agency="health"),
+               read("PSAR", MONDAY, subject_access="exempt:crime-prevention"),
+               read("PSAR", MONDAY, agency="police", purpose="mash-triage")]
+    t.append(events)
+    t.checkpoint()
+    return db, t
+
+
+def test_search_filters(trail: tuple[Path, AuditTrail]) -> None:
+    _, t = trail
+    con = t.cursor()
+    assert {e["user_id"] for e in search_events(con, AuditQuery(user="u-probe"))} == {"u-probe"}
+    assert len(search_events(con, AuditQuery(subject="PSAR"))) == 4
+    assert len(search_events(con, AuditQuery(outcome="deny", purpose="s47-enquiry"))) == 8
+    assert search_events(con, AuditQuery(client="c-wrong"))[0]["subject_person_id"] == "P6"
+    newest = search_events(con, AuditQuery(limit=3))
+    assert [e["seq"] for e in newest] == sorted([e["seq"] for e in newest], reverse=True)
+    window = search_events(con, AuditQuery(since=MONDAY, until=MONDAY + dt.timedelta(hours=1),
+                                           limit=1000))
+    assert window and all(MONDAY.isoformat()[:13] in e["recorded_at"] for e in window)
+
+
+def test_subject_access_report_honours_deferral(trail: tuple[Path, AuditTrail]) -> None:
+    _, t = trail
+    report = subject_access_report(t.cursor(), "PSAR", today=dt.date(2026, 11, 25))
+    assert report.deferred == 1 and report.exempt == 1
+    assert sorted(e["organisation"] for e in report.entries) == ["health", "police"]
+    assert all("user" not in json.dumps(e) for e in report.entries)
+
+
+def test_each_anomaly_rule_fires_on_its_pattern_only(trail: tuple[Path, AuditTrail]) -> None:
+    _, t = trail
+    findings = run_anomaly_rules(t.cursor(), since=MONDAY - dt.timedelta(days=1))
+    by_rule: dict[str, set[str | None]] = {}
+    for f in findings:
+        by_rule.setdefault(f.rule, set()).add(f.who)
+    assert by_rule["out-of-hours"] == {"u-night"}
+    assert by_rule["volume-spike"] == {"u-spike"}
+    assert by_rule["break-glass"] == {"u-bg"}
+    assert by_rule["id-probing"] == {"u-probe"}
+    assert by_rule["consent-override-frequency"] == {"u-consent"}
+    assert by_rule["purpose-mismatch"] == {"c-wrong"}
+    assert by_rule["restricted-marker-attempts"] == {"u-adopt"}
+    assert by_rule["searches-without-follow-on"] == {"u-search"}
+    flagged = {w for ws in by_rule.values() for w in ws}
+    assert "u-normal" not in flagged and "u-peer" not in flagged
+
+
+def test_fhir_export_is_balp_shaped(trail: tuple[Path, AuditTrail]) -> None:
+    _, t = trail
+    resources = list(fhir_audit_events(t.cursor()))
+    assert len(resources) > 100
+    for r in resources:
+        assert r["resourceType"] == "AuditEvent" and r["type"]["code"] == "rest"
+        assert r["recorded"] and r["action"] in "CRUDE" and r["outcome"] in ("0", "4", "8")
+        assert any(a.get("requestor") for a in r["agent"])
+        assert r["source"]["observer"]
+    reads = [r for r in resources if r["entity"] and r["entity"][0]["role"]["code"] == "1"]
+    assert reads and reads[0]["entity"][0]["what"]["identifier"]["value"].startswith("P")
+    denied = [r for r in resources if r["outcome"] == "4"]
+    assert denied
+
+
+def test_cli_reports(trail: tuple[Path, AuditTrail], tmp_path: Path) -> None:
+    db, t = trail
+    t.close()
+    result = runner.invoke(app, ["audit", "sar", "--person", "PSAR", "--db", str(db),
+                                 "--format", "csv"])
+    assert result.exit_code == 0 and "police" in result.output and "u-normal" not in result.output
+    result = runner.invoke(app, ["audit", "anomalies", "--db", str(db), "--since", "2026-11-01"])
+    assert result.exit_code == 0 and "u-spike" in result.output and "not checked" in result.output
+    result = runner.invoke(app, ["audit", "search", "--db", str(db), "--user", "u-bg", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)[0]["break_glass"] is True
+    out = tmp_path / "audit.ndjson"
+    result = runner.invoke(app, ["audit", "export", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == 0
+    assert all(json.loads(line)["resourceType"] == "AuditEvent" for line in out.open())
+    bad = runner.invoke(app, ["audit", "search", "--db", str(db), "--since", "yesterday"])
+    assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def test_witness_countersigns_growth_and_refuses_fork_and_rollback(
+    trail: tuple[Path, AuditTrail], tmp_path: Path
+) -> None:
+    db, t = trail
+    t.append([read("PW1", MONDAY)])
+    t.checkpoint()
+    t.close()
+    state, key = tmp_path / "police-witness.json", tmp_path / "police-witness.key"
+    args = ["audit", "witness", "--db", str(db), "--state", str(state), "--key", str(key),
+            "--name", "police.example/witness"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert first.output.count("— ") == 2            # the log's signature and the witness's
+    t2 = AuditTrail.open(audit_path_for(db))
+    t2.append([read("PW2", MONDAY)])
+    t2.checkpoint()
+    t2.close()
+    assert runner.invoke(app, args).exit_code == 0   # grew consistently
+    with duckdb.connect(str(audit_path_for(db))) as con:
+        cosigned = con.execute("SELECT count(*) FROM witness_cosignatures").fetchall()[0][0]
+        assert cosigned == 2
+        # An insider rewrites history: change an early leaf, then sign a new checkpoint over it.
+        con.execute("UPDATE audit_events SET leaf_hash = repeat('ab', 32) WHERE seq = 3")
+    t3 = AuditTrail.open(audit_path_for(db))
+    t3.append([read("PW3", MONDAY)])
+    t3.checkpoint()
+    t3.close()
+    forked = runner.invoke(app, args)
+    assert forked.exit_code == 1 and "fork" in forked.output
+    saved = json.loads(state.read_text())
+    state.write_text(json.dumps({**saved, "size": saved["size"] + 1000}))
+    rolled = runner.invoke(app, args)
+    assert rolled.exit_code == 1 and "rollback" in rolled.output
