@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Query, Request
 
 from audit import AuditEvent, AuditUnavailable
 from gateway.disclosure import subject_age
+from gateway.dpop import DPoPError, verify_proof
 from gateway.tokens import Caller, InvalidToken
 from linkage.index.reader import PersonRecord
 from policies import AccessRequest, BreakGlassRequest, Decision, SubjectFacts
@@ -32,20 +33,42 @@ __all__ = [
 ]
 
 
+def _unauthorised(description: str, error: str = "invalid_token") -> HTTPException:
+    return HTTPException(401, description, headers={
+        "WWW-Authenticate": f'Bearer realm="kinlink", error="{error}", '
+                            f'error_description="{description}", DPoP algs="ES256"'})
+
+
 def require_caller(request: Request) -> Caller:
+    """The authenticated caller. A DPoP-bound token must come as ``DPoP <token>`` with a fresh
+    proof from its key for this very request; a bearer token must not be bound."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(401, "bearer access token required",
-                            headers={"WWW-Authenticate": 'Bearer realm="kinlink"'})
+    token = token.strip()
+    if scheme.lower() not in ("bearer", "dpop") or not token:
+        raise HTTPException(401, "access token required",
+                            headers={"WWW-Authenticate": 'Bearer realm="kinlink", DPoP algs="ES256"'})
     try:
-        return request.app.state.validator.validate(token.strip())
+        caller: Caller = request.app.state.validator.validate(token)
     except InvalidToken as exc:
-        raise HTTPException(
-            401, exc.description,
-            headers={"WWW-Authenticate": f'Bearer realm="kinlink", error="{exc.error}", '
-                                         f'error_description="{exc.description}"'},
-        ) from exc
+        raise _unauthorised(exc.description, exc.error) from exc
+    if scheme.lower() == "bearer":
+        if caller.bound_jkt is not None:
+            raise _unauthorised("a DPoP-bound token must be presented with a DPoP proof")
+        return caller
+    if caller.bound_jkt is None:
+        raise _unauthorised("not a DPoP-bound token")
+    proof = request.headers.get("dpop")
+    if not proof:
+        raise _unauthorised("DPoP proof required", "invalid_dpop_proof")
+    url = request.app.state.settings.issuer.rstrip("/") + request.url.path
+    try:
+        jkt = verify_proof(proof, request.method, url, request.app.state.dpop_replay, token)
+    except DPoPError as exc:
+        raise _unauthorised(str(exc), "invalid_dpop_proof") from exc
+    if jkt != caller.bound_jkt:
+        raise _unauthorised("DPoP proof key is not the token's key", "invalid_dpop_proof")
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]

@@ -23,7 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from audit import AuditTrail
 from gateway.access import CallerDep
 from gateway.authserver import authorization_server
+from gateway.client_assertion import MAX_LIFETIME_SECONDS
 from gateway.clients import ClientRegistry
+from gateway.dpop import ReplayCache
 from gateway.keys import KeyStore
 from gateway.metrics import GatewayMetrics
 from gateway.resolution import MatcherHolder
@@ -142,6 +144,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.policies = load_policies()
     app.state.index = IdentityIndex(settings.db_path)
     app.state.matcher = MatcherHolder(settings.db_path)
+    app.state.dpop_replay = ReplayCache()
+    app.state.assertion_replay = ReplayCache(window_seconds=2 * MAX_LIFETIME_SECONDS)
     app.state.audit = AuditTrail.open(settings.audit_path)
     app.state.metrics = GatewayMetrics()
     app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)

@@ -42,6 +42,8 @@ def add(
     purposes: Annotated[str, typer.Option(help="Comma-separated purpose codes.")],
     db: DbOption = Path("kinlink.duckdb"),
     issuer: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+    auth: Annotated[str, typer.Option(
+        help="private_key_jwt (a key pair; RFC 7523) or client_secret.")] = "client_secret",
 ) -> None:
     """Register a client; prints its credentials once, as JSON."""
     from gateway.clients import ClientRegistry
@@ -54,10 +56,20 @@ def add(
     if unknown:
         typer.echo(f"error: unknown purpose {unknown[0]!r}", err=True)
         raise typer.Exit(2)
+    if auth not in ("client_secret", "private_key_jwt"):
+        typer.echo("error: --auth must be client_secret or private_key_jwt", err=True)
+        raise typer.Exit(2)
     settings = GatewaySettings.from_env(db, issuer)
-    client, secret = ClientRegistry(settings.clients_path).add(name, agency, role, codes)
-    typer.echo(json.dumps({"client_id": client.client_id, "client_secret": secret,
-                           "agency": agency, "role": role, "purposes": codes,
+    registry = ClientRegistry(settings.clients_path)
+    credentials: dict[str, object]
+    if auth == "private_key_jwt":
+        client, private_jwk = registry.add_with_key(name, agency, role, codes)
+        credentials = {"client_id": client.client_id, "private_jwk": private_jwk}
+    else:
+        client, secret = registry.add(name, agency, role, codes)
+        credentials = {"client_id": client.client_id, "client_secret": secret}
+    typer.echo(json.dumps({**credentials, "token_endpoint_auth_method": auth, "agency": agency,
+                           "role": role, "purposes": codes,
                            "token_endpoint": f"{settings.issuer}/oauth/token"}, indent=2))
 
 

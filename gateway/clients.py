@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
 __all__ = ["Client", "ClientRegistry"]
 
@@ -29,6 +31,7 @@ CREATE TABLE IF NOT EXISTS clients (
     secret_hash VARCHAR NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
 );
+ALTER TABLE clients ADD COLUMN IF NOT EXISTS public_jwk VARCHAR;
 """
 
 
@@ -51,6 +54,8 @@ class ClientRegistry:
 
     @contextlib.contextmanager
     def _connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        # Read-only opens skip the schema, so a registry from before a column was added is
+        # upgraded by any write (or by this first open when the file is missing).
         if read_only and not self.path.exists():
             read_only = False
         con = duckdb.connect(str(self.path), read_only=read_only)
@@ -73,6 +78,39 @@ class ClientRegistry:
                  _hash(secret, salt)],
             )
         return client, secret
+
+    def add_with_key(self, name: str, agency: str, role: str,
+                     purposes: list[str]) -> tuple[Client, dict[str, str]]:
+        """A client that authenticates with ``private_key_jwt`` (RFC 7523): only its public key
+        is kept; the private JWK is returned once, for the client to keep."""
+        private = ec.generate_private_key(ec.SECP256R1())
+        private_jwk = json.loads(ECAlgorithm.to_jwk(private))
+        public_jwk = {k: private_jwk[k] for k in ("kty", "crv", "x", "y")}
+        client = Client(f"kl-{secrets.token_hex(8)}", name, agency, role, tuple(purposes))
+        salt = secrets.token_bytes(16)
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO clients (client_id, name, agency, role, purposes, secret_salt, "
+                "secret_hash, public_jwk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [client.client_id, name, agency, role, json.dumps(purposes), salt.hex(),
+                 "!", json.dumps(public_jwk)],  # "!" matches no scrypt hash: no secret works
+            )
+        kid = f"{client.client_id}-1"
+        return client, {**private_jwk, "kid": kid, "alg": "ES256", "use": "sig"}
+
+    def public_key(self, client_id: str) -> tuple[Client, dict[str, str]] | None:
+        """The client and its registered public JWK, if it authenticates with a key."""
+        try:
+            with self._connect(read_only=True) as con:
+                rows = con.execute(
+                    "SELECT name, agency, role, purposes, public_jwk FROM clients "
+                    "WHERE client_id = ?", [client_id]).fetchall()
+        except duckdb.BinderException:
+            return None  # a registry written before keys were supported holds none
+        if not rows or not rows[0][4]:
+            return None
+        name, agency, role, purposes, jwk = rows[0]
+        return Client(client_id, name, agency, role, tuple(json.loads(purposes))), json.loads(jwk)
 
     def authenticate(self, client_id: str, secret: str) -> Client | None:
         with self._connect(read_only=True) as con:

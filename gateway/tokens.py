@@ -42,13 +42,15 @@ class Caller:
     user_id: str | None
     jti: str
     issuer: str
+    #: RFC 7638 thumbprint of the key this token is bound to (DPoP), or None for a bearer token.
+    bound_jkt: str | None = None
 
 
 class TokenIssuer:
     def __init__(self, keys: KeyStore, issuer: str, audience: str, lifetime: int) -> None:
         self.keys, self.issuer, self.audience, self.lifetime = keys, issuer, audience, lifetime
 
-    def issue(self, client: Client) -> str:
+    def issue(self, client: Client, jkt: str | None = None) -> str:
         key = self.keys.active()
         now = int(time.time())
         claims = {
@@ -57,6 +59,8 @@ class TokenIssuer:
             "jti": uuid.uuid4().hex, "scope": " ".join(f"purpose:{p}" for p in client.purposes),
             "agency": client.agency, "role": client.role, "purposes": list(client.purposes),
         }
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         return jwt.encode(claims, key.private_pem, algorithm="ES256",
                           headers={"typ": "at+jwt", "kid": key.kid})
 
@@ -112,5 +116,9 @@ class TokenValidator:
         purposes = claims.get("purposes", [])
         if not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes):
             raise InvalidToken("purposes claim malformed")
+        cnf = claims.get("cnf")
+        if cnf is not None and not (isinstance(cnf, dict) and isinstance(cnf.get("jkt"), str)):
+            raise InvalidToken("cnf claim malformed")
         return Caller(claims["client_id"], claims["agency"], claims["role"], tuple(purposes),
-                      claims.get("user"), claims["jti"], claims["iss"])
+                      claims.get("user"), claims["jti"], claims["iss"],
+                      cnf["jkt"] if cnf else None)

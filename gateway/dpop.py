@@ -1,0 +1,105 @@
+"""DPoP (RFC 9449): proof-of-possession for access tokens, checked by the gateway itself.
+
+A DPoP proof is a short JWT the client signs with its own key for one request (method and URL).
+A token issued against a proof is bound to that key (``cnf.jkt``, the RFC 7638 thumbprint); a
+bound token is accepted only with a fresh proof from the same key, so a stolen token is useless.
+Each proof's ``jti`` is remembered until it could no longer be fresh: a replayed proof is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from urllib.parse import urlsplit
+
+import jwt
+from jwt import PyJWK
+
+__all__ = ["DPoPError", "ReplayCache", "jwk_thumbprint", "normalise_htu", "verify_proof"]
+
+ALLOWED = ("ES256",)
+#: How far a proof's ``iat`` may be from now (seconds), either way.
+FRESHNESS_SECONDS = 60
+
+
+class DPoPError(Exception):
+    pass
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwk_thumbprint(jwk: dict[str, object]) -> str:
+    """RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace."""
+    required = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+    members = required.get(str(jwk.get("kty")))
+    if members is None or any(m not in jwk for m in members):
+        raise DPoPError("unsupported or incomplete proof key")
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    return _b64(hashlib.sha256(canonical.encode()).digest())
+
+
+def normalise_htu(url: str) -> str:
+    """Scheme, host and path, lower-cased host, no query or fragment (RFC 9449 section 4.3)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path or '/'}"
+
+
+class ReplayCache:
+    """Proof IDs seen in the freshness window; memory bounded by the request rate."""
+
+    def __init__(self, window_seconds: float = 2 * FRESHNESS_SECONDS) -> None:
+        self.window_seconds = window_seconds
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check_and_add(self, jti: str, now: float) -> bool:
+        with self._lock:
+            if len(self._seen) > 10_000:
+                horizon = now - self.window_seconds
+                self._seen = {k: t for k, t in self._seen.items() if t > horizon}
+            if jti in self._seen:
+                return False
+            self._seen[jti] = now
+            return True
+
+
+def verify_proof(proof: str, method: str, url: str, replay: ReplayCache,
+                 access_token: str | None = None, now: float | None = None) -> str:
+    """Check a DPoP proof for this request; return its key's thumbprint."""
+    now = time.time() if now is None else now
+    try:
+        header = jwt.get_unverified_header(proof)
+    except jwt.PyJWTError as exc:
+        raise DPoPError("malformed DPoP proof") from exc
+    if header.get("typ") != "dpop+jwt":
+        raise DPoPError("DPoP proof must have typ dpop+jwt")
+    if header.get("alg") not in ALLOWED:
+        raise DPoPError("DPoP proof algorithm not accepted")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict) or "d" in jwk:
+        raise DPoPError("DPoP proof must carry a public key")
+    try:
+        key = PyJWK(jwk, algorithm=header["alg"])
+        claims = jwt.decode(proof, key=key, algorithms=list(ALLOWED),
+                            options={"require": ["htm", "htu", "iat", "jti"],
+                                     "verify_aud": False, "verify_iat": False})
+    except jwt.PyJWTError as exc:
+        raise DPoPError("DPoP proof signature or claims invalid") from exc
+    if claims["htm"] != method.upper():
+        raise DPoPError("DPoP proof is for another method")
+    if normalise_htu(str(claims["htu"])) != normalise_htu(url):
+        raise DPoPError("DPoP proof is for another URL")
+    if not isinstance(claims["iat"], int | float) or abs(now - claims["iat"]) > FRESHNESS_SECONDS:
+        raise DPoPError("DPoP proof is not fresh")
+    if access_token is not None:
+        expected = _b64(hashlib.sha256(access_token.encode()).digest())
+        if claims.get("ath") != expected:
+            raise DPoPError("DPoP proof is not for this access token")
+    if not replay.check_and_add(str(claims["jti"]), now):
+        raise DPoPError("DPoP proof replayed")
+    return jwk_thumbprint(jwk)
