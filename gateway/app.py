@@ -26,6 +26,7 @@ from gateway.authserver import authorization_server
 from gateway.client_assertion import MAX_LIFETIME_SECONDS
 from gateway.clients import ClientRegistry
 from gateway.dpop import ReplayCache
+from gateway.issuers import load_issuers
 from gateway.keys import KeyStore
 from gateway.metrics import GatewayMetrics
 from gateway.resolution import MatcherHolder
@@ -140,7 +141,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.clients = ClientRegistry(settings.clients_path)
     app.state.issuer = TokenIssuer(keys, settings.issuer, settings.audience,
                                    settings.token_lifetime_seconds)
-    app.state.validator = TokenValidator(keys, settings.issuer, settings.audience)
+    external = load_issuers(settings.issuers_path) if settings.issuers_path else {}
+    app.state.validator = TokenValidator(keys, settings.issuer, settings.audience,
+                                         external=external)
     app.state.policies = load_policies()
     app.state.index = IdentityIndex(settings.db_path)
     app.state.matcher = MatcherHolder(settings.db_path)

@@ -21,6 +21,8 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     issuer: Annotated[str | None, typer.Option(help="Issuer URL (default http://HOST:PORT).")] = None,
+    issuers: Annotated[Path | None, typer.Option(
+        help="YAML of trusted external OIDC issuers (or KINLINK_ISSUERS).")] = None,
 ) -> None:
     """Run the gateway (API under /v1, authorization server, /healthz)."""
     import uvicorn
@@ -30,7 +32,19 @@ def serve(
     from gateway.settings import GatewaySettings
 
     configure_logging()
+    from dataclasses import replace
+
+    from gateway.issuers import IssuerConfigError, load_issuers
+
     settings = GatewaySettings.from_env(db, issuer or f"http://{host}:{port}")
+    if issuers is not None:
+        settings = replace(settings, issuers_path=issuers)
+    if settings.issuers_path is not None:
+        try:
+            load_issuers(settings.issuers_path)
+        except IssuerConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 

@@ -21,6 +21,8 @@ class GatewaySettings:
     audience: str = "kinlink-api"
     token_lifetime_seconds: int = 300
     max_body_bytes: int = 64 * 1024
+    #: YAML file of trusted external OIDC issuers (``gateway.issuers``); None: embedded only.
+    issuers_path: Path | None = None
 
     @property
     def clients_path(self) -> Path:
@@ -43,4 +45,6 @@ class GatewaySettings:
             issuer=issuer or os.environ.get("KINLINK_ISSUER", "http://127.0.0.1:8000"),
             audience=os.environ.get("KINLINK_AUDIENCE", "kinlink-api"),
             token_lifetime_seconds=int(os.environ.get("KINLINK_TOKEN_LIFETIME", "300")),
+            issuers_path=Path(os.environ["KINLINK_ISSUERS"]) if os.environ.get("KINLINK_ISSUERS")
+            else None,
         )
