@@ -123,15 +123,28 @@ def train(
     labels_from_identifiers: Annotated[
         bool, typer.Option(help="Also learn m from pairs that share a valid NHS number.")
     ] = False,
+    labels_from_reviews: Annotated[
+        bool, typer.Option(help="Also learn m from pairs reviewers judged the same person "
+                                "(decisions beside --db).")
+    ] = False,
+    db: DbOption = Path("kinlink.duckdb"),
 ) -> None:
     """Retrain the person model on SOURCES and write it (JSON plus an HTML report)."""
     from linkage.model.store import DEFAULT_MODEL_PATH
     from linkage.model.trainer import train_from_sources
+    from linkage.review.decisions import DecisionStore, decisions_path_for
 
     target = out_path or DEFAULT_MODEL_PATH
+    reviewed: list[tuple[str, str]] = []
+    if labels_from_reviews:
+        decided = DecisionStore(decisions_path_for(db)).active()
+        same = decided[decided["decision"] == "same"]
+        reviewed = list(zip(same["unique_id_l"], same["unique_id_r"], strict=True))
     with _progress(True) as stage, stage("training"):  # type: ignore[operator]
-        report = train_from_sources(sources, target, labels_from_identifiers)
+        report = train_from_sources(sources, target, labels_from_identifiers, reviewed)
     out.print(f"model written to {target}\nreport: {report}")
+    if labels_from_reviews:
+        out.print(f"{len(reviewed)} reviewer 'same person' decisions used as labels for m")
 
 
 def blocking(
@@ -189,43 +202,62 @@ def export_identities(
 
 def evaluate(
     truth: Annotated[
-        Path, typer.Option("--truth", help="CSV: source,record_id,person_id[,family_id]")
-    ],
+        Path | None, typer.Option("--truth", help="CSV: source,record_id,person_id[,family_id]")
+    ] = None,
     db: DbOption = Path("kinlink.duckdb"),
+    reviewed: Annotated[bool, typer.Option(
+        "--reviewed", help="Also score the index against reviewers' decisions as labels.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Pairwise precision, recall, F1 and mixed/split clusters for persons (and families)."""
-    from linkage.evaluation import evaluate_export, read_truth
+    """Pairwise precision, recall, F1 and mixed/split clusters for persons (and families);
+    with --reviewed, agreement with reviewers' same/different decisions."""
+    from linkage.evaluation import evaluate_against_decisions, evaluate_export, read_truth
     from linkage.index import IndexNotFound, connect_index
+    from linkage.review.decisions import DecisionStore, decisions_path_for
 
+    if truth is None and not reviewed:
+        raise _fail("give --truth FILE, --reviewed, or both")
     try:
         con = connect_index(db)
-        truth_frame = read_truth(truth)
+        truth_frame = read_truth(truth) if truth is not None else None
     except (IndexNotFound, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     with contextlib.closing(con):
         identities = con.execute(
             "SELECT source, record_id, person_id, family_id FROM record_links"
         ).df()
-    results = evaluate_export(identities, truth_frame)
+    results = evaluate_export(identities, truth_frame) if truth_frame is not None else {}
+    review = (evaluate_against_decisions(identities, DecisionStore(decisions_path_for(db)).active())
+              if reviewed else None)
     if as_json:
-        out.print_json(json.dumps({k: v.as_dict() for k, v in results.items()}))
+        payload = {k: v.as_dict() for k, v in results.items()}
+        if review is not None:
+            payload["reviewed"] = review
+        out.print_json(json.dumps(payload))
         return
-    table = Table(title="accuracy against truth")
-    table.add_column("level")
-    for column in ("precision", "recall", "F1", "mixed clusters", "split clusters", "clusters"):
-        table.add_column(column, justify="right")
-    for level, acc in results.items():
-        table.add_row(
-            level,
-            f"{acc.precision:.5f}",
-            f"{acc.recall:.5f}",
-            f"{acc.f1:.5f}",
-            f"{acc.mixed_clusters:,}",
-            f"{acc.split_clusters:,}",
-            f"{acc.predicted_clusters:,}",
+    if results:
+        table = Table(title="accuracy against truth")
+        table.add_column("level")
+        for column in ("precision", "recall", "F1", "mixed clusters", "split clusters",
+                       "clusters"):
+            table.add_column(column, justify="right")
+        for level, acc in results.items():
+            table.add_row(
+                level,
+                f"{acc.precision:.5f}",
+                f"{acc.recall:.5f}",
+                f"{acc.f1:.5f}",
+                f"{acc.mixed_clusters:,}",
+                f"{acc.split_clusters:,}",
+                f"{acc.predicted_clusters:,}",
+            )
+        out.print(table)
+    if review is not None:
+        out.print(
+            f"reviewed pairs: {review['same']:,} judged the same person, "
+            f"{review['same_linked']:,} linked; {review['different']:,} judged different, "
+            f"{review['different_apart']:,} kept apart (agreement {review['agreement']:.4f})"
         )
-    out.print(table)
 
 
 def synth(

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-__all__ = ["ClusterAccuracy", "cluster_accuracy", "evaluate_export", "read_truth"]
+__all__ = [
+    "ClusterAccuracy",
+    "cluster_accuracy",
+    "evaluate_against_decisions",
+    "evaluate_export",
+    "read_truth",
+]
 
 
 @dataclass(frozen=True)
@@ -88,3 +95,28 @@ def evaluate_export(identities: pd.DataFrame, truth: pd.DataFrame) -> dict[str, 
         fam = merged[has_truth]
         result["families"] = cluster_accuracy(fam["family_id"], fam["family_id_true"])
     return result
+
+
+def evaluate_against_decisions(identities: pd.DataFrame, decisions: pd.DataFrame) -> dict[str, Any]:
+    """How far the index agrees with reviewers' standing decisions, used as labels.
+
+    ``same`` pairs should share a person, ``different`` pairs should not; ``unsure`` is no label.
+    """
+    person = dict(zip(identities["source"] + ":" + identities["record_id"],
+                      identities["person_id"], strict=True))
+    same = different = same_linked = different_apart = 0
+    for left, right, verdict in zip(decisions["unique_id_l"], decisions["unique_id_r"],
+                                    decisions["decision"], strict=True):
+        if left not in person or right not in person:
+            continue
+        together = person[left] == person[right]
+        if verdict == "same":
+            same += 1
+            same_linked += together
+        elif verdict == "different":
+            different += 1
+            different_apart += not together
+    labelled = same + different
+    return {"same": same, "same_linked": same_linked, "different": different,
+            "different_apart": different_apart,
+            "agreement": (same_linked + different_apart) / labelled if labelled else 1.0}

@@ -1,5 +1,6 @@
 """Reviewer decisions are governed, survive retraining and re-runs, and conflicts are surfaced."""
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -79,8 +80,19 @@ def test_same_decision_joins_two_persons_and_can_be_reversed(
     left, right = next((a, b) for a, b in pairs if persons[a] != persons[b])
     store = DecisionStore(decisions_path_for(db))
     made = store.record(left, right, "same", "reviewer-2", "police", "confirmed by phone")
+    before = runner.invoke(app, ["evaluate", "--db", str(db), "--reviewed", "--json"])
+    assert json.loads(before.output)["reviewed"]["same_linked"] == 0
     link(population, db)
     assert person_of(db)[left] == person_of(db)[right]
+    # The decision is a label: evaluation counts it, and retraining learns from it.
+    after = json.loads(runner.invoke(app, ["evaluate", "--db", str(db), "--reviewed",
+                                           "--json"]).output)["reviewed"]
+    assert after["same"] == after["same_linked"] == 1 and after["agreement"] == 1.0
+    model = tmp_path / "model.json"
+    trained = runner.invoke(app, ["train", "--sources", str(population), "--out", str(model),
+                                  "--labels-from-reviews", "--db", str(db)])
+    assert trained.exit_code == 0, trained.output
+    assert "1 reviewer 'same person' decisions used" in trained.output and model.exists()
     store.reverse(made.decision_id, "ig-officer", "police", "wrong person confirmed")
     link(population, db)
     assert person_of(db)[left] != person_of(db)[right]
