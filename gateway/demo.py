@@ -93,7 +93,8 @@ def serve_demo(db: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
     person = example_person(db) or "P..."
     out.print(f"Demo clients (credentials in {_credentials_path(settings)}):")
     for name, entry in clients.items():
-        out.print(f"  {name:<22} {entry['client_id']}  purposes: {entry['purposes']}")
+        out.print(f"  {name:<22} {entry['client_id']}  purposes: {entry['purposes']}",
+                  soft_wrap=True)
     out.print(
         "\nGet a token and look up a child for a section 47 enquiry:\n\n"
         f"  TOKEN=$(curl -s -u {worker['client_id']}:{worker['client_secret']} "

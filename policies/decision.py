@@ -185,7 +185,7 @@ def decide(bundle: PolicyBundle, request: AccessRequest) -> Decision:
                     decision.subject_access = (
                         f"defer_until:{(today + dt.timedelta(days=90)).isoformat()}"
                     )
-                elif value not in (False, None):
+                elif value not in (False, None) and f"{name}:{value}" not in decision.obligations:
                     decision.obligations.append(f"{name}:{value}")
         elif rule.effect == "deny" and any(w.clause == rule.id for w in decision.withheld):
             decision.matched_rules.append(rule.id)
