@@ -181,6 +181,20 @@ def sar(
                   f"{report.exempt} exempt.")
 
 
+def _context(db: Path, con: duckdb.DuckDBPyConnection) -> object:
+    """Facts for the anomaly rules from the identity index and the staff register, when there."""
+    from audit.anomalies import AnomalyContext
+    from audit.staff import read_staff_register
+    from linkage.index.reader import IdentityIndex
+
+    staff = read_staff_register(con)
+    if not db.exists():
+        return AnomalyContext(staff=staff or None)
+    index = IdentityIndex(db)
+    return AnomalyContext(open_cases=index.open_case_persons(), staff=staff or None,
+                          families=index.families())
+
+
 @audit_app.command("anomalies")
 def anomalies(
     db: DbOption = Path("kinlink.duckdb"),
@@ -189,10 +203,11 @@ def anomalies(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run the IG anomaly rules over the trail and list what to look at."""
-    from audit.anomalies import NOT_YET_CHECKED, run_anomaly_rules
+    from audit.anomalies import not_checked, run_anomaly_rules
 
     with _read_only(db, audit) as con:
-        findings = run_anomaly_rules(con, _when(since, "--since"))
+        context = _context(db, con)
+        findings = run_anomaly_rules(con, _when(since, "--since"), context)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps([f.__dict__ for f in findings], default=str))
         return
@@ -202,8 +217,52 @@ def anomalies(
     for f in findings:
         table.add_row(f.rule, f.who or "", str(f.count), f.detail, str(f.first_seq or ""))
     out.print(table)
-    for rule, why in NOT_YET_CHECKED.items():
+    for rule, why in not_checked(context).items():  # type: ignore[arg-type]
         out.print(f"not checked: {rule} ({why})")
+
+
+@audit_app.command("review-break-glass")
+def review_break_glass(
+    seq: Annotated[int, typer.Argument(help="Sequence number of the break-glass event.")],
+    by: Annotated[str, typer.Option("--by", help="The reviewing IG officer.")],
+    reason: Annotated[str, typer.Option("--reason", help="The review's finding.")],
+    db: DbOption = Path("kinlink.duckdb"),
+    audit: AuditOption = None,
+) -> None:
+    """Record IG's retrospective review of a break-glass access (it then leaves the queue)."""
+    from audit.staff import record_break_glass_review
+    from audit.trail import AuditTrail
+
+    trail = AuditTrail.open(_paths(db, audit))
+    try:
+        record_break_glass_review(trail, seq, by, reason)
+    except ValueError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        trail.close()
+    out.print(f"break-glass event {seq} reviewed by {by}")
+
+
+staff_app = typer.Typer(help="The staff register: which staff are people in the index.",
+                        no_args_is_help=True)
+audit_app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("add")
+def staff_add(
+    user: Annotated[str, typer.Argument(help="The staff member's user ID in tokens.")],
+    person: Annotated[str, typer.Argument(help="Their own person ID in the identity index.")],
+    db: DbOption = Path("kinlink.duckdb"),
+    audit: AuditOption = None,
+) -> None:
+    """Register a member of staff as a person, so look-ups of themselves, their family and
+    colleagues are reported."""
+    from audit.staff import add_staff
+
+    with duckdb.connect(str(_paths(db, audit))) as con:
+        add_staff(con, user, person)
+    out.print(f"{user} registered")
 
 
 @audit_app.command("export")

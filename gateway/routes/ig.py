@@ -15,6 +15,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from audit import AuditEvent, AuditQuery, run_anomaly_rules, search_events, subject_access_report
+from audit.anomalies import AnomalyContext, not_checked
+from audit.staff import read_staff_register, record_break_glass_review
 from gateway.access import CallerDep, PurposeDep, base_event, check_purpose, write_audit
 from gateway.tokens import Caller
 
@@ -72,5 +74,26 @@ def anomalies(request: Request, caller: CallerDep, ctx: PurposeDep,
               since: dt.datetime | None = None) -> JSONResponse:
     """The IG anomaly rules' findings."""
     _gate(request, caller, ctx, None, "anomaly report")
-    findings = run_anomaly_rules(request.app.state.audit.cursor(), since)
-    return JSONResponse({"findings": [asdict(f) for f in findings]}, headers=NO_STORE)
+    cursor = request.app.state.audit.cursor()
+    index = request.app.state.index
+    context = AnomalyContext(open_cases=index.open_case_persons(),
+                             staff=read_staff_register(cursor) or None,
+                             families=index.families())
+    findings = run_anomaly_rules(cursor, since, context)
+    return JSONResponse({"findings": [asdict(f) for f in findings],
+                         "not_checked": not_checked(context)}, headers=NO_STORE)
+
+
+@router.post("/break-glass/{seq}/review", status_code=201)
+def review_break_glass(request: Request, caller: CallerDep, ctx: PurposeDep,
+                       seq: Annotated[int, PathParam(ge=0)],
+                       finding: Annotated[str, Query(min_length=10, max_length=2000)]
+                       ) -> JSONResponse:
+    """Record IG's retrospective review of one break-glass access."""
+    _gate(request, caller, ctx, None, "break-glass review")
+    try:
+        record_break_glass_review(request.app.state.audit, seq,
+                                  caller.user_id or caller.client_id, finding)
+    except ValueError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return JSONResponse({"reviewed": seq}, 201, headers=NO_STORE)

@@ -162,6 +162,39 @@ class IdentityIndex:
         ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def open_case_persons(self, open_values: frozenset[str] = frozenset(
+            {"open", "active", "allocated", "referral"})) -> frozenset[str]:
+        """Persons with a record whose case-status category says the case is open: accesses to
+        them are explained by the case (the IG anomaly rules filter those out first)."""
+        snapshot = self._current()
+        status_columns = {(source, column) for source, columns in snapshot.categories.items()
+                          for column, category in columns.items() if category == "case-status"}
+        if not status_columns:
+            return frozenset()
+        rows = self.cursor().execute(
+            "SELECT l.person_id, s.source, s.attributes FROM record_links l "
+            "JOIN source_records s USING (unique_id) WHERE s.source IN (SELECT unnest(?))",
+            [sorted({source for source, _ in status_columns})]).fetchall()
+        found = set()
+        for person, source, attributes in rows:
+            values = json.loads(attributes) if attributes else {}
+            if any(str(values.get(column, "")).strip().lower() in open_values
+                   for src, column in status_columns if src == source):
+                found.add(person)
+        return frozenset(found)
+
+    def families(self) -> dict[str, frozenset[str]]:
+        """Each person → everyone sharing a family with them (for family look-up checks)."""
+        rows = self.cursor().execute("SELECT family_id, person_id FROM family_members").fetchall()
+        members: dict[str, set[str]] = {}
+        for family, person in rows:
+            members.setdefault(family, set()).add(person)
+        out: dict[str, set[str]] = {}
+        for group in members.values():
+            for person in group:
+                out.setdefault(person, set()).update(group - {person})
+        return {person: frozenset(others) for person, others in out.items()}
+
     def review_queue_length(self) -> int:
         row = self.cursor().execute("SELECT count(*) FROM review_candidates").fetchone()
         return int(row[0]) if row else 0

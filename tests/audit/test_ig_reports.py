@@ -177,3 +177,46 @@ def test_witness_countersigns_growth_and_refuses_fork_and_rollback(
     state.write_text(json.dumps({**saved, "size": saved["size"] + 1000}))
     rolled = runner.invoke(app, args)
     assert rolled.exit_code == 1 and "rollback" in rolled.output
+
+
+def test_context_rules_staff_lookups_open_cases_and_break_glass_reviews(tmp_path: Path) -> None:
+    from audit.anomalies import AnomalyContext, not_checked
+    from audit.staff import add_staff, read_staff_register, record_break_glass_review
+
+    db = tmp_path / "kinlink.duckdb"
+    t = AuditTrail.open(audit_path_for(db))
+    night = dt.datetime(2026, 11, 18, 2, 0, tzinfo=dt.UTC)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=5)
+    t.append([
+        read("P-self", MONDAY, user_id="u-self"), read("P-mum", MONDAY, user_id="u-self"),
+        read("P-coll", MONDAY, user_id="u-self"), read("P-other", MONDAY, user_id="u-self"),
+        read("P-case", night, user_id="u-duty"),            # at night, but the case is open
+        read("P-nocase", night, user_id="u-duty"),
+        read("P-bg1", old, user_id="u-bg", break_glass=True),
+        read("P-bg2", old, user_id="u-bg", break_glass=True),
+    ])
+    add_staff(t.cursor(), "u-self", "P-self")
+    add_staff(t.cursor(), "u-colleague", "P-coll")
+    staff = read_staff_register(t.cursor())
+    context = AnomalyContext(open_cases=frozenset({"P-case"}), staff=staff,
+                             families={"P-self": frozenset({"P-mum"})})
+    assert not_checked(context) == {}
+    since = MONDAY - dt.timedelta(days=1)
+    findings = run_anomaly_rules(t.cursor(), since, context)
+    lookups = {f.detail for f in findings if f.rule == "self-family-colleague-lookups"}
+    assert lookups == {"1 reads of own record", "1 reads of a family member's record",
+                       "1 reads of a colleague's record"}
+    night_finding = [f for f in findings if f.rule == "out-of-hours" and f.who == "u-duty"]
+    assert [f.count for f in night_finding] == [1]           # P-case explained, P-nocase not
+    overdue = [f for f in findings if f.rule == "overdue-break-glass-review"]
+    assert overdue and overdue[0].count == 2
+    seqs = [r[0] for r in t.cursor().execute(
+        "SELECT seq FROM audit_events WHERE subject_person_id LIKE 'P-bg%' ORDER BY seq"
+    ).fetchall()]
+    record_break_glass_review(t, seqs[0], "ig-1", "justified: child missing overnight")
+    with pytest.raises(ValueError):
+        record_break_glass_review(t, 0, "ig-1", "not a break-glass event at all")
+    after = [f for f in run_anomaly_rules(t.cursor(), since, context)
+             if f.rule == "overdue-break-glass-review"]
+    assert after[0].count == 1
+    assert "self-family-colleague-lookups" in not_checked(None)
