@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
 from gateway.clients import ClientRegistry
-from tests.gateway.conftest import JUSTIFICATION, Credentials, Gateway, People
+from tests.gateway.conftest import JUSTIFICATION, Credentials, Gateway, People, read_audit
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +21,17 @@ def ig(gateway: Gateway) -> str:
     return gateway.token("ig")
 
 
+#: request id → the outcome its one audit event must record.
+SENT: dict[str, str] = {}
+
+
 def get(gateway: Gateway, token: str, path: str, **params: str) -> httpx.Response:
-    return httpx.get(f"{gateway.base}{path}", params={"purpose": "ig-oversight", **params},
-                     headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    request_id = uuid.uuid4().hex
+    response = httpx.get(f"{gateway.base}{path}", params={"purpose": "ig-oversight", **params},
+                         headers={"Authorization": f"Bearer {token}",
+                                  "X-Request-ID": request_id}, timeout=30)
+    SENT[request_id] = "permit" if response.status_code == 200 else "deny"
+    return response
 
 
 def test_ig_officer_searches_reports_and_checks_anomalies(gateway: Gateway, people: People,
@@ -47,3 +57,13 @@ def test_ig_officer_searches_reports_and_checks_anomalies(gateway: Gateway, peop
 def test_other_roles_cannot_read_the_trail(gateway: Gateway, ig: str) -> None:
     assert get(gateway, gateway.token("nosy"), "/v1/audit/events").status_code == 403
     assert get(gateway, gateway.token("social-worker"), "/v1/audit/events").status_code == 403
+
+
+def test_zz_each_trail_read_has_exactly_one_audit_event(gateway: Gateway) -> None:
+    gateway.stop()
+    events = read_audit(gateway.db)
+    assert len(SENT) >= 5
+    for request_id, outcome in SENT.items():
+        mine = [e for e in events if e.get("request_id") == request_id]
+        assert len(mine) == 1 and mine[0]["outcome"] == outcome, (request_id, mine)
+        assert mine[0]["event_type"] == "AuthorizationDecision"

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
 from gateway.clients import ClientRegistry
 from linkage.review.decisions import DecisionStore, decisions_path_for
-from tests.gateway.conftest import Credentials, Gateway
+from tests.gateway.conftest import Credentials, Gateway, read_audit
 
 PURPOSE = {"purpose": "identity-review"}
 
@@ -24,9 +26,21 @@ def reviewer(gateway: Gateway) -> str:
     return gateway.token("reviewer")
 
 
+#: request id → the subjects whose audit events the request must have written (one each).
+SENT: dict[str, set[str]] = {}
+
+
 def get(gateway: Gateway, token: str, path: str, **params: str) -> httpx.Response:
-    return httpx.get(f"{gateway.base}{path}", params={**PURPOSE, **params}, timeout=30,
-                     headers={"Authorization": f"Bearer {token}"})
+    request_id = uuid.uuid4().hex
+    response = httpx.get(f"{gateway.base}{path}", params={**PURPOSE, **params}, timeout=30,
+                         headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id})
+    if response.status_code == 200 and path.endswith("/queue"):
+        items = response.json()["items"]
+        SENT[request_id] = {i["person_left"] for i in items} | {i["person_right"] for i in items}
+    elif response.status_code == 200:
+        body = response.json()
+        SENT[request_id] = {body["person_left"], body["person_right"]}
+    return response
 
 
 def test_queue_pair_and_decision(gateway: Gateway, reviewer: str) -> None:
@@ -42,11 +56,14 @@ def test_queue_pair_and_decision(gateway: Gateway, reviewer: str) -> None:
     fields = {f["field"]: f for f in pair.json()["fields"]}
     assert {"given_name", "family_name", "dob", "postcode"} <= set(fields)
     assert all(f["comparison"] in ("", "agree", "differ", "missing") for f in fields.values())
+    decision_request = uuid.uuid4().hex
     made = httpx.post(f"{gateway.base}/v1/review/decisions", params=PURPOSE, timeout=30,
-                      headers={"Authorization": f"Bearer {reviewer}"},
+                      headers={"Authorization": f"Bearer {reviewer}",
+                               "X-Request-ID": decision_request},
                       json={"left": first["left"], "right": first["right"],
                             "decision": "different", "reason": "different mothers on both records"})
     assert made.status_code == 201, made.text
+    SENT[decision_request] = {first["person_left"], first["person_right"]}
     stored = DecisionStore(decisions_path_for(gateway.db)).active()
     assert made.json()["decision_id"] in set(stored["decision_id"])
     again = get(gateway, reviewer, "/v1/review/queue").json()["items"]
@@ -74,3 +91,13 @@ def test_bad_decisions_are_client_errors(gateway: Gateway, reviewer: str,
     r = httpx.post(f"{gateway.base}/v1/review/decisions", params=PURPOSE, json=body, timeout=30,
                    headers={"Authorization": f"Bearer {reviewer}"})
     assert r.status_code in (404, 422), r.text
+
+
+def test_zz_each_review_request_audited_once_per_subject(gateway: Gateway) -> None:
+    gateway.stop()
+    events = read_audit(gateway.db)
+    assert SENT
+    for request_id, subjects in SENT.items():
+        mine = [e for e in events if e.get("request_id") == request_id]
+        assert sorted(e["subject_person_id"] for e in mine) == sorted(subjects), request_id
+        assert all(e["outcome"] == "permit" and e["purpose"] == "identity-review" for e in mine)
