@@ -72,6 +72,7 @@ def link(
     ] = None,
 ) -> None:
     """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
+    from linkage.index import LinkInProgress
     from linkage.ingest.errors import ExtractError
     from linkage.persons.clustering import ClusteringRules
     from linkage.pipeline import LinkOptions, link_sources
@@ -85,7 +86,7 @@ def link(
     try:
         with _progress(not as_json) as stage:
             summary = link_sources(sources, db, options, stage)  # type: ignore[arg-type]
-    except (ExtractError, FileNotFoundError, ValueError) as exc:
+    except (ExtractError, FileNotFoundError, ValueError, LinkInProgress) as exc:
         raise _fail(str(exc)) from exc
     if as_json:
         out.print_json(json.dumps(summary.as_dict()))

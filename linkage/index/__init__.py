@@ -3,9 +3,17 @@
 from linkage.index.store import (
     SCHEMA_VERSION,
     IndexNotFound,
+    LinkInProgress,
     building_index,
     connect_index,
     default_db_path,
 )
 
-__all__ = ["SCHEMA_VERSION", "IndexNotFound", "building_index", "connect_index", "default_db_path"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "IndexNotFound",
+    "LinkInProgress",
+    "building_index",
+    "connect_index",
+    "default_db_path",
+]

@@ -10,6 +10,7 @@ reviewer decisions live beside the index (``linkage.review.decisions``) so no sw
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,10 +22,12 @@ import duckdb
 __all__ = [
     "SCHEMA_VERSION",
     "IndexNotFound",
+    "LinkInProgress",
     "building_index",
     "connect_index",
     "create_schema",
     "default_db_path",
+    "run_lock",
 ]
 
 #: 2: record_fingerprints, pair_comparisons, record_link_history, family_member_history.
@@ -51,11 +54,54 @@ def connect_index(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnecti
     return duckdb.connect(str(path), read_only=read_only)
 
 
+class LinkInProgress(RuntimeError):
+    """Another link run holds this index's lock."""
+
+
+@contextlib.contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """One link run per index at a time (a nightly job and a manual run must not interleave).
+
+    An OS file lock (``flock``) is released by the kernel when its holder dies, so a run killed
+    with -9 never leaves the index locked; the next run then removes the half-written build
+    files the dead run left behind.
+    """
+    lock_path = path.with_name(f".{path.name}.lock")
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise LinkInProgress(f"another link run ({holder}) is writing {path}; "
+                                 "try again when it has finished") from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        for stale in path.parent.glob(f".{path.name}.build-*"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+        yield
+    finally:
+        handle.close()
+
+
 @contextlib.contextmanager
 def building_index(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to a fresh index file; the previous index (if any) is attached as ``previous``."""
+    """A connection to a fresh index file; the previous index (if any) is attached as ``previous``.
+
+    Holds the index's run lock throughout, and swaps the new file in only on success.
+    """
     path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
+    with run_lock(path), _building(path) as con:
+        yield con
+
+
+@contextlib.contextmanager
+def _building(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     tmp = path.with_name(f".{path.name}.build-{uuid.uuid4().hex[:8]}")
     con = duckdb.connect(str(tmp))
     try:
