@@ -21,9 +21,10 @@ def _mount() -> None:
     from linkage import cli as linkage_cli
 
     linkage_cli.register(app)
-    from kinlink import demo
+    from kinlink import backup, demo
 
     demo.register(app)
+    backup.register(app)
     for module_name in ("audit.cli", "policies.cli", "gateway.cli"):
         try:
             module = __import__(module_name, fromlist=["register"])

@@ -1,0 +1,129 @@
+"""``kinlink backup`` and ``kinlink restore``: every file an install keeps, copied consistently,
+with a manifest of hashes; a restore is verified (the audit trail's hash chain, Merkle tree and
+signed checkpoints, and the index opening) before it is reported as good.
+
+DuckDB lets one process write a file, so a backup is taken with the gateway stopped (or from a
+storage snapshot): the command checks each database can be opened and says so if it cannot,
+rather than copying a file in the middle of a write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.console import Console
+
+__all__ = ["backup_files", "register"]
+
+out = Console()
+MANIFEST = "MANIFEST.json"
+
+
+def backup_files(db: Path) -> list[Path]:
+    """The files one install keeps beside its index (see deploy/README.md)."""
+    stem = db.stem
+    names = [db.name, f"{stem}.audit.duckdb", f"{stem}.audit.signing-key",
+             f"{stem}.decisions.duckdb", f"{stem}.clients.duckdb"]
+    files = [db.with_name(n) for n in names if db.with_name(n).exists()]
+    keys = db.with_name(f"{stem}.keys")
+    if keys.is_dir():
+        files += sorted(keys.glob("*.pem"))
+    return files
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _quiescent(path: Path) -> None:
+    if path.suffix == ".duckdb":
+        try:
+            duckdb.connect(str(path), read_only=True).close()
+        except duckdb.Error as exc:
+            out.print(f"[red]error:[/red] {path} is held by a running process (the gateway or "
+                      "a link run); stop it or back up from a storage snapshot")
+            raise typer.Exit(2) from exc
+
+
+def backup(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to create the backup in.")],
+    db: Annotated[Path, typer.Option("--db", envvar="KINLINK_DB")] = Path("kinlink.duckdb"),
+) -> None:
+    """Copy the index, audit trail, keys, clients and review decisions, with a hash manifest."""
+    files = backup_files(db)
+    if not files or files[0] != db:
+        out.print(f"[red]error:[/red] no identity index at {db}")
+        raise typer.Exit(2)
+    for path in files:
+        _quiescent(path)
+    target = out_dir / dt.datetime.now(dt.UTC).strftime("kinlink-%Y%m%dT%H%M%SZ")
+    target.mkdir(parents=True, exist_ok=False)
+    manifest = {"created": dt.datetime.now(dt.UTC).isoformat(), "index": db.name, "files": {}}
+    for path in files:
+        relative = path.relative_to(db.parent)
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+        manifest["files"][str(relative)] = _sha256(destination)  # type: ignore[index]
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    out.print(f"backup of {len(files)} files in {target}")
+
+
+def restore(
+    source: Annotated[Path, typer.Option("--from", help="A backup directory.")],
+    db: Annotated[Path, typer.Option("--db", envvar="KINLINK_DB")] = Path("kinlink.duckdb"),
+    force: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+) -> None:
+    """Restore a backup beside --db, check every file's hash, then verify the audit trail."""
+    from audit.checkpoint import SigningKey
+    from audit.trail import audit_path_for, key_path_for
+    from audit.verify import verify_trail
+    from linkage.index import connect_index
+
+    manifest_path = source / MANIFEST
+    if not manifest_path.exists():
+        out.print(f"[red]error:[/red] {source} has no {MANIFEST}: not a kinlink backup")
+        raise typer.Exit(2)
+    manifest = json.loads(manifest_path.read_text())
+    for relative, digest in manifest["files"].items():
+        if _sha256(source / relative) != digest:
+            out.print(f"[red]error:[/red] {relative} does not match its hash in the manifest")
+            raise typer.Exit(1)
+    index_name = manifest["index"]
+    renamed = {r: r.replace(Path(index_name).stem, db.stem, 1) for r in manifest["files"]}
+    clashes = [db.parent / n for n in renamed.values() if (db.parent / n).exists()]
+    if clashes and not force:
+        out.print(f"[red]error:[/red] {clashes[0]} exists; pass --force to replace")
+        raise typer.Exit(2)
+    for relative, name in renamed.items():
+        destination = db.parent / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / relative, destination)
+    connect_index(db).close()
+    audit_path = audit_path_for(db)
+    if audit_path.exists():
+        key = SigningKey.load_or_create(key_path_for(audit_path), "kinlink.local/audit")
+        result = verify_trail(audit_path, key.name, key.public_bytes)
+        if not result.ok:
+            out.print(f"[red]restored, but the audit trail FAILS verification:[/red] "
+                      f"{result.problem}")
+            raise typer.Exit(1)
+        out.print(f"audit trail verified: {result.events:,} events, "
+                  f"{result.checkpoints} checkpoints")
+    out.print(f"restored {len(renamed)} files beside {db}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(backup)
+    app.command()(restore)
