@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit import AuditTrail
 from gateway.access import CallerDep
+from gateway.authorize import AuthorizationCodes, authorize_router
 from gateway.authserver import authorization_server
 from gateway.client_assertion import MAX_LIFETIME_SECONDS
 from gateway.clients import ClientRegistry
@@ -33,6 +34,8 @@ from gateway.resolution import MatcherHolder
 from gateway.routes import fhir, ig, persons, resolve, review
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenIssuer, TokenValidator
+from gateway.users import StaffRegistry
+from gateway.web.pages import mount_pages
 from linkage.index.reader import IdentityIndex
 from policies import load_policies
 
@@ -148,16 +151,20 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.index = IdentityIndex(settings.db_path)
     app.state.matcher = MatcherHolder(settings.db_path)
     app.state.dpop_replay = ReplayCache()
+    app.state.staff = StaffRegistry(settings.users_path)
+    app.state.codes = AuthorizationCodes()
     app.state.assertion_replay = ReplayCache(window_seconds=2 * MAX_LIFETIME_SECONDS)
     app.state.audit = AuditTrail.open(settings.audit_path)
     app.state.metrics = GatewayMetrics()
     app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(authorization_server())
+    app.include_router(authorize_router())
     app.include_router(persons.router)
     app.include_router(review.router)
     app.include_router(resolve.router)
     app.include_router(fhir.router)
     app.include_router(ig.router)
+    mount_pages(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

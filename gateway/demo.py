@@ -69,6 +69,32 @@ def ensure_demo_clients(settings: GatewaySettings) -> dict[str, dict[str, str]]:
     return saved
 
 
+DEMO_STAFF = (
+    ("social.worker", "Sam Social Worker", "social_care", "mash-social-worker",
+     ("s47-enquiry", "strategy-discussion", "mash-triage", "s17-child-in-need", "missing-child")),
+    ("police.officer", "Pat Police Officer", "police", "mash-police-officer",
+     ("s47-enquiry", "mash-triage", "missing-child")),
+    ("reviewer", "Robin Reviewer", "social_care", "linkage-reviewer", ("identity-review",)),
+    ("ig.officer", "Indira IG Officer", "social_care", "ig-officer", ("ig-oversight",)),
+)
+
+
+def ensure_demo_staff(settings: GatewaySettings) -> dict[str, str]:
+    """Demo staff users for the pages, one per role; passwords kept beside the index (0600)."""
+    from gateway.users import StaffRegistry
+
+    path = settings.db_path.with_name(f"{settings.db_path.stem}.demo-staff.json")
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    registry = StaffRegistry(settings.users_path)
+    passwords = {user: registry.add(user, name, agency, role, list(purposes))
+                 for user, name, agency, role, purposes in DEMO_STAFF}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(passwords, handle, indent=2)
+    return passwords
+
+
 def example_person(db: Path) -> str | None:
     """A child known to several agencies: the most instructive person to look up first."""
     with duckdb.connect(str(db), read_only=True) as con:
@@ -89,6 +115,7 @@ def serve_demo(db: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
     base = f"http://{host}:{port}"
     settings = GatewaySettings.from_env(db, base)
     clients = ensure_demo_clients(settings)
+    staff = ensure_demo_staff(settings)
     worker = clients["mash-social-worker"]
     person = example_person(db) or "P..."
     out.print(f"Demo clients (credentials in {_credentials_path(settings)}):")
@@ -103,6 +130,8 @@ def serve_demo(db: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
         f"  curl -s -H \"Authorization: Bearer $TOKEN\" "
         f"'{base}/v1/persons/{person}?purpose=s47-enquiry"
         "&justification=Section%2047%20enquiry%20opened%20after%20a%20school%20referral'\n\n"
+        f"Pages for staff: {base}/  (sign in as "
+        + ", ".join(f"{user} / {password}" for user, password in staff.items()) + ")\n"
         f"API documentation: {base}/docs    Audit check: kinlink audit verify --db {db}\n"
         "Press Ctrl+C to stop.\n",
         soft_wrap=True,

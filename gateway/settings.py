@@ -23,10 +23,19 @@ class GatewaySettings:
     max_body_bytes: int = 64 * 1024
     #: YAML file of trusted external OIDC issuers (``gateway.issuers``); None: embedded only.
     issuers_path: Path | None = None
+    #: Signs the pages' session cookies; set KINLINK_SESSION_SECRET so sessions survive restarts.
+    session_secret: str = ""
+    #: Pages' sessions end after this long idle, and after this long whatever happens.
+    session_idle_seconds: int = 15 * 60
+    session_absolute_seconds: int = 8 * 60 * 60
 
     @property
     def clients_path(self) -> Path:
         return self.db_path.with_name(f"{self.db_path.stem}.clients.duckdb")
+
+    @property
+    def users_path(self) -> Path:
+        return self.db_path.with_name(f"{self.db_path.stem}.users.duckdb")
 
     @property
     def keys_dir(self) -> Path:
@@ -47,4 +56,5 @@ class GatewaySettings:
             token_lifetime_seconds=int(os.environ.get("KINLINK_TOKEN_LIFETIME", "300")),
             issuers_path=Path(os.environ["KINLINK_ISSUERS"]) if os.environ.get("KINLINK_ISSUERS")
             else None,
+            session_secret=os.environ.get("KINLINK_SESSION_SECRET", ""),
         )

@@ -51,7 +51,7 @@ class TokenIssuer:
     def __init__(self, keys: KeyStore, issuer: str, audience: str, lifetime: int) -> None:
         self.keys, self.issuer, self.audience, self.lifetime = keys, issuer, audience, lifetime
 
-    def issue(self, client: Client, jkt: str | None = None) -> str:
+    def issue(self, client: Client, jkt: str | None = None, user: str | None = None) -> str:
         key = self.keys.active()
         now = int(time.time())
         claims = {
@@ -62,6 +62,8 @@ class TokenIssuer:
         }
         if jkt is not None:
             claims["cnf"] = {"jkt": jkt}
+        if user is not None:
+            claims["user"] = user
         return jwt.encode(claims, key.private_pem, algorithm="ES256",
                           headers={"typ": "at+jwt", "kid": key.kid})
 

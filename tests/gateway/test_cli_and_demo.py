@@ -62,3 +62,17 @@ def test_demo_clients_are_minted_once_and_work(linked_population: Path, tmp_path
     for entry in first.values():
         assert registry.authenticate(entry["client_id"], entry["client_secret"]) is not None
     assert example_person(db) is not None
+
+
+def test_demo_staff_can_sign_in(linked_population: Path, tmp_path: Path) -> None:
+    from gateway.demo import ensure_demo_staff
+    from gateway.users import StaffRegistry
+
+    db = copy_index(linked_population, tmp_path)
+    settings = GatewaySettings(db_path=db)
+    passwords = ensure_demo_staff(settings)
+    assert ensure_demo_staff(settings) == passwords
+    registry = StaffRegistry(settings.users_path)
+    user = registry.authenticate("social.worker", passwords["social.worker"])
+    assert user is not None and user.role == "mash-social-worker"
+    assert registry.authenticate("social.worker", "wrong") is None

@@ -1,0 +1,83 @@
+"""Staff who sign in to the pages (the embedded authorization server's users).
+
+In production staff sign in at their organisation's identity provider; the embedded server keeps
+this small register so a council can run kinlink on its own, and so ``kinlink demo`` ships a user
+for each role. Passwords are stored as scrypt hashes only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+__all__ = ["StaffRegistry", "StaffUser"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff_users (
+    username VARCHAR PRIMARY KEY,
+    display_name VARCHAR NOT NULL,
+    agency VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    purposes VARCHAR NOT NULL,
+    salt VARCHAR NOT NULL,
+    password_hash VARCHAR NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    username: str
+    display_name: str
+    agency: str
+    role: str
+    purposes: tuple[str, ...]
+
+
+def _hash(password: str, salt: bytes) -> str:
+    return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1).hex()
+
+
+class StaffRegistry:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duckdb.connect(str(self.path))
+        try:
+            con.execute(_SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    def add(self, username: str, display_name: str, agency: str, role: str,
+            purposes: list[str], password: str | None = None) -> str:
+        """Register (or replace) a user; returns the password (generated unless given)."""
+        password = password or secrets.token_urlsafe(12)
+        salt = secrets.token_bytes(16)
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO staff_users VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [username, display_name, agency, role, json.dumps(purposes), salt.hex(),
+                         _hash(password, salt)])
+        return password
+
+    def authenticate(self, username: str, password: str) -> StaffUser | None:
+        with self._connect() as con:
+            rows = con.execute("SELECT display_name, agency, role, purposes, salt, password_hash "
+                               "FROM staff_users WHERE username = ?", [username]).fetchall()
+        if not rows:
+            _hash(password, b"0" * 16)  # the same work either way: no timing oracle
+            return None
+        name, agency, role, purposes, salt, stored = rows[0]
+        if not hmac.compare_digest(_hash(password, bytes.fromhex(salt)), stored):
+            return None
+        return StaffUser(username, name, agency, role, tuple(json.loads(purposes)))

@@ -1,0 +1,238 @@
+"""The pages' routes: sign in (OIDC authorization code with PKCE against the embedded server),
+state a purpose, find a child, see what may be shared — through the same decision and audit path
+as the API (``gateway.access``), never a second copy of it.
+
+Every page with personal data is ``Cache-Control: no-store``; searches are POSTed, so no personal
+data is ever in a URL (a child appears in URLs only by their opaque ID).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from audit import AuditEvent
+from gateway.access import base_event, decide_for_person, decision_fields, write_audit
+from gateway.authorize import PAGES_CLIENT_ID, exchange_code
+from gateway.disclosure import disclose
+from gateway.resolution import resolve
+from gateway.tokens import InvalidToken
+from gateway.web.session import (
+    SignInRequired,
+    caller_from_session,
+    check_csrf,
+    csrf_token,
+    purpose_context,
+)
+from gateway.web.waterfall import label, waterfall_svg
+
+__all__ = ["FRONTEND_DIST", "mount_pages"]
+
+HERE = Path(__file__).parent
+FRONTEND_DIST = HERE / "frontend" / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+AGENCY_NAMES = {"health": "Health", "education": "Education",
+                "social_care": "Children's social care", "police": "Police"}
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    try:
+        caller = caller_from_session(request)
+    except SignInRequired:
+        caller = None
+    ctx = purpose_context(request)
+    purpose_name = None
+    if ctx is not None:
+        found = request.app.state.policies.purpose(ctx.purpose)
+        purpose_name = found.name if found else ctx.purpose
+    response = request.app.state.templates.TemplateResponse(
+        request, template, {"caller": caller, "purpose": ctx, "purpose_name": purpose_name,
+                            "csrf": csrf_token(request), **context}, status_code=status)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _signed_in(request: Request) -> Any:
+    try:
+        return caller_from_session(request)
+    except SignInRequired as exc:
+        raise HTTPException(303, headers={"Location": "/sign-in"}) from exc
+
+
+def pages_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    def start(request: Request) -> Response:
+        try:
+            caller_from_session(request)
+        except SignInRequired:
+            return _page(request, "start.html", {})
+        return _redirect("/find" if purpose_context(request) else "/purpose")
+
+    @router.get("/sign-in")
+    def sign_in(request: Request) -> Response:
+        verifier = secrets.token_urlsafe(48)
+        state = secrets.token_urlsafe(16)
+        request.session.update({"pkce": verifier, "state": state})
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+        issuer = request.app.state.settings.issuer
+        query = urlencode({"response_type": "code", "client_id": PAGES_CLIENT_ID,
+                           "redirect_uri": f"{issuer}/auth/callback", "state": state,
+                           "code_challenge": challenge.rstrip(b"=").decode(),
+                           "code_challenge_method": "S256"})
+        return _redirect(f"/oauth/authorize?{query}")
+
+    @router.get("/auth/callback")
+    def callback(request: Request, code: str = "", state: str = "") -> Response:
+        expected, verifier = request.session.pop("state", None), request.session.pop("pkce", None)
+        if not expected or not verifier or not secrets.compare_digest(expected, state):
+            return _page(request, "error.html", {"heading": "Sign-in did not complete",
+                                                 "message": "Please sign in again."}, 400)
+        issuer = request.app.state.settings.issuer
+        token = exchange_code(request, code, verifier, f"{issuer}/auth/callback")
+        try:
+            caller = request.app.state.validator.validate(token or "")
+        except InvalidToken:
+            return _page(request, "error.html", {"heading": "Sign-in did not complete",
+                                                 "message": "Please sign in again."}, 400)
+        now = time.time()
+        request.session.clear()
+        request.session.update({
+            "caller": {**asdict(caller), "purposes": list(caller.purposes),
+                       "expires": now + request.app.state.settings.session_absolute_seconds},
+            "signed_in_at": now, "last_seen": now, "csrf": secrets.token_urlsafe(24)})
+        return _redirect("/purpose")
+
+    @router.post("/sign-out")
+    def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf)
+        request.session.clear()
+        return _redirect("/")
+
+    def _purposes(request: Request, caller: Any) -> list[Any]:
+        bundle = request.app.state.policies
+        return [p for p in bundle.purposes_for(caller.role, caller.agency)
+                if p.code in caller.purposes]
+
+    @router.get("/purpose")
+    def purpose_form(request: Request) -> Response:
+        caller = _signed_in(request)
+        current = purpose_context(request)
+        return _page(request, "purpose.html", {"purposes": _purposes(request, caller),
+                                                "current": current.purpose if current else None})
+
+    @router.post("/purpose")
+    def purpose_submit(
+        request: Request,
+        csrf: Annotated[str, Form()] = "",
+        purpose: Annotated[str, Form()] = "",
+        reference: Annotated[str, Form(max_length=100)] = "",
+        justification: Annotated[str, Form(max_length=2000)] = "",
+    ) -> Response:
+        caller = _signed_in(request)
+        check_csrf(request, csrf)
+        allowed = {p.code for p in _purposes(request, caller)}
+        if purpose not in allowed:
+            return _page(request, "purpose.html", {
+                "purposes": _purposes(request, caller), "current": None,
+                "error": "Select why you need to see a child's records"}, 400)
+        request.session["purpose"] = {"code": purpose, "reference": reference.strip() or None,
+                                      "justification": justification.strip() or None}
+        return _redirect("/find")
+
+    def _needs_purpose(request: Request) -> Any:
+        caller = _signed_in(request)
+        ctx = purpose_context(request)
+        if ctx is None:
+            raise HTTPException(303, headers={"Location": "/purpose"})
+        return caller, ctx
+
+    @router.get("/find")
+    def find_form(request: Request) -> Response:
+        _needs_purpose(request)
+        return _page(request, "find.html", {})
+
+    @router.post("/find")
+    def find_submit(
+        request: Request,
+        csrf: Annotated[str, Form()] = "",
+        given_name: Annotated[str, Form(max_length=100)] = "",
+        family_name: Annotated[str, Form(max_length=100)] = "",
+        dob: Annotated[str, Form(max_length=10)] = "",
+        postcode: Annotated[str, Form(max_length=10)] = "",
+        nhs_number: Annotated[str, Form(max_length=20)] = "",
+    ) -> Response:
+        caller, ctx = _needs_purpose(request)
+        check_csrf(request, csrf)
+        query = {"record_id": "query", "given_name": given_name, "family_name": family_name,
+                 "dob": dob, "postcode": postcode, "nhs_number": nhs_number}
+        if not any(v for k, v in query.items() if k != "record_id"):
+            return _page(request, "find.html", {"error": "Enter at least one detail"}, 400)
+        found = resolve(request, caller, ctx, query, top=5)
+        prior = request.app.state.matcher.get().index.model.log2_prior_odds
+        candidates = [{
+            "person_id": r.candidate.person_id, "grade": r.candidate.grade,
+            "probability": r.candidate.probability,
+            "svg": waterfall_svg(r.candidate.explanation, prior, r.candidate.match_weight),
+            "parts": [{"name": label(p.comparison), "level": p.level, "weight": p.match_weight}
+                      for p in r.candidate.explanation if p.gamma != -1],
+        } for r in found]
+        return _page(request, "results.html", {"candidates": candidates})
+
+    @router.get("/child/{person_id}")
+    def child(request: Request,
+              person_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
+        caller, ctx = _needs_purpose(request)
+        access = decide_for_person(request, caller, ctx, person_id)
+        released = disclose(access.records, access.decision) \
+            if access.decision.effect == "permit" else []
+        write_audit(request, [AuditEvent(
+            event_type="PatientRead", outcome=access.decision.effect,
+            subject_person_id=access.person_id, record_count=len(released),
+            http_status=200 if access.decision.effect == "permit" else 403, detail="child page",
+            **{**base_event(request, caller, ctx), **decision_fields(access.decision)})])
+        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for record in released:
+            grouped[record["agency"]].append(record)
+        return _page(request, "child.html", {
+            "person_id": access.person_id, "effect": access.decision.effect,
+            "reasons": access.decision.reasons, "rules": access.decision.matched_rules,
+            "by_agency": sorted(grouped.items()), "agency_names": AGENCY_NAMES,
+            "withheld": access.decision.withheld if access.decision.effect == "permit" else []},
+            200 if access.decision.effect == "permit" else 403)
+
+    return router
+
+
+def mount_pages(app: FastAPI) -> None:
+    settings = app.state.settings
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    secret = settings.session_secret or secrets.token_urlsafe(32)
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="kinlink_session",
+                       max_age=settings.session_absolute_seconds, same_site="strict",
+                       https_only=settings.issuer.startswith("https://"))
+    if FRONTEND_DIST.exists():
+        app.mount("/assets", StaticFiles(directory=FRONTEND_DIST / "assets"), name="assets")
+        app.mount("/static", StaticFiles(directory=FRONTEND_DIST), name="static")
+    app.include_router(pages_router())

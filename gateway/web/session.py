@@ -1,0 +1,62 @@
+"""The pages' session: who signed in, their purpose, CSRF token, idle and absolute time-outs.
+
+The session is a signed, HttpOnly, SameSite=Strict cookie (Secure when served over TLS). It holds
+no personal data about children: the signed-in user's own token claims, the stated purpose and
+its justification, and timestamps.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from gateway.access import PurposeContext
+from gateway.tokens import Caller
+
+__all__ = ["SignInRequired", "caller_from_session", "check_csrf", "csrf_token", "purpose_context"]
+
+
+class SignInRequired(Exception):
+    pass
+
+
+def caller_from_session(request: Request) -> Caller:
+    session = request.session
+    data = session.get("caller")
+    settings = request.app.state.settings
+    now = time.time()
+    if not data:
+        raise SignInRequired
+    if (now - session.get("last_seen", 0) > settings.session_idle_seconds
+            or now - session.get("signed_in_at", 0) > settings.session_absolute_seconds
+            or now > data.get("expires", 0)):
+        session.clear()
+        raise SignInRequired
+    session["last_seen"] = now
+    fields = {k: v for k, v in data.items() if k != "expires"}
+    fields["purposes"] = tuple(fields["purposes"])
+    return Caller(**fields)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return str(token)
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not submitted or not secrets.compare_digest(expected, submitted):
+        raise HTTPException(403, "This form has expired. Go back and try again.")
+
+
+def purpose_context(request: Request) -> PurposeContext | None:
+    chosen: dict[str, Any] | None = request.session.get("purpose")
+    if not chosen:
+        return None
+    return PurposeContext(chosen["code"], chosen.get("justification"), chosen.get("reference"),
+                          chosen.get("consent", "unknown"))

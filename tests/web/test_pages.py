@@ -1,0 +1,170 @@
+"""The pages in a real browser (Debian's chromium driven by Playwright) against a real
+``kinlink serve``: the find-a-child journey by keyboard alone, what is withheld is shown as
+withheld, security headers, no personal data in URLs, and axe-core finds no serious or critical
+accessibility violations on any page visited."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from gateway.users import StaffRegistry
+from gateway.web.pages import HERE
+from tests.gateway.conftest import Gateway, copy_index, start_gateway
+
+AXE = HERE / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+ARTEFACTS = Path(__file__).parent / "artefacts"
+JUSTIFICATION = "Section 47 enquiry opened after a referral from the school"
+
+
+@pytest.fixture(scope="module")
+def site(linked_population: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    directory = tmp_path_factory.mktemp("pages")
+    db = copy_index(linked_population, directory)
+    StaffRegistry(db.with_name("kinlink.users.duckdb")).add(
+        "s.worker", "Sam Worker", "social_care", "mash-social-worker",
+        ["s47-enquiry", "mash-triage"], password="correct horse battery")
+    gateway = start_gateway(db, directory / "server.log")
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is required (.ci/run installs it)"
+    assert AXE.exists(), "axe-core is required: npm ci --prefix gateway/web/frontend"
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def axe_violations(page: Page) -> list[dict[str, object]]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => (await axe.run(document)).violations")
+    return [v for v in result if v.get("impact") in ("serious", "critical")]
+
+
+def child_details(site: Gateway) -> dict[str, str]:
+    with duckdb.connect(str(site.db), read_only=True) as con:
+        row = con.execute(
+            """SELECT s.given_name, s.family_name, s.dob, l.person_id
+               FROM source_records s JOIN record_links l USING (unique_id)
+               WHERE l.person_id IN (SELECT l2.person_id FROM record_links l2
+                                     JOIN source_records s2 USING (unique_id)
+                                     GROUP BY 1 HAVING count(DISTINCT s2.agency) = 4)
+                 AND s.dob > '2010-01-01' AND s.given_name IS NOT NULL
+               ORDER BY l.person_id LIMIT 1""").fetchall()[0]
+    return dict(zip(("given", "family", "dob", "person"), row, strict=True))
+
+
+def test_find_a_child_by_keyboard_alone(site: Gateway, browser: Browser) -> None:
+    ARTEFACTS.mkdir(exist_ok=True)
+    child = child_details(site)
+    context = browser.new_context(bypass_csp=True)   # only so axe can be injected
+    page = context.new_page()
+    urls: list[str] = []
+    responses: list[tuple[str, dict[str, str]]] = []
+    page.on("request", lambda r: urls.append(r.url))
+    page.on("response", lambda r: responses.append((r.url, r.headers)))
+    violations: dict[str, list[dict[str, object]]] = {}
+
+    def check(name: str) -> None:
+        page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+        violations[name] = axe_violations(page)
+
+    page.goto(site.base + "/")
+    check("01-start")
+    page.keyboard.press("Tab")                 # skip link
+    page.keyboard.press("Tab")                 # service name
+    page.keyboard.press("Tab")                 # the start button
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/oauth/authorize**")
+    check("02-sign-in")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.type("s.worker")
+    page.keyboard.press("Tab")
+    page.keyboard.type("correct horse battery")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/purpose")
+    check("03-purpose")
+    page.focus("#purpose")                     # first radio; arrow keys move the choice
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.type("REF-2026-0042")
+    page.keyboard.press("Tab")
+    page.keyboard.type(JUSTIFICATION)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/find")
+    check("04-find")
+    page.focus("#given_name")
+    page.keyboard.type(child["given"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(child["family"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(child["dob"])
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:has-text('Possible matches')")
+    check("05-results")
+    assert child["person"] in page.content()
+    assert page.locator("svg[role=img] title").count() >= 1
+    link = page.locator(f"a[href='/child/{child['person']}']")
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/child/{child['person']}")
+    check("06-child")
+    text = page.inner_text("main")
+    assert "Health" in text and "Police" in text
+    assert "Purpose: " in page.inner_text("body")
+    # Personal data never travelled in a URL; the child appears only by opaque ID.
+    for url in urls:
+        for value in (child["given"], child["family"], child["dob"], JUSTIFICATION):
+            assert value.lower() not in url.lower(), url
+    child_headers = next(h for u, h in responses if u.endswith(f"/child/{child['person']}"))
+    assert "frame-ancestors 'none'" in child_headers["content-security-policy"]
+    assert "'unsafe-inline'" not in child_headers["content-security-policy"]
+    assert child_headers["cache-control"] == "no-store"
+    cookie = next(c for c in context.cookies() if c["name"] == "kinlink_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert {name: v for name, v in violations.items() if v} == {}
+    context.close()
+
+
+def test_a_purpose_that_withholds_shows_what_is_withheld(site: Gateway, browser: Browser) -> None:
+    child = child_details(site)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site.base + "/sign-in")
+    page.fill("#username", "s.worker")
+    page.fill("#password", "correct horse battery")
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/purpose")
+    page.check("input[value='mash-triage']")
+    page.click("button:has-text('Continue')")
+    page.goto(f"{site.base}/child/{child['person']}")
+    text = page.inner_text("main")
+    shown, _, withheld = text.partition("Withheld for your purpose")
+    assert withheld, "triage withholds detail, and the page must say so"
+    assert "cp-plan" in withheld and "default-deny" in withheld
+    assert "Cp plan" not in shown and "Safeguarding flag" not in shown
+    context.close()
+
+
+def test_pages_refuse_without_sign_in_and_forms_need_csrf(site: Gateway, browser: Browser) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{site.base}/find")
+    assert "/oauth/authorize" in page.url                 # sent to sign in
+    response = page.request.post(f"{site.base}/find", form={"given_name": "x"},
+                                 max_redirects=0)
+    assert response.status in (303, 403)
+    context.close()
