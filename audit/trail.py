@@ -109,6 +109,10 @@ class AuditTrail:
         return cls(path, con, SigningKey.load_or_create(key_path_for(path), origin))
 
     @property
+    def key_name(self) -> str:
+        return self._key.name
+
+    @property
     def public_key(self) -> bytes:
         return self._key.public_bytes
 

@@ -29,19 +29,27 @@ class VerifyResult:
     problem: str | None = None
 
 
-def verify_trail(path: Path, key_name: str, public_key: bytes) -> VerifyResult:
+def verify_trail(path: Path, key_name: str, public_key: bytes,
+                 con: duckdb.DuckDBPyConnection | None = None) -> VerifyResult:
+    """Verify the trail at ``path`` (or through ``con``, e.g. the gateway's own open trail)."""
+    if con is not None:
+        return _verify(con, key_name, public_key)
     if not path.exists():
         return VerifyResult(False, 0, 0, None, f"no audit trail at {path}")
-    with duckdb.connect(str(path), read_only=True) as con:
-        rows = con.execute(
-            "SELECT seq, event_json, leaf_hash, chain_hash FROM audit_events ORDER BY seq, rowid"
+    with duckdb.connect(str(path), read_only=True) as opened:
+        return _verify(opened, key_name, public_key)
+
+
+def _verify(con: duckdb.DuckDBPyConnection, key_name: str, public_key: bytes) -> VerifyResult:
+    rows = con.execute(
+        "SELECT seq, event_json, leaf_hash, chain_hash FROM audit_events ORDER BY seq, rowid"
+    ).fetchall()
+    notes = [
+        r[0]
+        for r in con.execute(
+            "SELECT note FROM checkpoints ORDER BY tree_size, rowid"
         ).fetchall()
-        notes = [
-            r[0]
-            for r in con.execute(
-                "SELECT note FROM checkpoints ORDER BY tree_size, rowid"
-            ).fetchall()
-        ]
+    ]
 
     chain = GENESIS
     leaves: list[bytes] = []

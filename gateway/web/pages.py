@@ -79,6 +79,18 @@ def _signed_in(request: Request) -> Any:
         raise HTTPException(303, headers={"Location": "/sign-in"}) from exc
 
 
+def _home_for(purpose: str) -> str:
+    return "/ig" if purpose == "ig-oversight" else "/find"
+
+
+def _needs_purpose(request: Request) -> Any:
+    caller = _signed_in(request)
+    ctx = purpose_context(request)
+    if ctx is None:
+        raise HTTPException(303, headers={"Location": "/purpose"})
+    return caller, ctx
+
+
 def pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -88,7 +100,8 @@ def pages_router() -> APIRouter:
             caller_from_session(request)
         except SignInRequired:
             return _page(request, "start.html", {})
-        return _redirect("/find" if purpose_context(request) else "/purpose")
+        ctx = purpose_context(request)
+        return _redirect(_home_for(ctx.purpose) if ctx else "/purpose")
 
     @router.get("/sign-in")
     def sign_in(request: Request) -> Response:
@@ -131,9 +144,10 @@ def pages_router() -> APIRouter:
         return _redirect("/")
 
     def _purposes(request: Request, caller: Any) -> list[Any]:
+        """The purposes this user's token grants that the agreements know (IG oversight and
+        review are purposes too, with no data-sharing clause of their own)."""
         bundle = request.app.state.policies
-        return [p for p in bundle.purposes_for(caller.role, caller.agency)
-                if p.code in caller.purposes]
+        return [p for code in caller.purposes if (p := bundle.purpose(code)) is not None]
 
     @router.get("/purpose")
     def purpose_form(request: Request) -> Response:
@@ -159,14 +173,7 @@ def pages_router() -> APIRouter:
                 "error": "Select why you need to see a child's records"}, 400)
         request.session["purpose"] = {"code": purpose, "reference": reference.strip() or None,
                                       "justification": justification.strip() or None}
-        return _redirect("/find")
-
-    def _needs_purpose(request: Request) -> Any:
-        caller = _signed_in(request)
-        ctx = purpose_context(request)
-        if ctx is None:
-            raise HTTPException(303, headers={"Location": "/purpose"})
-        return caller, ctx
+        return _redirect(_home_for(purpose))
 
     @router.get("/find")
     def find_form(request: Request) -> Response:
@@ -215,7 +222,33 @@ def pages_router() -> APIRouter:
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in released:
             grouped[record["agency"]].append(record)
+        permitted = access.decision.permitted
+        held = {(r.source, r.record_id): r for r in access.records}
+
+        def contacts(records: list[dict[str, Any]]) -> list[str]:
+            return sorted({f"{column.replace('_', ' ')}: {value}" for r in records
+                           for column, value in (r.get("data") or {}).items()
+                           if held[(r["source"], r["record_id"])].attribute_categories
+                           .get(column) == "professionals"})
+
+        involved = [{"agency": agency, "records": len(records), "contacts": contacts(records)}
+                    for agency, records in sorted(grouped.items())
+                    if "involvements" in permitted.get(agency, frozenset())]
+        family: list[dict[str, Any]] = []
+        if any("family" in cats for cats in permitted.values()):
+            family = request.app.state.index.family_of(access.person_id)
+            others = [m for m in family if m["person_id"] != access.person_id]
+            if others:
+                write_audit(request, [AuditEvent(
+                    event_type="PatientRead", outcome="permit", subject_person_id=m["person_id"],
+                    http_status=200, detail="member on a child page",
+                    **{**base_event(request, caller, ctx), **decision_fields(access.decision)})
+                    for m in others])
+        markers = request.app.state.policies.agreements[0].markers
+        restricted = sorted({(r.agency, markers[r.restriction].code) for r in access.records
+                             if r.restriction and r.restriction in markers})
         return _page(request, "child.html", {
+            "involved": involved, "family": family, "restricted": restricted,
             "person_id": access.person_id, "effect": access.decision.effect,
             "reasons": access.decision.reasons, "rules": access.decision.matched_rules,
             "by_agency": sorted(grouped.items()), "agency_names": AGENCY_NAMES,
@@ -226,6 +259,8 @@ def pages_router() -> APIRouter:
 
 
 def mount_pages(app: FastAPI) -> None:
+    from gateway.web.ig_pages import ig_router
+
     settings = app.state.settings
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     secret = settings.session_secret or secrets.token_urlsafe(32)
@@ -236,3 +271,4 @@ def mount_pages(app: FastAPI) -> None:
         app.mount("/assets", StaticFiles(directory=FRONTEND_DIST / "assets"), name="assets")
         app.mount("/static", StaticFiles(directory=FRONTEND_DIST), name="static")
     app.include_router(pages_router())
+    app.include_router(ig_router(_page, _needs_purpose))

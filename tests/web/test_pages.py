@@ -168,3 +168,68 @@ def test_pages_refuse_without_sign_in_and_forms_need_csrf(site: Gateway, browser
                                  max_redirects=0)
     assert response.status in (303, 403)
     context.close()
+
+
+def sign_in(page: Page, site: Gateway, user: str, password: str, purpose: str) -> None:
+    page.goto(site.base + "/sign-in")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/purpose")
+    page.check(f"input[value='{purpose}']")
+    page.click("button:has-text('Continue')")
+
+
+def test_ig_pages(site: Gateway, browser: Browser, tmp_path: Path) -> None:
+    StaffRegistry(site.db.with_name("kinlink.users.duckdb")).add(
+        "i.governance", "Ivy Governance", "social_care", "ig-officer", ["ig-oversight"],
+        password="another correct horse")
+    child = child_details(site)
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    sign_in(page, site, "i.governance", "another correct horse", "ig-oversight")
+    page.wait_for_url("**/ig")
+    found: dict[str, list[dict[str, object]]] = {"ig-home": axe_violations(page)}
+    page.click("a:has-text('Search the audit trail')")
+    page.fill("#subject", child["person"])
+    page.click("button:has-text('Search')")
+    assert "events, newest first" in page.inner_text("main")
+    found["ig-audit"] = axe_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "07-ig-audit.png"), full_page=True)
+    page.goto(f"{site.base}/ig/subject-access/{child['person']}")
+    assert "Who has seen the records" in page.inner_text("main")
+    found["ig-sar"] = axe_violations(page)
+    href = page.get_attribute("a:has-text('Download as CSV')", "href")
+    download = page.request.get(site.base + str(href))   # the browser's own session
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert download.text().startswith("date,organisation,purpose")
+    page.goto(f"{site.base}/ig/anomalies")
+    assert "Anomaly report" in page.inner_text("main")
+    found["ig-anomalies"] = axe_violations(page)
+    page.goto(f"{site.base}/ig/integrity")
+    assert "Intact" in page.inner_text("main")
+    found["ig-integrity"] = axe_violations(page)
+    page.goto(f"{site.base}/ig/policies")
+    assert "MASH-4.2" in page.inner_text("main")
+    found["ig-policies"] = axe_violations(page)
+    from policies import DEFAULT_POLICY_DIR
+
+    proposed = tmp_path / "proposed.yaml"
+    proposed.write_text((DEFAULT_POLICY_DIR / "mash.yaml").read_text().replace(
+        "categories: [professionals, case-status, police-involvement]",
+        "categories: [professionals, case-status]"))
+    page.set_input_files("#proposed", str(proposed))
+    page.click("button:has-text('Show what it changes')")
+    changes = page.inner_text("main")
+    assert "withdrawn" in changes and "police-involvement" in changes
+    assert {k: v for k, v in found.items() if v} == {}
+    context.close()
+
+
+def test_a_social_worker_cannot_open_ig_pages(site: Gateway, browser: Browser) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, site, "s.worker", "correct horse battery", "mash-triage")
+    response = page.goto(f"{site.base}/ig/audit")
+    assert response is not None and response.status == 403
+    context.close()

@@ -1,0 +1,153 @@
+"""Pages for information-governance officers: audit search, a child's subject-access report
+(printable, with a CSV download), the anomaly report, the trail's integrity, and the sharing
+matrix with the difference a new agreement version would make.
+
+Only IG roles under the ``ig-oversight`` purpose; every page view is itself audited
+(``gateway.routes.ig``'s gate), before the page is sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+
+from audit import AuditQuery, run_anomaly_rules, search_events, subject_access_report
+from audit.anomalies import AnomalyContext, not_checked
+from audit.staff import read_staff_register
+from gateway.routes.ig import IG_ROLES, _gate
+from gateway.web.session import check_csrf
+
+__all__ = ["ig_router"]
+
+
+def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
+    router = APIRouter(prefix="/ig", include_in_schema=False)
+
+    def _ig(request: Request, subject: str | None, what: str) -> Any:
+        caller, ctx = needs_purpose(request)
+        if caller.role not in IG_ROLES or ctx.purpose != "ig-oversight":
+            raise HTTPException(403, "These pages are for information governance officers "
+                                     "under the IG oversight purpose.")
+        _gate(request, caller, ctx, subject, what)
+        return caller, ctx
+
+    @router.get("")
+    def home(request: Request) -> Response:
+        _ig(request, None, "IG home page")
+        return page(request, "ig_home.html", {})
+
+    @router.post("/audit")
+    def audit_search(request: Request, csrf: Annotated[str, Form()] = "",
+                     subject: Annotated[str, Form(max_length=32)] = "",
+                     user: Annotated[str, Form(max_length=128)] = "",
+                     agency: Annotated[str, Form(max_length=64)] = "",
+                     purpose: Annotated[str, Form(max_length=64)] = "") -> Response:
+        check_csrf(request, csrf)
+        _ig(request, subject or None, "audit search page")
+        events = search_events(request.app.state.audit.cursor(), AuditQuery(
+            subject=subject or None, user=user or None, agency=agency or None,
+            purpose=purpose or None, limit=200))
+        return page(request, "ig_audit.html", {"events": events, "searched": True})
+
+    @router.get("/audit")
+    def audit_form(request: Request) -> Response:
+        _ig(request, None, "audit search form")
+        return page(request, "ig_audit.html", {"events": [], "searched": False})
+
+    @router.post("/subject-access")
+    def sar_form(request: Request, csrf: Annotated[str, Form()] = "",
+                 person: Annotated[str, Form(pattern=r"^[A-Za-z0-9]{6,32}$")] = "PX") -> Response:
+        check_csrf(request, csrf)
+        return sar(request, person)
+
+    @router.get("/subject-access/{person}.csv")
+    def sar_csv(request: Request,
+                person: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
+        _ig(request, person, "subject-access report CSV")
+        report = subject_access_report(request.app.state.audit.cursor(), person)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["date", "organisation", "purpose", "lawful_basis", "categories"])
+        for e in report.entries:
+            writer.writerow([e["date"], e["organisation"], e["purpose"],
+                             " ".join(e["lawful_basis"]), " ".join(e["categories"])])
+        return Response(buffer.getvalue(), media_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="subject-access-{person}.csv"',
+            "Cache-Control": "no-store"})
+
+    @router.get("/subject-access/{person}")
+    def sar(request: Request,
+            person: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
+        _ig(request, person, "subject-access report page")
+        report = subject_access_report(request.app.state.audit.cursor(), person)
+        return page(request, "ig_sar.html", {"report": report})
+
+    @router.get("/anomalies")
+    def anomalies(request: Request) -> Response:
+        _ig(request, None, "anomaly report page")
+        cursor = request.app.state.audit.cursor()
+        index = request.app.state.index
+        context = AnomalyContext(open_cases=index.open_case_persons(),
+                                 staff=read_staff_register(cursor) or None,
+                                 families=index.families())
+        return page(request, "ig_anomalies.html", {
+            "findings": run_anomaly_rules(cursor, None, context),
+            "not_checked": not_checked(context)})
+
+    @router.get("/integrity")
+    def integrity(request: Request) -> Response:
+        from audit.verify import verify_trail
+
+        _ig(request, None, "audit integrity page")
+        trail = request.app.state.audit
+        cursor = trail.cursor()
+        result = verify_trail(trail.path, trail.key_name, trail.public_key, con=cursor)
+        checkpoint = cursor.execute(
+            "SELECT note, created_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1").fetchall()
+        exists = cursor.execute("SELECT count(*) FROM information_schema.tables "
+                                "WHERE table_name = 'witness_cosignatures'").fetchall()[0][0]
+        cosignatures = cursor.execute(
+            "SELECT witness, tree_size, created_at FROM witness_cosignatures "
+            "ORDER BY created_at DESC LIMIT 20").fetchall() if exists else []
+        return page(request, "ig_integrity.html", {
+            "result": result, "checkpoint": checkpoint[0] if checkpoint else None,
+            "cosignatures": cosignatures})
+
+    @router.get("/policies")
+    def policies(request: Request) -> Response:
+        from policies.matrix import sharing_matrix
+
+        _ig(request, None, "sharing matrix page")
+        cells = [c for c in sharing_matrix(request.app.state.policies) if c.outcome == "permit"]
+        return page(request, "ig_policies.html", {"cells": cells, "changes": None})
+
+    @router.post("/policies/diff")
+    async def policy_diff(request: Request, csrf: Annotated[str, Form()] = "",
+                          proposed: Annotated[UploadFile | None, File()] = None) -> Response:
+        from policies import PolicyError, load_policies
+        from policies.matrix import diff_matrices, sharing_matrix
+
+        check_csrf(request, csrf)
+        _ig(request, None, "policy diff page")
+        if proposed is None:
+            raise HTTPException(400, "Choose a proposed agreement file")
+        content = await proposed.read(256 * 1024)
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "proposed.yaml"
+            path.write_bytes(content)
+            try:
+                new = load_policies(Path(directory))
+            except PolicyError as exc:
+                return page(request, "ig_policies.html", {"cells": [], "changes": None,
+                                                          "error": str(exc)}, 400)
+        changes = diff_matrices(sharing_matrix(request.app.state.policies), sharing_matrix(new))
+        return page(request, "ig_policies.html", {"cells": [], "changes": changes})
+
+    return router
