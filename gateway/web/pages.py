@@ -80,7 +80,7 @@ def _signed_in(request: Request) -> Any:
 
 
 def _home_for(purpose: str) -> str:
-    return "/ig" if purpose == "ig-oversight" else "/find"
+    return {"ig-oversight": "/ig", "identity-review": "/review"}.get(purpose, "/find")
 
 
 def _needs_purpose(request: Request) -> Any:
@@ -260,6 +260,7 @@ def pages_router() -> APIRouter:
 
 def mount_pages(app: FastAPI) -> None:
     from gateway.web.ig_pages import ig_router
+    from gateway.web.review_pages import review_router
 
     settings = app.state.settings
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -272,3 +273,4 @@ def mount_pages(app: FastAPI) -> None:
         app.mount("/static", StaticFiles(directory=FRONTEND_DIST), name="static")
     app.include_router(pages_router())
     app.include_router(ig_router(_page, _needs_purpose))
+    app.include_router(review_router(_page, _needs_purpose))

@@ -74,9 +74,16 @@ class MatchIndex:
         self.model = model
         self.rules = rules
         self.term_frequencies = term_frequencies
+        self._rows: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.person_ids)
+
+    def row_of(self, unique_id: str) -> int | None:
+        """The row of a record (``source:record_id``), for explaining a stored pair."""
+        if self._rows is None:
+            self._rows = {u: i for i, u in enumerate(self.unique_ids)}
+        return self._rows.get(unique_id)
 
     def features(self, row: int) -> dict[str, Any]:
         return {name: values[row] for name, values in self.columns.items()}

@@ -233,3 +233,32 @@ def test_a_social_worker_cannot_open_ig_pages(site: Gateway, browser: Browser) -
     response = page.goto(f"{site.base}/ig/audit")
     assert response is not None and response.status == 403
     context.close()
+
+
+def test_review_pages_decide_a_pair(site: Gateway, browser: Browser) -> None:
+    from linkage.review.decisions import DecisionStore, decisions_path_for
+
+    StaffRegistry(site.db.with_name("kinlink.users.duckdb")).add(
+        "r.reviewer", "Robin Reviewer", "social_care", "linkage-reviewer", ["identity-review"],
+        password="reviewing all day long")
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    sign_in(page, site, "r.reviewer", "reviewing all day long", "identity-review")
+    page.wait_for_url("**/review")
+    assert "Record links to review" in page.inner_text("main")
+    found = {"review-queue": axe_violations(page)}
+    page.screenshot(path=str(ARTEFACTS / "08-review-queue.png"), full_page=True)
+    page.locator("button:has-text('Review')").first.click()
+    page.wait_for_selector("h1:has-text('Are these the same person?')")
+    assert page.locator(".govuk-tag").count() >= 3          # agree / differ / missing tags
+    assert page.locator("svg[role=img]").count() == 1
+    found["review-pair"] = axe_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "09-review-pair.png"), full_page=True)
+    page.check("input[value='different']")
+    page.fill("#reason", "different mothers and schools on the two records")
+    page.click("button:has-text('Record decision')")
+    page.wait_for_url("**/review")
+    stored = DecisionStore(decisions_path_for(site.db)).active()
+    assert (stored["decided_by"] == "r.reviewer").any()
+    assert {k: v for k, v in found.items() if v} == {}
+    context.close()
