@@ -126,7 +126,10 @@ def write_audit(request: Request, events: list[AuditEvent]) -> None:
 
 
 def decision_fields(decision: Decision) -> dict[str, Any]:
-    """The parts of a decision an audit event keeps, so an IG officer can re-trace it."""
+    """The parts of a decision an audit event keeps, so an IG officer can re-trace it.
+
+    The break-glass flag comes from the request (``base_event``): a user who invoked break-glass
+    is reported even when the clauses alone would have permitted what they saw."""
     return dict(
         source_agencies=sorted(decision.permitted), categories_released=decision.categories_released,
         redactions=decision.redactions, policy_bundle_id=decision.policy_bundle_id,
@@ -135,7 +138,7 @@ def decision_fields(decision: Decision) -> dict[str, Any]:
         lawful_basis=decision.lawful_basis,
         consent_status=decision.consent_status,
         consent_override_reason=decision.consent_override_reason,
-        break_glass=decision.break_glass, obligations=decision.obligations,
+        obligations=decision.obligations,
         subject_access=decision.subject_access, purpose_of_use=decision.purpose_of_use,
     )
 

@@ -33,6 +33,7 @@ from gateway.resolution import resolve
 from gateway.tokens import InvalidToken
 from gateway.web.session import (
     SignInRequired,
+    break_glass_until,
     caller_from_session,
     check_csrf,
     csrf_token,
@@ -60,9 +61,12 @@ def _page(request: Request, template: str, context: dict[str, Any], status: int 
     if ctx is not None:
         found = request.app.state.policies.purpose(ctx.purpose)
         purpose_name = found.name if found else ctx.purpose
+    until = break_glass_until(request)
+    glass = time.strftime("%H:%M UTC", time.gmtime(until)) if until else None
     response = request.app.state.templates.TemplateResponse(
         request, template, {"caller": caller, "purpose": ctx, "purpose_name": purpose_name,
-                            "csrf": csrf_token(request), **context}, status_code=status)
+                            "csrf": csrf_token(request), "break_glass_until": glass, **context},
+        status_code=status)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -77,6 +81,13 @@ def _signed_in(request: Request) -> Any:
         return caller_from_session(request)
     except SignInRequired as exc:
         raise HTTPException(303, headers={"Location": "/sign-in"}) from exc
+
+
+def _offers_break_glass(request: Request, caller: Any, ctx: Any, decision: Any) -> bool:
+    glass = request.app.state.policies.agreements[0].break_glass
+    return bool(glass and not ctx.break_glass and ctx.purpose in glass.purposes
+                and caller.role in glass.roles
+                and (decision.effect != "permit" or decision.withheld))
 
 
 def _home_for(purpose: str) -> str:
@@ -207,6 +218,32 @@ def pages_router() -> APIRouter:
         } for r in found]
         return _page(request, "results.html", {"candidates": candidates})
 
+    @router.post("/break-glass")
+    def break_glass_on(request: Request, csrf: Annotated[str, Form()] = "",
+                       person_id: Annotated[str, Form(pattern=r"^[A-Za-z0-9]{6,32}$")] = "PX",
+                       reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+        """Emergency access: an explicit reason, for the agreement's maximum minutes, shown on
+        every page while on, and each access under it reported to IG (audit + anomaly rule)."""
+        caller, ctx = _needs_purpose(request)
+        check_csrf(request, csrf)
+        glass = request.app.state.policies.agreements[0].break_glass
+        if (glass is None or ctx.purpose not in glass.purposes or caller.role not in glass.roles
+                or len(reason.strip()) < glass.justification_min_length):
+            return _page(request, "error.html", {
+                "heading": "Break-glass is not available",
+                "message": "Break-glass needs a purpose and role the agreement allows it for, "
+                           f"and a reason of at least "
+                           f"{glass.justification_min_length if glass else 40} characters."}, 400)
+        request.session["break_glass"] = {"reason": reason.strip(),
+                                          "until": time.time() + 60 * glass.max_minutes}
+        return _redirect(f"/child/{person_id}")
+
+    @router.post("/break-glass/end")
+    def break_glass_off(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf)
+        request.session.pop("break_glass", None)
+        return _redirect("/find")
+
     @router.get("/child/{person_id}")
     def child(request: Request,
               person_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
@@ -252,7 +289,8 @@ def pages_router() -> APIRouter:
             "person_id": access.person_id, "effect": access.decision.effect,
             "reasons": access.decision.reasons, "rules": access.decision.matched_rules,
             "by_agency": sorted(grouped.items()), "agency_names": AGENCY_NAMES,
-            "withheld": access.decision.withheld if access.decision.effect == "permit" else []},
+            "withheld": access.decision.withheld if access.decision.effect == "permit" else [],
+            "break_glass_offer": _offers_break_glass(request, caller, ctx, access.decision)},
             200 if access.decision.effect == "permit" else 403)
 
     return router

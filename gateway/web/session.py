@@ -16,7 +16,7 @@ from fastapi import HTTPException, Request
 from gateway.access import PurposeContext
 from gateway.tokens import Caller
 
-__all__ = ["SignInRequired", "caller_from_session", "check_csrf", "csrf_token", "purpose_context"]
+__all__ = ["SignInRequired", "break_glass_until", "caller_from_session", "check_csrf", "csrf_token", "purpose_context"]
 
 
 class SignInRequired(Exception):
@@ -54,9 +54,24 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         raise HTTPException(403, "This form has expired. Go back and try again.")
 
 
+def break_glass_until(request: Request) -> float | None:
+    """When the user's break-glass access ends, if it is on (it switches itself off)."""
+    glass = request.session.get("break_glass")
+    if not glass:
+        return None
+    if time.time() >= glass["until"]:
+        request.session.pop("break_glass", None)
+        return None
+    return float(glass["until"])
+
+
 def purpose_context(request: Request) -> PurposeContext | None:
     chosen: dict[str, Any] | None = request.session.get("purpose")
     if not chosen:
         return None
+    if break_glass_until(request) is not None:
+        reason = request.session["break_glass"]["reason"]
+        return PurposeContext(chosen["code"], reason, chosen.get("reference"),
+                              chosen.get("consent", "unknown"), break_glass=True)
     return PurposeContext(chosen["code"], chosen.get("justification"), chosen.get("reference"),
                           chosen.get("consent", "unknown"))

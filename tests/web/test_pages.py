@@ -262,3 +262,91 @@ def test_review_pages_decide_a_pair(site: Gateway, browser: Browser) -> None:
     assert (stored["decided_by"] == "r.reviewer").any()
     assert {k: v for k, v in found.items() if v} == {}
     context.close()
+
+
+def test_break_glass_is_explicit_shown_everywhere_and_audited(site: Gateway,
+                                                              browser: Browser) -> None:
+    child = child_details(site)
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    sign_in(page, site, "s.worker", "correct horse battery", "s47-enquiry")   # no justification
+    page.goto(f"{site.base}/child/{child['person']}")
+    assert "Break-glass is on" not in page.inner_text("body")
+    page.click("summary:has-text('immediate risk')")
+    page.fill("#reason", "short")
+    page.click("button:has-text('Use break-glass')")
+    assert "Break-glass is not available" in page.inner_text("main")
+    page.goto(f"{site.base}/child/{child['person']}")
+    page.click("summary:has-text('immediate risk')")
+    page.fill("#reason", "Child missing overnight; police need the GP and school contacts now")
+    page.click("button:has-text('Use break-glass')")
+    page.wait_for_url(f"**/child/{child['person']}")
+    assert "Break-glass is on" in page.inner_text("body")
+    assert axe_violations(page) == []
+    page.goto(f"{site.base}/find")
+    assert "Break-glass is on" in page.inner_text("body")      # on every page while on
+    page.click("button:has-text('End break-glass now')")
+    assert "Break-glass is on" not in page.inner_text("body")
+    context.close()
+
+
+CATEGORY_COLUMNS = {  # the synthetic extracts' columns in each data category
+    "professionals": ("Gp practice", "Health visitor", "Allocated worker"),
+    "safeguarding-flags": ("Safeguarding flag",),
+    "education-attendance": ("School urn", "Attendance pct"),
+    "send": ("Send status",),
+    "case-status": ("Case status",),
+    "cp-plan": ("Cp plan",),
+    "police-involvement": ("Incident count",),
+    "criminal-offence": ("Offence flag",),
+}
+
+
+@pytest.fixture(scope="module")
+def triage_page(site: Gateway, browser: Browser) -> Iterator[tuple[str, str]]:
+    """The child page as a social worker sees it for MASH triage: (shown part, withheld part)."""
+    child = child_details(site)
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, site, "s.worker", "correct horse battery", "mash-triage")
+    page.goto(f"{site.base}/child/{child['person']}")
+    shown, _, withheld = page.inner_text("main").partition("Withheld for your purpose")
+    context.close()
+    yield shown, withheld
+
+
+@pytest.mark.parametrize("category", sorted(CATEGORY_COLUMNS))
+def test_each_withheld_category_is_never_shown(site: Gateway, triage_page: tuple[str, str],
+                                               category: str) -> None:
+    from policies import AccessRequest, load_policies
+
+    shown, withheld = triage_page
+    decision = load_policies().decide(AccessRequest(
+        purpose="mash-triage", role="mash-social-worker", party="social_care",
+        source_parties=frozenset({"health", "education", "social_care", "police"})))
+    permitted = any(category in cats for cats in decision.permitted.values())
+    labels = CATEGORY_COLUMNS[category]
+    if permitted:
+        assert category not in {w.category for w in decision.withheld
+                                if w.source_party in decision.permitted}
+    else:
+        assert not any(label in shown for label in labels), (category, shown[:500])
+        assert category in withheld, f"{category} withheld but not said to be"
+
+
+def test_zz_every_page_view_of_personal_data_was_audited_first(site: Gateway) -> None:
+    from tests.gateway.conftest import read_audit
+
+    site.stop()
+    events = read_audit(site.db)
+    child_pages = [e for e in events if e.get("detail") == "child page"]
+    assert child_pages and all(e["purpose"] and e["user_id"] for e in child_pages)
+    assert any(e["break_glass"] for e in child_pages), "break-glass views are flagged"
+    searches = [e for e in events if e["event_type"] == "PatientQuery" and e.get("query")]
+    assert searches, "each find-a-child search is audited with its query"
+    family = [e for e in events if e.get("detail") == "member on a child page"]
+    assert family, "each family member shown is audited as a subject"
+    ig_reads = [e for e in events if e["event_type"] == "AuthorizationDecision"]
+    assert {e.get("detail") for e in ig_reads} >= {"audit search page", "subject-access report page"}
+    reviews = [e for e in events if e["event_type"] == "ReviewDecision"]
+    assert reviews and all(e["outcome"] == "permit" for e in reviews)
