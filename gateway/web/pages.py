@@ -200,11 +200,12 @@ def pages_router() -> APIRouter:
         dob: Annotated[str, Form(max_length=10)] = "",
         postcode: Annotated[str, Form(max_length=10)] = "",
         nhs_number: Annotated[str, Form(max_length=20)] = "",
+        upn: Annotated[str, Form(max_length=20)] = "",
     ) -> Response:
         caller, ctx = _needs_purpose(request)
         check_csrf(request, csrf)
         query = {"record_id": "query", "given_name": given_name, "family_name": family_name,
-                 "dob": dob, "postcode": postcode, "nhs_number": nhs_number}
+                 "dob": dob, "postcode": postcode, "nhs_number": nhs_number, "upn": upn}
         if not any(v for k, v in query.items() if k != "record_id"):
             return _page(request, "find.html", {"error": "Enter at least one detail"}, 400)
         found = resolve(request, caller, ctx, query, top=5)

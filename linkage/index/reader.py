@@ -202,9 +202,12 @@ class IdentityIndex:
     def family_of(self, person_id: str) -> list[dict[str, Any]]:
         cur = self._current().con.cursor()
         rows = cur.execute(
-            """SELECT m.family_id, m.person_id, m.role, m.basis FROM family_members m
+            """SELECT m.family_id, m.person_id, m.role, m.basis,
+                      strftime(m.valid_from, '%Y-%m-%d'), strftime(m.valid_to, '%Y-%m-%d')
+               FROM family_members m
                WHERE m.family_id IN (SELECT family_id FROM family_members WHERE person_id = ?)
                ORDER BY m.role, m.person_id""",
             [person_id],
         ).fetchall()
-        return [{"family_id": r[0], "person_id": r[1], "role": r[2], "basis": r[3]} for r in rows]
+        return [{"family_id": r[0], "person_id": r[1], "role": r[2], "basis": r[3],
+                 "member_since": r[4], "member_until": r[5]} for r in rows]

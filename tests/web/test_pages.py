@@ -290,6 +290,22 @@ def test_break_glass_is_explicit_shown_everywhere_and_audited(site: Gateway,
     context.close()
 
 
+def test_find_a_child_with_javascript_switched_off(site: Gateway, browser: Browser) -> None:
+    child = child_details(site)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, site, "s.worker", "correct horse battery", "mash-triage")
+    page.wait_for_url("**/find")
+    page.fill("#given_name", child["given"])
+    page.fill("#family_name", child["family"])
+    page.fill("#dob", child["dob"])
+    page.click("button:has-text('Search')")
+    page.click(f"a[href='/child/{child['person']}']")
+    assert "Who knows this child" in page.inner_text("main")
+    assert "Member since" in page.inner_text("main")
+    context.close()
+
+
 CATEGORY_COLUMNS = {  # the synthetic extracts' columns in each data category
     "professionals": ("Gp practice", "Health visitor", "Allocated worker"),
     "safeguarding-flags": ("Safeguarding flag",),
