@@ -12,6 +12,11 @@ trusted by configuration, each with its own claims adapter.
           purposes: extension_purposes
           user: sub
         fixed: {agency: health}                        # values the issuer never varies
+        pages:                                         # optional: staff sign in to the pages here
+          name: Wessex County Council staff sign-in
+          client_id: kinlink-pages
+          client_secret_env: KINLINK_PAGES_SECRET      # the secret is read from this variable
+          scope: openid kinlink
 
 Keys come only from the issuer's JWKS (found through its discovery document), cached and
 re-fetched when a token names a key not yet seen, so rotation needs no restart.
@@ -49,16 +54,24 @@ class ExternalIssuer:
     claims: dict[str, str]
     fixed: dict[str, Any] = field(default_factory=dict)
     leeway: int = 30
+    #: Staff sign-in to the pages through this issuer (authorization code with PKCE), if set.
+    pages: dict[str, str] | None = None
     _jwks: PyJWKClient | None = None
+    _discovery: dict[str, Any] | None = None
+
+    def discovery(self) -> dict[str, Any]:
+        if self._discovery is None:
+            url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
+            with urllib.request.urlopen(url, timeout=5) as response:  # a configured https URL
+                document = json.load(response)
+            if document.get("issuer") != self.issuer:
+                raise InvalidToken("issuer discovery document names another issuer")
+            self._discovery = document
+        return self._discovery
 
     def _keys(self) -> PyJWKClient:
         if self._jwks is None:
-            url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
-            with urllib.request.urlopen(url, timeout=5) as response:  # a configured https URL
-                discovery = json.load(response)
-            if discovery.get("issuer") != self.issuer:
-                raise InvalidToken("issuer discovery document names another issuer")
-            self._jwks = PyJWKClient(discovery["jwks_uri"], cache_keys=True, lifespan=300)
+            self._jwks = PyJWKClient(self.discovery()["jwks_uri"], cache_keys=True, lifespan=300)
         return self._jwks
 
     def validate(self, token: str, header: dict[str, Any]) -> Caller:
@@ -120,6 +133,13 @@ def load_issuers(path: Path) -> dict[str, ExternalIssuer]:
         unknown = [k for k in claims if k not in _FIELDS]
         if unknown:
             raise IssuerConfigError(f"{where}.claims.{unknown[0]}: not a field kinlink maps")
+        pages = entry.get("pages")
+        if pages is not None:
+            missing = [k for k in ("name", "client_id") if not (isinstance(pages, dict)
+                                                               and pages.get(k))]
+            if missing:
+                raise IssuerConfigError(f"{where}.pages.{missing[0]}: required")
         issuers[entry["issuer"]] = ExternalIssuer(entry["issuer"], entry["audience"], algorithms,
-                                                  dict(claims), dict(entry.get("fixed") or {}))
+                                                  dict(claims), dict(entry.get("fixed") or {}),
+                                                  pages=dict(pages) if pages else None)
     return issuers

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
 import time
 from collections import defaultdict
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import httpx
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
@@ -114,27 +116,74 @@ def pages_router() -> APIRouter:
         ctx = purpose_context(request)
         return _redirect(_home_for(ctx.purpose) if ctx else "/purpose")
 
-    @router.get("/sign-in")
-    def sign_in(request: Request) -> Response:
+    def _pkce(request: Request, issuer: str | None) -> tuple[str, str]:
         verifier = secrets.token_urlsafe(48)
         state = secrets.token_urlsafe(16)
-        request.session.update({"pkce": verifier, "state": state})
+        request.session.update({"pkce": verifier, "state": state, "issuer": issuer})
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+        return state, challenge.rstrip(b"=").decode()
+
+    def _external(request: Request) -> list[Any]:
+        return [i for i in request.app.state.validator.external.values() if i.pages]
+
+    @router.get("/sign-in")
+    def sign_in(request: Request) -> Response:
+        external = _external(request)
+        if external:
+            return _page(request, "sign_in_choice.html", {
+                "issuers": [(n, i.pages["name"]) for n, i in enumerate(external)]})
+        return sign_in_embedded(request)
+
+    @router.get("/sign-in/embedded")
+    def sign_in_embedded(request: Request) -> Response:
+        state, challenge = _pkce(request, None)
         issuer = request.app.state.settings.issuer
         query = urlencode({"response_type": "code", "client_id": PAGES_CLIENT_ID,
                            "redirect_uri": f"{issuer}/auth/callback", "state": state,
-                           "code_challenge": challenge.rstrip(b"=").decode(),
-                           "code_challenge_method": "S256"})
+                           "code_challenge": challenge, "code_challenge_method": "S256"})
         return _redirect(f"/oauth/authorize?{query}")
+
+    @router.get("/sign-in/issuer/{number}")
+    def sign_in_external(request: Request, number: int) -> Response:
+        external = _external(request)
+        if not 0 <= number < len(external):
+            raise HTTPException(404, "No such sign-in")
+        chosen = external[number]
+        state, challenge = _pkce(request, chosen.issuer)
+        query = urlencode({
+            "response_type": "code", "client_id": chosen.pages["client_id"],
+            "redirect_uri": f"{request.app.state.settings.issuer}/auth/callback",
+            "scope": chosen.pages.get("scope", "openid"), "state": state,
+            "code_challenge": challenge, "code_challenge_method": "S256"})
+        return _redirect(f"{chosen.discovery()['authorization_endpoint']}?{query}")
+
+    def _external_token(request: Request, issuer_url: str, code: str,
+                        verifier: str) -> str | None:
+        chosen = request.app.state.validator.external.get(issuer_url)
+        if chosen is None or not chosen.pages:
+            return None
+        secret = (os.environ.get(chosen.pages["client_secret_env"], "")
+                  if chosen.pages.get("client_secret_env") else chosen.pages.get("client_secret"))
+        answer = httpx.post(chosen.discovery()["token_endpoint"], timeout=10, data={
+            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": f"{request.app.state.settings.issuer}/auth/callback"},
+            auth=(chosen.pages["client_id"], secret or ""))
+        if answer.status_code != 200:
+            return None
+        return str(answer.json().get("access_token") or "")
 
     @router.get("/auth/callback")
     def callback(request: Request, code: str = "", state: str = "") -> Response:
         expected, verifier = request.session.pop("state", None), request.session.pop("pkce", None)
+        issuer_url = request.session.pop("issuer", None)
         if not expected or not verifier or not secrets.compare_digest(expected, state):
             return _page(request, "error.html", {"heading": "Sign-in did not complete",
                                                  "message": "Please sign in again."}, 400)
         issuer = request.app.state.settings.issuer
-        token = exchange_code(request, code, verifier, f"{issuer}/auth/callback")
+        if issuer_url:
+            token = _external_token(request, issuer_url, code, verifier)
+        else:
+            token = exchange_code(request, code, verifier, f"{issuer}/auth/callback")
         try:
             caller = request.app.state.validator.validate(token or "")
         except InvalidToken:
@@ -304,8 +353,11 @@ def mount_pages(app: FastAPI) -> None:
     settings = app.state.settings
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     secret = settings.session_secret or secrets.token_urlsafe(32)
+    # SameSite=Lax, not Strict: an external identity provider's redirect back to /auth/callback
+    # is a cross-site navigation, and must arrive with the session that holds the PKCE verifier.
+    # Every state-changing request is a POST with a CSRF token, which Lax never sends cross-site.
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="kinlink_session",
-                       max_age=settings.session_absolute_seconds, same_site="strict",
+                       max_age=settings.session_absolute_seconds, same_site="lax",
                        https_only=settings.issuer.startswith("https://"))
     if FRONTEND_DIST.exists():
         app.mount("/assets", StaticFiles(directory=FRONTEND_DIST / "assets"), name="assets")

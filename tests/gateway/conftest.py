@@ -86,9 +86,9 @@ CLIENTS = {
 }
 
 
-def start_gateway(db: Path, log_path: Path) -> Gateway:
+def start_gateway(db: Path, log_path: Path, port: int | None = None) -> Gateway:
     """Register the test clients, then start the server and wait until it answers."""
-    port = free_port()
+    port = port or free_port()
     settings = GatewaySettings(db_path=db, issuer=f"http://127.0.0.1:{port}")
     KeyStore(settings.keys_dir).active()
     registry = ClientRegistry(settings.clients_path)

@@ -22,14 +22,16 @@ OIDC_DIR = Path(__file__).parent / "oidc"
 AUDIENCE = "https://kinlink.example/api"
 
 
-def _start_provider(audience: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start_provider(audience: str,
+                    pages_redirect: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
     node = shutil.which("node")
     assert node, "node is required (installed with the machine; see .ci/run)"
     assert (OIDC_DIR / "node_modules" / "oidc-provider").exists(), (
         "oidc-provider is not installed: run `npm ci --prefix tests/gateway/oidc` (.ci/run does)")
     port = free_port()
     process = subprocess.Popen([node, str(OIDC_DIR / "provider.mjs"), str(port), audience,
-                                "council-system", "council-secret"],
+                                "council-system", "council-secret",
+                                *([pages_redirect] if pages_redirect else [])],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     issuer = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

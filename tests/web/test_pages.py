@@ -134,7 +134,7 @@ def test_find_a_child_by_keyboard_alone(site: Gateway, browser: Browser) -> None
     assert "'unsafe-inline'" not in child_headers["content-security-policy"]
     assert child_headers["cache-control"] == "no-store"
     cookie = next(c for c in context.cookies() if c["name"] == "kinlink_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     assert {name: v for name, v in violations.items() if v} == {}
     context.close()
 
