@@ -125,7 +125,9 @@ def test_find_a_child_by_keyboard_alone(site: Gateway, browser: Browser) -> None
     text = page.inner_text("main")
     assert "Health" in text and "Police" in text
     assert "Purpose: " in page.inner_text("body")
-    # Personal data never travelled in a URL; the child appears only by opaque ID.
+    # Nothing is loaded from another host, and personal data never travelled in a URL.
+    assert all(url.startswith(site.base) for url in urls), [u for u in urls
+                                                            if not u.startswith(site.base)]
     for url in urls:
         for value in (child["given"], child["family"], child["dob"], JUSTIFICATION):
             assert value.lower() not in url.lower(), url
@@ -164,9 +166,19 @@ def test_pages_refuse_without_sign_in_and_forms_need_csrf(site: Gateway, browser
     page = context.new_page()
     page.goto(f"{site.base}/find")
     assert "/oauth/authorize" in page.url                 # sent to sign in
-    response = page.request.post(f"{site.base}/find", form={"given_name": "x"},
-                                 max_redirects=0)
-    assert response.status in (303, 403)
+    assert page.request.post(f"{site.base}/find", form={"given_name": "x"},
+                             max_redirects=0).status == 303
+    sign_in(page, site, "s.worker", "correct horse battery", "mash-triage")
+    page.wait_for_url("**/find")
+    forged = page.request.post(f"{site.base}/find", form={"given_name": "x"}, max_redirects=0)
+    assert forged.status == 403                            # signed in, but no CSRF token
+    wrong = page.request.post(f"{site.base}/find", max_redirects=0,
+                              form={"given_name": "x", "csrf": "guessed"})
+    assert wrong.status == 403
+    page.click("button:has-text('Sign out')")
+    page.wait_for_url(f"{site.base}/")
+    page.goto(f"{site.base}/find")
+    assert "/oauth/authorize" in page.url                 # signed out: back to sign in
     context.close()
 
 
@@ -357,6 +369,11 @@ def test_zz_every_page_view_of_personal_data_was_audited_first(site: Gateway) ->
     events = read_audit(site.db)
     child_pages = [e for e in events if e.get("detail") == "child page"]
     assert child_pages and all(e["purpose"] and e["user_id"] for e in child_pages)
+    # Exactly one child-page event for each child page the server answered.
+    answered = [line for line in site.log_text().splitlines()
+                if '"route": "/child/{person_id}"' in line
+                and ('"status": 200' in line or '"status": 403' in line)]
+    assert len(answered) == len(child_pages), (len(answered), len(child_pages))
     assert any(e["break_glass"] for e in child_pages), "break-glass views are flagged"
     searches = [e for e in events if e["event_type"] == "PatientQuery" and e.get("query")]
     assert searches, "each find-a-child search is audited with its query"
