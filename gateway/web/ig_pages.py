@@ -9,6 +9,7 @@ Only IG roles under the ``ig-oversight`` purpose; every page view is itself audi
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import tempfile
 from pathlib import Path
@@ -48,12 +49,20 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
                      subject: Annotated[str, Form(max_length=32)] = "",
                      user: Annotated[str, Form(max_length=128)] = "",
                      agency: Annotated[str, Form(max_length=64)] = "",
-                     purpose: Annotated[str, Form(max_length=64)] = "") -> Response:
+                     purpose: Annotated[str, Form(max_length=64)] = "",
+                     since: Annotated[str, Form(max_length=25)] = "",
+                     until: Annotated[str, Form(max_length=25)] = "") -> Response:
         check_csrf(request, csrf)
         _ig(request, subject or None, "audit search page")
+        try:
+            start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None
+            end = dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) if until else None
+        except ValueError:
+            return page(request, "ig_audit.html", {"events": [], "searched": False,
+                                                   "error": "Enter dates like 2026-11-01"}, 400)
         events = search_events(request.app.state.audit.cursor(), AuditQuery(
             subject=subject or None, user=user or None, agency=agency or None,
-            purpose=purpose or None, limit=200))
+            purpose=purpose or None, since=start, until=end, limit=200))
         return page(request, "ig_audit.html", {"events": events, "searched": True})
 
     @router.get("/audit")
