@@ -19,10 +19,11 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from audit import AuditQuery, run_anomaly_rules, search_events, subject_access_report
+from audit import AuditEvent, AuditQuery, run_anomaly_rules, search_events, subject_access_report
 from audit.anomalies import AnomalyContext, not_checked
 from audit.staff import read_staff_register
-from gateway.routes.ig import IG_ROLES, _gate
+from gateway.access import base_event, write_audit
+from gateway.routes.ig import _gate
 from gateway.web.session import check_csrf
 
 __all__ = ["ig_router"]
@@ -33,10 +34,15 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
 
     def _ig(request: Request, subject: str | None, what: str) -> Any:
         caller, ctx = needs_purpose(request)
-        if caller.role not in IG_ROLES or ctx.purpose != "ig-oversight":
+        if ctx.purpose != "ig-oversight":
+            # Refused, and the attempt recorded like any other refusal.
+            write_audit(request, [AuditEvent(
+                event_type="AuthorizationDecision", outcome="deny", subject_person_id=subject,
+                http_status=403, detail=f"{what} (not under ig-oversight)",
+                **base_event(request, caller, ctx))])
             raise HTTPException(403, "These pages are for information governance officers "
                                      "under the IG oversight purpose.")
-        _gate(request, caller, ctx, subject, what)
+        _gate(request, caller, ctx, subject, what)   # audits, and refuses non-IG roles
         return caller, ctx
 
     @router.get("")

@@ -16,6 +16,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.gateway.conftest import Gateway, copy_index, free_port, start_gateway
 from tests.gateway.test_external_issuer import AUDIENCE, _start_provider
+from tests.web.test_pages import axe_violations
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +50,11 @@ def test_staff_sign_in_through_the_council_identity_provider(council_site: Gatew
     assert chromium, "Debian's chromium is required (.ci/run installs it)"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page()
+        page = browser.new_page(bypass_csp=True)
         page.goto(council_site.base + "/")
         page.click("a:has-text('Sign in')")
+        page.wait_for_selector("h1:has-text('How do you want to sign in?')")
+        assert axe_violations(page) == []
         page.click("a:has-text('Wessex County Council staff sign-in')")
         page.wait_for_selector("input[name=login]")           # the provider's own page
         page.fill("input[name=login]", "pat.officer")

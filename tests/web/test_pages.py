@@ -289,6 +289,7 @@ def test_break_glass_is_explicit_shown_everywhere_and_audited(site: Gateway,
     page.fill("#reason", "short")
     page.click("button:has-text('Use break-glass')")
     assert "Break-glass is not available" in page.inner_text("main")
+    assert axe_violations(page) == []                     # the error page too
     page.goto(f"{site.base}/child/{child['person']}")
     page.click("summary:has-text('immediate risk')")
     page.fill("#reason", "Child missing overnight; police need the GP and school contacts now")
@@ -382,5 +383,10 @@ def test_zz_every_page_view_of_personal_data_was_audited_first(site: Gateway) ->
     assert family, "each family member shown is audited as a subject"
     ig_reads = [e for e in events if e["event_type"] == "AuthorizationDecision"]
     assert {e.get("detail") for e in ig_reads} >= {"audit search page", "subject-access report page"}
+    # Exactly one audit event for each IG page the server answered (permitted or refused).
+    ig_answered = [line for line in site.log_text().splitlines()
+                   if '"route": "/ig' in line and ('"status": 200' in line
+                                                   or '"status": 403' in line)]
+    assert len(ig_answered) == len(ig_reads), (len(ig_answered), len(ig_reads))
     reviews = [e for e in events if e["event_type"] == "ReviewDecision"]
     assert reviews and all(e["outcome"] == "permit" for e in reviews)
