@@ -212,6 +212,7 @@ def test_ig_pages(site: Gateway, browser: Browser, tmp_path: Path) -> None:
     page.goto(f"{site.base}/ig/subject-access/{child['person']}")
     assert "Who has seen the records" in page.inner_text("main")
     found["ig-sar"] = axe_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "10-ig-subject-access.png"), full_page=True)
     href = page.get_attribute("a:has-text('Download as CSV')", "href")
     download = page.request.get(site.base + str(href))   # the browser's own session
     assert download.headers["content-disposition"].startswith("attachment")
@@ -219,12 +220,15 @@ def test_ig_pages(site: Gateway, browser: Browser, tmp_path: Path) -> None:
     page.goto(f"{site.base}/ig/anomalies")
     assert "Anomaly report" in page.inner_text("main")
     found["ig-anomalies"] = axe_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "11-ig-anomalies.png"), full_page=True)
     page.goto(f"{site.base}/ig/integrity")
     assert "Intact" in page.inner_text("main")
     found["ig-integrity"] = axe_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "12-ig-integrity.png"), full_page=True)
     page.goto(f"{site.base}/ig/policies")
     assert "MASH-4.2" in page.inner_text("main")
     found["ig-policies"] = axe_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "13-ig-sharing-matrix.png"), full_page=True)
     from policies import DEFAULT_POLICY_DIR
 
     proposed = tmp_path / "proposed.yaml"
@@ -235,6 +239,8 @@ def test_ig_pages(site: Gateway, browser: Browser, tmp_path: Path) -> None:
     page.click("button:has-text('Show what it changes')")
     changes = page.inner_text("main")
     assert "withdrawn" in changes and "police-involvement" in changes
+    found["ig-policy-diff"] = axe_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "14-ig-policy-diff.png"), full_page=True)
     assert {k: v for k, v in found.items() if v} == {}
     context.close()
 
@@ -297,6 +303,7 @@ def test_break_glass_is_explicit_shown_everywhere_and_audited(site: Gateway,
     page.wait_for_url(f"**/child/{child['person']}")
     assert "Break-glass is on" in page.inner_text("body")
     assert axe_violations(page) == []
+    page.screenshot(path=str(ARTEFACTS / "15-break-glass.png"), full_page=True)
     page.goto(f"{site.base}/find")
     assert "Break-glass is on" in page.inner_text("body")      # on every page while on
     page.click("button:has-text('End break-glass now')")
