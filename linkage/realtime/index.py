@@ -1,29 +1,31 @@
 """The identity index held in memory for real-time matching: standardised features per record,
-term frequencies, and one sorted hash table per blocking rule.
+term frequencies, and one sorted key table per blocking rule.
 
-Candidates for a query are the records that share a blocking key with it under any of the same
-rules the batch linkage uses, so a query is compared with exactly the records a link run would have
-compared it with. Each rule's keys are 64-bit hashes in one sorted numpy array (16 bytes a
-record), so a million records cost megabytes per rule, not a dict of lists.
+Candidates for a query are the records that share a blocking key with it under any of the saved
+model's prediction blocking rules (the rules the link run used), so a query is compared with exactly
+the records Splink's ``predict_between`` would compare it with. Each blocking column is dictionary-
+coded (a value's position among the column's distinct values); a rule's key is its columns' codes
+combined into one int64, so the keys are built with numpy in a second or two for a million records,
+kept in one sorted array per rule (12 bytes a record), and found by binary search. A query value
+the index has never seen has no code, so that rule has no candidates for it — as in SQL.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from linkage.index.store import IndexNotFound
-from linkage.model.blocking import prediction_blocking_rules
 from linkage.realtime.scoring_model import ScoringModel
 
-__all__ = ["MatchIndex", "blocking_columns"]
+__all__ = ["MATCH_COLUMNS", "MatchIndex"]
 
 #: The feature columns the comparisons and blocking rules read.
 MATCH_COLUMNS = (
@@ -34,46 +36,76 @@ MATCH_COLUMNS = (
 )
 
 
-def blocking_columns() -> list[tuple[str, ...]]:
-    """Each prediction blocking rule as the columns it requires equal (read from Splink's SQL)."""
-    rules = []
-    for creator in prediction_blocking_rules():
-        sql = creator.get_blocking_rule("duckdb").blocking_rule_sql
-        columns = tuple(re.findall(r'l\."?(\w+)"?\s*=\s*r\."?\1"?', sql))
-        if not columns:
-            raise ValueError(f"blocking rule not understood: {sql}")
-        rules.append(columns)
-    return rules
+@dataclass(frozen=True)
+class _Coded:
+    """A scalar column as one shared object per distinct value, and each record's code."""
+
+    values: list[Any]          # per record; equal values are the same object
+    codes: np.ndarray          # int64 per record, -1 where NULL
+    code_of: dict[Any, int]    # distinct value → code
 
 
-def _key(values: Sequence[Any]) -> int | None:
-    if any(v is None for v in values):
-        return None
-    return hash(tuple(values))
+def _coded(column: pa.ChunkedArray) -> _Coded:
+    encoded = column.combine_chunks().dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    # One object per distinct value: a million records hold a few thousand given names, dates
+    # and postcodes, and a list of a million separate strings would take gigabytes.
+    lookup = np.empty(len(distinct) + 1, dtype=object)
+    lookup[:-1] = distinct
+    lookup[-1] = None
+    return _Coded(lookup[codes].tolist(), codes, {v: i for i, v in enumerate(distinct)})
+
+
+def _shared(values: list[Any]) -> list[Any]:
+    """A list column with one object per distinct list (never mutated)."""
+    distinct: dict[Any, Any] = {}
+    return [distinct.setdefault(tuple(v) if v is not None else None, v) for v in values]
 
 
 @dataclass
 class _RuleTable:
     columns: tuple[str, ...]
-    keys: np.ndarray   # sorted int64 hashes
-    rows: np.ndarray   # int32 record rows, in key order
+    radices: tuple[int, ...]   # distinct values per column: codes combine in mixed radix
+    keys: np.ndarray           # sorted int64 keys
+    rows: np.ndarray           # int32 record rows, in key order
 
     def lookup(self, key: int) -> np.ndarray:
-        lo = np.searchsorted(self.keys, key, side="left")
-        hi = np.searchsorted(self.keys, key, side="right")
+        lo, hi = np.searchsorted(self.keys, [key, key + 1])
         return self.rows[lo:hi]
+
+
+def _rule_table(columns: tuple[str, ...], coded: dict[str, _Coded]) -> _RuleTable:
+    if missing := [c for c in columns if c not in coded]:
+        raise ValueError(f"blocking rule on {', '.join(missing)}: not a scalar column that "
+                         "real-time matching loads (linkage.realtime.index.MATCH_COLUMNS)")
+    radices = tuple(max(len(coded[c].code_of), 1) for c in columns)
+    if math.prod(radices) >= 2**62:
+        raise ValueError(f"blocking rule on {', '.join(columns)}: too many distinct values")
+    key = np.zeros(len(coded[columns[0]].codes), dtype=np.int64)
+    present = np.ones(len(key), dtype=bool)
+    for column, radix in zip(columns, radices, strict=True):
+        codes = coded[column].codes
+        present &= codes >= 0
+        key = key * radix + codes
+    rows = np.flatnonzero(present).astype(np.int32)
+    keys = key[rows]
+    order = np.argsort(keys, kind="stable")
+    return _RuleTable(columns, radices, keys[order], rows[order])
 
 
 class MatchIndex:
     def __init__(self, columns: dict[str, list[Any]], person_ids: list[str],
                  unique_ids: list[str], model: ScoringModel, rules: list[_RuleTable],
-                 term_frequencies: dict[str, dict[Any, float]]) -> None:
+                 term_frequencies: dict[str, dict[Any, float]],
+                 code_of: dict[str, dict[Any, int]]) -> None:
         self.columns = columns
         self.person_ids = person_ids
         self.unique_ids = unique_ids
         self.model = model
         self.rules = rules
         self.term_frequencies = term_frequencies
+        self._code_of = code_of
         self._rows: dict[str, int] | None = None
 
     def __len__(self) -> int:
@@ -88,9 +120,20 @@ class MatchIndex:
     def features(self, row: int) -> dict[str, Any]:
         return {name: values[row] for name, values in self.columns.items()}
 
+    def _key(self, table: _RuleTable, query: dict[str, Any]) -> int | None:
+        key = 0
+        for column, radix in zip(table.columns, table.radices, strict=True):
+            value = query.get(column)
+            code = self._code_of[column].get(value) if value is not None else None
+            if code is None:
+                return None
+            key = key * radix + code
+        return key
+
     def candidates(self, query: dict[str, Any]) -> np.ndarray:
+        """Rows sharing a blocking key with the (standardised) query, each once, in row order."""
         found = [table.lookup(key) for table in self.rules
-                 if (key := _key([query.get(c) for c in table.columns])) is not None]
+                 if (key := self._key(table, query)) is not None]
         return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int32)
 
     @classmethod
@@ -107,28 +150,27 @@ class MatchIndex:
                 "FROM record_features f JOIN record_links l USING (unique_id) "
                 "ORDER BY f.unique_id"
             ).to_arrow_table()
-        columns = {c: table.column(c).to_pylist() for c in MATCH_COLUMNS}
+        columns: dict[str, list[Any]] = {}
+        coded: dict[str, _Coded] = {}
+        for name in MATCH_COLUMNS:
+            column = table.column(name)
+            if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+                columns[name] = _shared(column.to_pylist())
+            else:
+                coded[name] = _coded(column)
+                columns[name] = coded[name].values
         unique_ids = table.column("unique_id").to_pylist()
-        person_ids = table.column("person_id").to_pylist()
+        person_ids = _coded(table.column("person_id")).values
         del table
+        pa.default_memory_pool().release_unused()  # hand the Arrow copy's pages back
         term_frequencies = {}
-        for column in model.tf_columns:
-            counts: dict[Any, int] = {}
-            for value in columns[column]:
-                if value is not None:
-                    counts[value] = counts.get(value, 0) + 1
-            total = sum(counts.values())
-            term_frequencies[column] = {v: n / total for v, n in counts.items()}
-        rules = []
-        for rule_columns in blocking_columns():
-            keys, rows = [], []
-            for row, values in enumerate(zip(*(columns[c] for c in rule_columns), strict=True)):
-                key = _key(values)
-                if key is not None:
-                    keys.append(key)
-                    rows.append(row)
-            key_array = np.asarray(keys, dtype=np.int64)
-            order = np.argsort(key_array, kind="stable")
-            rules.append(_RuleTable(rule_columns, key_array[order],
-                                    np.asarray(rows, dtype=np.int32)[order]))
-        return cls(columns, person_ids, unique_ids, model, rules, term_frequencies)
+        for name in model.tf_columns:
+            # Splink's term frequency: a value's share of the records where the column is not NULL.
+            codes = coded[name].codes
+            counts = np.bincount(codes[codes >= 0], minlength=len(coded[name].code_of))
+            total = int(counts.sum())
+            term_frequencies[name] = {value: float(counts[code]) / total
+                                      for value, code in coded[name].code_of.items()}
+        rules = [_rule_table(columns_of_rule, coded) for columns_of_rule in model.blocking_rules]
+        return cls(columns, person_ids, unique_ids, model, rules, term_frequencies,
+                   {name: c.code_of for name, c in coded.items()})

@@ -4,7 +4,8 @@
 Splink evaluates a comparison as ``CASE WHEN <null level> THEN -1 WHEN <level n> THEN n … ELSE 0``:
 the first true condition wins and a condition that is NULL in SQL counts as false. The functions
 below follow that order exactly; ``tests/linkage/test_realtime.py`` checks them against the gamma
-values Splink itself stored for every scored pair of a linked population.
+values Splink itself stored for every scored pair of a linked population, and against Splink
+scoring pairs made to reach every level (boundaries such as 45 and 46 days included).
 """
 
 from __future__ import annotations

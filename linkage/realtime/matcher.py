@@ -78,24 +78,30 @@ class Matcher:
             level = comparison.levels[gamma]
             weight = level.match_weight
             if level.tf_column is not None:
-                value = left.get(level.tf_column)
-                tf = tfs[level.tf_column].get(value)
-                if tf is None:
-                    tf = tfs[level.tf_column].get(right.get(level.tf_column))
-                if tf is not None:
+                # Splink: the larger of the two sides' frequencies (either when one is unknown),
+                # floored at the level's minimum; no adjustment when neither value is known.
+                table = tfs[level.tf_column]
+                known = [tf for tf in (table.get(left.get(level.tf_column)),
+                                       table.get(right.get(level.tf_column))) if tf is not None]
+                if known:
                     weight += level.tf_weight * (level.log2_u_exact
-                                                 - math.log2(max(tf, level.tf_minimum_u)))
+                                                 - math.log2(max(*known, level.tf_minimum_u)))
             total += weight
             parts.append(FieldWeight(comparison.name, level.label, gamma, weight))
         return total, parts
 
+    def scored_candidates(self, query: dict[str, Any]
+                          ) -> list[tuple[int, float, list[FieldWeight]]]:
+        """Every index record a link run would have compared the (standardised) query with, and
+        its match weight: exactly the pairs and weights Splink's ``predict_between`` gives."""
+        index = self.index
+        return [(row, *self.score(query, index.features(row)))
+                for row in index.candidates(query).tolist()]
+
     def match(self, record: dict[str, Any], top: int = 5,
               min_probability: float = 0.5) -> list[Candidate]:
-        query = self.standardise(record)
         best: dict[str, tuple[float, int, list[FieldWeight]]] = {}
-        for row in self.index.candidates(query).tolist():
-            features = self.index.features(row)
-            weight, parts = self.score(query, features)
+        for row, weight, parts in self.scored_candidates(self.standardise(record)):
             person = self.index.person_ids[row]
             if person not in best or weight > best[person][0]:
                 best[person] = (weight, row, parts)

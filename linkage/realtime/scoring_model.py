@@ -10,12 +10,13 @@ counts for less than a rare one.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from splink.internals.settings_creator import SettingsCreator
 
-__all__ = ["ComparisonWeights", "LevelWeights", "ScoringModel"]
+__all__ = ["ComparisonWeights", "LevelWeights", "ScoringModel", "equality_columns"]
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,26 @@ class ComparisonWeights:
     levels: dict[int, LevelWeights]
 
 
+_EQUAL_COLUMNS = re.compile(r'l\."?(\w+)"?\s*=\s*r\."?\1"?')
+
+
+def equality_columns(rule_sql: str) -> tuple[str, ...]:
+    """The columns a blocking rule requires equal, when the rule is nothing but such equalities
+    joined by AND; any other rule is refused rather than half-understood (which would silently
+    miss candidates)."""
+    columns = tuple(_EQUAL_COLUMNS.findall(rule_sql))
+    rest = re.sub(r"\bAND\b|[()\s]", "", _EQUAL_COLUMNS.sub("", rule_sql), flags=re.IGNORECASE)
+    if not columns or rest:
+        raise ValueError(f"blocking rule not supported by real-time matching: {rule_sql}")
+    return columns
+
+
 @dataclass(frozen=True)
 class ScoringModel:
     log2_prior_odds: float
     comparisons: tuple[ComparisonWeights, ...]
+    #: Each prediction blocking rule as the columns it requires equal.
+    blocking_rules: tuple[tuple[str, ...], ...] = ()
 
     @property
     def tf_columns(self) -> tuple[str, ...]:
@@ -71,4 +88,6 @@ class ScoringModel:
                                              tf_column, tf_weight, tf_min, log2_u)
             comparisons.append(ComparisonWeights(comparison.output_column_name,
                                                  comparison.comparison_description, levels))
-        return cls(math.log2(prior / (1 - prior)), tuple(comparisons))
+        rules = tuple(equality_columns(rule.blocking_rule_sql)
+                      for rule in settings._blocking_rules_to_generate_predictions)
+        return cls(math.log2(prior / (1 - prior)), tuple(comparisons), rules)
