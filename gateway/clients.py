@@ -18,7 +18,7 @@ import duckdb
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-__all__ = ["Client", "ClientRegistry"]
+__all__ = ["Client", "ClientRegistry", "hash_secret"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (
@@ -44,7 +44,8 @@ class Client:
     purposes: tuple[str, ...]
 
 
-def _hash(secret: str, salt: bytes) -> str:
+def hash_secret(secret: str, salt: bytes) -> str:
+    """scrypt, the one way client secrets and staff passwords are stored."""
     return hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1).hex()
 
 
@@ -75,7 +76,7 @@ class ClientRegistry:
                 "INSERT INTO clients (client_id, name, agency, role, purposes, secret_salt, "
                 "secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [client.client_id, name, agency, role, json.dumps(purposes), salt.hex(),
-                 _hash(secret, salt)],
+                 hash_secret(secret, salt)],
             )
         return client, secret
 
@@ -119,10 +120,10 @@ class ClientRegistry:
                 "WHERE client_id = ?", [client_id]
             ).fetchall()
         if not rows:
-            _hash(secret, b"0" * 16)  # same work either way: no timing oracle for client IDs
+            hash_secret(secret, b"0" * 16)  # same work either way: no timing oracle for client IDs
             return None
         name, agency, role, purposes, salt, stored = rows[0]
-        if not hmac.compare_digest(_hash(secret, bytes.fromhex(salt)), stored):
+        if not hmac.compare_digest(hash_secret(secret, bytes.fromhex(salt)), stored):
             return None
         return Client(client_id, name, agency, role, tuple(json.loads(purposes)))
 

@@ -8,7 +8,6 @@ for each role. Passwords are stored as scrypt hashes only.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import json
 import secrets
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from gateway.clients import hash_secret
 
 __all__ = ["StaffRegistry", "StaffUser"]
 
@@ -42,10 +43,6 @@ class StaffUser:
     purposes: tuple[str, ...]
 
 
-def _hash(password: str, salt: bytes) -> str:
-    return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1).hex()
-
-
 class StaffRegistry:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -67,7 +64,7 @@ class StaffRegistry:
         with self._connect() as con:
             con.execute("INSERT OR REPLACE INTO staff_users VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [username, display_name, agency, role, json.dumps(purposes), salt.hex(),
-                         _hash(password, salt)])
+                         hash_secret(password, salt)])
         return password
 
     def authenticate(self, username: str, password: str) -> StaffUser | None:
@@ -75,9 +72,9 @@ class StaffRegistry:
             rows = con.execute("SELECT display_name, agency, role, purposes, salt, password_hash "
                                "FROM staff_users WHERE username = ?", [username]).fetchall()
         if not rows:
-            _hash(password, b"0" * 16)  # the same work either way: no timing oracle
+            hash_secret(password, b"0" * 16)  # the same work either way: no timing oracle
             return None
         name, agency, role, purposes, salt, stored = rows[0]
-        if not hmac.compare_digest(_hash(password, bytes.fromhex(salt)), stored):
+        if not hmac.compare_digest(hash_secret(password, bytes.fromhex(salt)), stored):
             return None
         return StaffUser(username, name, agency, role, tuple(json.loads(purposes)))
