@@ -12,11 +12,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 
-__all__ = ["NOT_YET_CHECKED", "AnomalyContext", "Finding", "not_checked", "run_anomaly_rules"]
+__all__ = [
+    "NOT_YET_CHECKED",
+    "AnomalyContext",
+    "Finding",
+    "WorkingHours",
+    "load_working_hours",
+    "not_checked",
+    "run_anomaly_rules",
+]
 
 #: Rules that cannot run without an ``AnomalyContext`` (reported as not checked without one).
 NOT_YET_CHECKED = {
@@ -29,14 +39,57 @@ BREAK_GLASS_REVIEW_DAYS = 2
 
 
 @dataclass(frozen=True)
+class WorkingHours:
+    """A team's normal hours, local time: ``start`` ≤ hour < ``end``; ``weekends`` if it works
+    them. An emergency duty team or the police MASH desk is ``WorkingHours(0, 24, True)``."""
+
+    start: int = 7
+    end: int = 19
+    weekends: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end <= 24:
+            raise ValueError(f"working hours {self.start}–{self.end} are not 0 ≤ start < end ≤ 24")
+
+
+def load_working_hours(path: Path) -> dict[str, WorkingHours]:
+    """Team hours from a YAML file an IG officer keeps: ``team: {start: 8, end: 18, weekends:
+    false}``, a team being a role or an agency code. Errors name the file and the field."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: not readable YAML ({type(exc).__name__})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of team → hours")
+    hours = {}
+    for team, spec in data.items():
+        if not isinstance(spec, dict) or set(spec) - {"start", "end", "weekends"}:
+            raise ValueError(f"{path}: {team}: expected start, end and optionally weekends")
+        for key, kind in (("start", int), ("end", int), ("weekends", bool)):
+            if key in spec and type(spec[key]) is not kind:
+                raise ValueError(f"{path}: {team}.{key}: expected {kind.__name__}")
+        try:
+            hours[str(team)] = WorkingHours(spec.get("start", 7), spec.get("end", 19),
+                                            spec.get("weekends", False))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {team}: {exc}") from exc
+    return hours
+
+
+@dataclass(frozen=True)
 class AnomalyContext:
     """Facts from outside the trail. ``open_cases``: person IDs with an open case or referral;
     ``staff``: user ID → that member of staff's own person ID; ``families``: person → the persons
-    in their families."""
+    in their families; ``working_hours``: a team (a role, or else an agency code) → its hours,
+    others keep ``default_hours``; ``timezone``: where those hours are kept (events are UTC, but a
+    07:30 start in British Summer Time is 06:30 UTC)."""
 
     open_cases: frozenset[str] = frozenset()
     staff: dict[str, str] | None = None
     families: dict[str, frozenset[str]] | None = None
+    working_hours: dict[str, WorkingHours] | None = None
+    default_hours: WorkingHours = WorkingHours()
+    timezone: str = "Europe/London"
 
 
 @dataclass(frozen=True)
@@ -52,18 +105,40 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[t
     return con.execute(sql, params).fetchall()
 
 
-def _out_of_hours(con: duckdb.DuckDBPyConnection, since: dt.datetime,
-                  explained: list[str], start: int = 7, end: int = 19) -> list[Finding]:
-    rows = _rows(con, """
-        SELECT coalesce(user_id, json_extract_string(event_json, '$.client_id')) AS who,
-               count(*), min(seq)
-        FROM audit_events
-        WHERE recorded_at >= ? AND event_type IN ('PatientRead', 'PatientQuery')
-          AND NOT list_contains(?, coalesce(subject_person_id, ''))
-          AND (hour(recorded_at) < ? OR hour(recorded_at) >= ? OR dayofweek(recorded_at) IN (0, 6))
-        GROUP BY 1 ORDER BY 2 DESC""", [since, explained, start, end])
-    return [Finding("out-of-hours", w, f"{n} reads outside {start}:00–{end}:00 or at weekends",
-                    n, s) for w, n, s in rows]
+def _out_of_hours(con: duckdb.DuckDBPyConnection, since: dt.datetime, explained: list[str],
+                  context: AnomalyContext) -> list[Finding]:
+    """Reads outside the reader's team hours (its role's, else its agency's, else the default),
+    judged on the local clock."""
+    # VALUES needs at least one row: the first is one no role or agency can match.
+    teams = [("\x00", -1, -1, False)] + [(team, h.start, h.end, h.weekends)
+                                         for team, h in (context.working_hours or {}).items()]
+    default = context.default_hours
+    rows = _rows(con, f"""
+        WITH hours(team, start_h, end_h, weekends) AS (
+                 VALUES {", ".join(["(?, ?, ?, ?)"] * len(teams))}),
+             reads AS (
+                 SELECT seq, coalesce(user_id, json_extract_string(event_json, '$.client_id'))
+                            AS who,
+                        json_extract_string(event_json, '$.role') AS role, agency,
+                        timezone(?, recorded_at) AS local_time
+                 FROM audit_events
+                 WHERE recorded_at >= ? AND event_type IN ('PatientRead', 'PatientQuery')
+                   AND NOT list_contains(?, coalesce(subject_person_id, ''))),
+             judged AS (
+                 SELECT reads.*, coalesce(r.start_h, a.start_h, ?) AS start_h,
+                        coalesce(r.end_h, a.end_h, ?) AS end_h,
+                        coalesce(r.weekends, a.weekends, ?) AS weekends
+                 FROM reads LEFT JOIN hours r ON r.team = reads.role
+                            LEFT JOIN hours a ON a.team = reads.agency)
+        SELECT who, count(*), min(seq) FROM judged
+        WHERE hour(local_time) < start_h OR hour(local_time) >= end_h
+           OR (NOT weekends AND dayofweek(local_time) IN (0, 6))
+        GROUP BY 1 ORDER BY 2 DESC""",
+                 [v for team in teams for v in team]
+                 + [context.timezone, since, explained, default.start, default.end,
+                    default.weekends])
+    return [Finding("out-of-hours", w, f"{n} reads outside their team's hours "
+                                       f"({context.timezone})", n, s) for w, n, s in rows]
 
 
 def _volume_spike(con: duckdb.DuckDBPyConnection, since: dt.datetime, explained: list[str],
@@ -215,7 +290,9 @@ def run_anomaly_rules(con: duckdb.DuckDBPyConnection, since: dt.datetime | None 
     explained = sorted(context.open_cases) if context else []
     findings = []
     for name, rule in RULES.items():
-        if name in ("out-of-hours", "volume-spike"):
+        if name == "out-of-hours":
+            findings += rule(con, since, explained, context or AnomalyContext())
+        elif name == "volume-spike":
             findings += rule(con, since, explained)
         else:
             findings += rule(con, since)

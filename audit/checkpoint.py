@@ -44,9 +44,9 @@ class SigningKey:
 
     @classmethod
     def load_or_create(cls, path: Path, name: str) -> SigningKey:
+        """The key in ``path`` (raw 32-byte seed), created with mode 0600 on first use."""
         if not name or any(c.isspace() or c == "+" for c in name):
             raise ValueError("a signed-note key name has no spaces or '+'")
-        """The key in ``path`` (raw 32-byte seed), created with mode 0600 on first use."""
         if path.exists():
             seed = path.read_bytes()
             return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
@@ -87,10 +87,6 @@ class Checkpoint:
         draft = cls(origin, size, root, ())
         return cls(origin, size, root, (key.sign_line(draft.body),))
 
-    def countersigned(self, key: SigningKey) -> Checkpoint:
-        return Checkpoint(
-            self.origin, self.size, self.root, (*self.signatures, key.sign_line(self.body))
-        )
 
 
 def parse_checkpoint(text: str) -> Checkpoint:

@@ -1,4 +1,9 @@
-"""``kinlink audit verify|checkpoint|search|sar|anomalies|export|witness``."""
+"""``kinlink audit``: verify, checkpoint, search, sar, anomalies, export and the witness exchange.
+
+Reports open the trail read-only. DuckDB gives one process a file for writing and then refuses
+every other process, read-only included, so while the gateway runs these commands say so and
+exit 2; the gateway offers the same reports itself (``/v1/audit/...``) through its own connection.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,15 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from audit.checkpoint import SigningKey
 
 __all__ = ["register"]
 
@@ -119,14 +127,18 @@ def search(
     outcome: Annotated[str | None, typer.Option(help="permit or deny")] = None,
     since: Annotated[str | None, typer.Option(help="ISO date or date-time (UTC)")] = None,
     until: Annotated[str | None, typer.Option(help="ISO date or date-time (UTC)")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Events per page.")] = 100,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (the next page).")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Audit events matching every filter given, newest first."""
+    """Audit events matching every filter given, newest first.
+
+    Reads the trail read-only: run it while the gateway is stopped, or on a copy (--audit COPY).
+    """
     from audit.search import AuditQuery, search_events
 
     query = AuditQuery(subject, user, client, agency, purpose, outcome,
-                       _when(since, "--since"), _when(until, "--until"), limit)
+                       _when(since, "--since"), _when(until, "--until"), limit, offset)
     with _read_only(db, audit) as con:
         events = search_events(con, query)
     if as_json:
@@ -151,14 +163,18 @@ def sar(
     audit: AuditOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
-    """Subject-access report: when, why and by which organisation the records were accessed."""
+    """Subject-access report: when, why and by which organisation the records were accessed.
+
+    Accesses deferred while the child's case is open (s47) or exempt are withheld and counted.
+    Reads the trail read-only: run it while the gateway is stopped, or on a copy (--audit COPY).
+    """
     from audit.subject_access import subject_access_report
 
     if fmt not in ("table", "csv", "json"):
         out.print("[red]error:[/red] --format must be table, csv or json")
         raise typer.Exit(2)
     with _read_only(db, audit) as con:
-        report = subject_access_report(con, person)
+        report = subject_access_report(con, person, case_open=_case_open(db, person))
     if fmt == "json":
         print(json.dumps(report.__dict__, default=str))
         return
@@ -181,18 +197,36 @@ def sar(
                   f"{report.exempt} exempt.")
 
 
-def _context(db: Path, con: duckdb.DuckDBPyConnection) -> object:
-    """Facts for the anomaly rules from the identity index and the staff register, when there."""
-    from audit.anomalies import AnomalyContext
+def _case_open(db: Path, person: str) -> bool | None:
+    """Whether the identity index shows an open case for ``person`` (None: no index to ask)."""
+    if not db.exists():
+        return None
+    from linkage.index.reader import IdentityIndex
+
+    try:
+        return person in IdentityIndex(db).open_case_persons()
+    except duckdb.Error:
+        return None  # index unreadable: deferral then falls back to the flags' own dates
+
+
+def _context(db: Path, con: duckdb.DuckDBPyConnection, hours: Path | None = None) -> object:
+    """Facts for the anomaly rules from the identity index, the staff register and the teams'
+    working hours, when there."""
+    from audit.anomalies import AnomalyContext, load_working_hours
     from audit.staff import read_staff_register
     from linkage.index.reader import IdentityIndex
 
     staff = read_staff_register(con)
+    try:
+        working_hours = load_working_hours(hours) if hours is not None else None
+    except ValueError as exc:
+        out.print(f"[red]error:[/red] --hours: {exc}")
+        raise typer.Exit(2) from exc
     if not db.exists():
-        return AnomalyContext(staff=staff or None)
+        return AnomalyContext(staff=staff or None, working_hours=working_hours)
     index = IdentityIndex(db)
     return AnomalyContext(open_cases=index.open_case_persons(), staff=staff or None,
-                          families=index.families())
+                          families=index.families(), working_hours=working_hours)
 
 
 @audit_app.command("anomalies")
@@ -200,13 +234,19 @@ def anomalies(
     db: DbOption = Path("kinlink.duckdb"),
     audit: AuditOption = None,
     since: Annotated[str | None, typer.Option(help="ISO date (default: 30 days ago)")] = None,
+    hours: Annotated[Path | None, typer.Option(
+        "--hours", help="YAML of team (role or agency) → {start, end, weekends}; others 7–19, "
+                        "weekdays, UK time.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Run the IG anomaly rules over the trail and list what to look at."""
+    """Run the IG anomaly rules over the trail and list what to look at.
+
+    Reads the trail read-only: run it while the gateway is stopped, or on a copy (--audit COPY).
+    """
     from audit.anomalies import not_checked, run_anomaly_rules
 
     with _read_only(db, audit) as con:
-        context = _context(db, con)
+        context = _context(db, con, hours)
         findings = run_anomaly_rules(con, _when(since, "--since"), context)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps([f.__dict__ for f in findings], default=str))
@@ -272,7 +312,10 @@ def export(
     audit: AuditOption = None,
     fmt: Annotated[str, typer.Option("--format", help="fhir")] = "fhir",
 ) -> None:
-    """Export the trail as FHIR R4 AuditEvent resources, one JSON object per line."""
+    """Export the trail as FHIR R4 AuditEvent resources (BALP-shaped), one per line.
+
+    Reads the trail read-only: run it while the gateway is stopped, or on a copy (--audit COPY).
+    """
     from audit.fhir_export import fhir_audit_events
 
     if fmt != "fhir":
@@ -286,31 +329,81 @@ def export(
     out.print(f"{count:,} AuditEvent resources written to {out_path}")
 
 
+def _verifier_key(value: str, option: str) -> object:
+    """A verifier key given inline or as a file holding one."""
+    from audit.witness import VerifierKey
+
+    text = Path(value).read_text(encoding="utf-8") if Path(value).is_file() else value
+    try:
+        return VerifierKey.parse(text)
+    except ValueError as exc:
+        out.print(f"[red]error:[/red] {option}: {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _log_key(path: Path) -> SigningKey:
+    """The log's own key, read (never created) from beside the trail."""
+    from audit.checkpoint import SigningKey
+    from audit.trail import key_path_for
+
+    key_path = key_path_for(path)
+    if not key_path.exists():
+        out.print(f"[red]error:[/red] no log signing key at {key_path}")
+        raise typer.Exit(2)
+    return SigningKey.load_or_create(key_path, "kinlink.local/audit")
+
+
+@audit_app.command("log-key")
+def log_key(db: DbOption = Path("kinlink.duckdb"), audit: AuditOption = None) -> None:
+    """Print the log's verifier key (vkey): hand it to each witness for its first run."""
+    from audit.cosignature import verifier_key
+
+    key = _log_key(_paths(db, audit))
+    print(verifier_key(key.name, key.public_bytes))
+
+
 @audit_app.command("witness")
 def witness(
     state: Annotated[Path, typer.Option("--state", help="The witness's own state file.")],
-    key: Annotated[Path, typer.Option("--key", help="The witness's Ed25519 key file.")],
+    key: Annotated[Path, typer.Option("--key", help="The witness's Ed25519 key file "
+                                                    "(created on first use).")],
     name: Annotated[str, typer.Option("--name", help="Witness name, e.g. police.example/witness")],
+    log_vkey: Annotated[str | None, typer.Option(
+        "--log-key", help="The log's verifier key (from `kinlink audit log-key`), inline or a file "
+                          "holding it; needed on the first run, then pinned in the state file.")
+    ] = None,
     db: DbOption = Path("kinlink.duckdb"),
     audit: AuditOption = None,
 ) -> None:
-    """Check the log grew consistently since this witness last looked, then countersign."""
+    """Check the log grew consistently since this witness last looked, then countersign.
+
+    Exit 1 naming why on rollback, fork or a changed log key. The cosignature is stored in the
+    trail itself (for the IG pages), so run it while the gateway is stopped; on a copy it is
+    checked and printed but stored only in the copy.
+    """
     from audit.checkpoint import SigningKey
-    from audit.trail import key_path_for
+    from audit.cosignature import COSIGNATURE_V1, verifier_key
     from audit.witness import WitnessRefusal, witness_checkpoint
 
     path = _paths(db, audit)
-    log_key = SigningKey.load_or_create(key_path_for(path), "kinlink.local/audit")
     try:
-        cosigned = witness_checkpoint(path, log_key.name, log_key.public_bytes,
-                                      SigningKey.load_or_create(key, name), state)
+        witness_key = SigningKey.load_or_create(key, name)
+    except ValueError as exc:
+        out.print(f"[red]error:[/red] --name: {exc}")
+        raise typer.Exit(2) from exc
+    pinned = str(_verifier_key(log_vkey, "--log-key")) if log_vkey else None
+    try:
+        cosigned = witness_checkpoint(path, witness_key, state, pinned)
     except WitnessRefusal as exc:
         out.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from exc
     except duckdb.IOException as exc:
-        out.print(f"[red]error:[/red] {path} is held by a running gateway")
+        out.print(f"[red]error:[/red] {path} is held by a running gateway; stop it or copy the "
+                  "file and pass --audit COPY")
         raise typer.Exit(2) from exc
     print(cosigned.text(), end="")
+    vkey = verifier_key(witness_key.name, witness_key.public_bytes, COSIGNATURE_V1)
+    print(f"# witness verifier key: {vkey}", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

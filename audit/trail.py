@@ -3,6 +3,12 @@
 The trail is its own DuckDB file (``<index stem>.audit.duckdb``), never the identity index, which
 each link run replaces whole. ``append`` commits before it returns; any failure raises
 ``AuditUnavailable`` and rolls back, so the caller can refuse to disclose.
+
+DuckDB lets one process hold a file for writing, and while it does no other process can open it,
+not even read-only. The gateway is that process, so whatever must happen while it runs happens
+through it: searches and reports through ``cursor()``, and signed checkpoints from
+``start_checkpointing``, each also written to ``<trail stem>.checkpoint`` beside the trail, a file
+witnesses and monitors can read without touching the database.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,9 +26,16 @@ import duckdb
 
 from audit.checkpoint import Checkpoint, SigningKey
 from audit.events import AuditEvent, canonical_json
-from audit.merkle import leaf_hash, root_hash
+from audit.merkle import CompactRange, leaf_hash
 
-__all__ = ["AppendReceipt", "AuditTrail", "AuditUnavailable", "audit_path_for", "key_path_for"]
+__all__ = [
+    "AppendReceipt",
+    "AuditTrail",
+    "AuditUnavailable",
+    "audit_path_for",
+    "checkpoint_path_for",
+    "key_path_for",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_events (
@@ -65,6 +79,11 @@ def key_path_for(audit_path: Path) -> Path:
     return audit_path.with_name(f"{audit_path.stem}.signing-key")
 
 
+def checkpoint_path_for(audit_path: Path) -> Path:
+    """Where the latest signed checkpoint is published as a plain-text note."""
+    return audit_path.with_name(f"{audit_path.stem}.checkpoint")
+
+
 def leaf_data(seq: int, event_json: str) -> bytes:
     """What a leaf commits to: the event *and its position*, so reordering changes the hash."""
     return canonical_json({"seq": seq, "event": json.loads(event_json)})
@@ -98,6 +117,10 @@ class AuditTrail:
         # Next sequence number and chain hash. This process is the trail's only writer (DuckDB
         # locks the file), so the head is read once and then kept, not queried per commit.
         self._head: tuple[int, str] | None = None
+        # The Merkle tree's right edge over committed leaves, so a checkpoint costs O(log n).
+        self._range: CompactRange | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpointing = threading.Event()
 
     @classmethod
     def open(cls, path: Path, origin: str = "kinlink.local/audit") -> AuditTrail:
@@ -136,14 +159,24 @@ class AuditTrail:
         if not item.done:
             with self._queue_lock:
                 batch, self._pending = self._pending, []
-            self._commit(batch)
-            with self._queue_lock:
-                if self._pending:
-                    successor = self._pending[0]
-                    successor.leader = True
-                    successor.wake.set()
-                else:
-                    self._busy = False
+            try:
+                self._commit(batch)
+            finally:
+                # Even if this thread is interrupted mid-commit, the lead must pass on (and every
+                # waiter in the batch be woken), or every later append would wait for ever.
+                for pending in batch:
+                    if not pending.done:
+                        pending.error = AuditUnavailable("audit write interrupted")
+                        pending.receipts.clear()
+                        pending.done = True
+                        pending.wake.set()
+                with self._queue_lock:
+                    if self._pending:
+                        successor = self._pending[0]
+                        successor.leader = True
+                        successor.wake.set()
+                    else:
+                        self._busy = False
         if item.error is not None:
             raise item.error
         return item.receipts
@@ -153,13 +186,10 @@ class AuditTrail:
             try:
                 cur = self._con
                 cur.execute("BEGIN TRANSACTION")
-                if self._head is None:
-                    last = cur.execute(
-                        "SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-                    ).fetchall()
-                    self._head = (last[0][0] + 1, last[0][1]) if last else (0, GENESIS)
-                seq, chain = self._head
+                head, tree = self._load_head()
+                seq, chain = head
                 rows = []
+                leaves: list[bytes] = []
                 for pending in batch:
                     for event in pending.events:
                         payload = canonical_json(event.model_dump(mode="json")).decode()
@@ -169,6 +199,7 @@ class AuditTrail:
                                      event.subject_person_id, event.user_id, event.agency,
                                      event.purpose, payload, leaf, chain))
                         pending.receipts.append(AppendReceipt(seq, leaf))
+                        leaves.append(bytes.fromhex(leaf))
                         seq += 1
                 # One statement for the whole group: executemany costs a statement per row.
                 placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
@@ -176,8 +207,11 @@ class AuditTrail:
                             [value for row in rows for value in row])
                 cur.execute("COMMIT")
                 self._head = (seq, chain)
+                for leaf_bytes in leaves:
+                    tree.append(leaf_bytes)
             except Exception as exc:
-                self._head = None  # re-read from the store before the next write
+                # Re-read from the store before the next write.
+                self._head, self._range = None, None
                 with contextlib.suppress(Exception):
                     self._con.execute("ROLLBACK")
                 error = AuditUnavailable(f"audit write failed: {type(exc).__name__}")
@@ -189,20 +223,61 @@ class AuditTrail:
             pending.done = True
             pending.wake.set()
 
+    def _load_head(self) -> tuple[tuple[int, str], CompactRange]:
+        """Next sequence number, chain hash and tree edge, read once (caller holds ``_lock``)."""
+        if self._head is None or self._range is None:
+            rows = self._con.execute(
+                "SELECT seq, leaf_hash, chain_hash FROM audit_events ORDER BY seq").fetchall()
+            tree = CompactRange()
+            for _, leaf, _ in rows:
+                tree.append(bytes.fromhex(leaf))
+            self._head = (rows[-1][0] + 1, rows[-1][2]) if rows else (0, GENESIS)
+            self._range = tree
+        return self._head, self._range
+
     def leaf_hashes(self) -> list[bytes]:
         rows = self._con.execute("SELECT leaf_hash FROM audit_events ORDER BY seq").fetchall()
         return [bytes.fromhex(r[0]) for r in rows]
 
     def checkpoint(self) -> Checkpoint:
-        """Sign the current tree head and store it."""
+        """Sign the current tree head, store it and publish it beside the trail."""
         with self._lock:
-            leaves = self.leaf_hashes()
-            note = Checkpoint.signed(self._key.name, len(leaves), root_hash(leaves), self._key)
+            _, tree = self._load_head()
+            note = Checkpoint.signed(self._key.name, tree.size, tree.root(), self._key)
             self._con.execute(
                 "INSERT INTO checkpoints (tree_size, note) VALUES (?, ?)",
-                [len(leaves), note.text()],
+                [tree.size, note.text()],
             )
-            return note
+        published = checkpoint_path_for(self.path)
+        draft = published.with_name(published.name + ".tmp")
+        draft.write_text(note.text(), encoding="utf-8")
+        os.replace(draft, published)
+        return note
+
+    def start_checkpointing(self, every_seconds: float) -> None:
+        """Sign a checkpoint every ``every_seconds`` while the trail has grown since the last.
+
+        A checkpoint is what makes deleting the tail of the trail detectable, and what witnesses
+        countersign; a long-running writer must therefore make them itself, since nothing else
+        can open the file while it runs.
+        """
+        if every_seconds <= 0:
+            raise ValueError("the checkpoint interval must be positive")
+        if self._checkpointer is not None:
+            return
+
+        def run() -> None:
+            signed_size = -1
+            while not self._stop_checkpointing.wait(every_seconds):
+                with self._lock:
+                    _, tree = self._load_head()
+                    size = tree.size
+                if size != signed_size:
+                    with contextlib.suppress(Exception):  # retried at the next interval
+                        signed_size = self.checkpoint().size
+
+        self._checkpointer = threading.Thread(target=run, name="audit-checkpoints", daemon=True)
+        self._checkpointer.start()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for reading (search, reports) beside the writer, in this process."""
@@ -214,5 +289,8 @@ class AuditTrail:
             self._con.execute("SELECT count(*) FROM audit_events WHERE seq < 0").fetchall()
 
     def close(self) -> None:
+        self._stop_checkpointing.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
         with self._lock:
             self._con.close()

@@ -1,25 +1,45 @@
 """A witness: a partner agency that checks the log only ever grows, and countersigns it.
 
-The witness keeps its own Ed25519 key and the last checkpoint it countersigned. Given the log's
-newest signed checkpoint and an RFC 6962 consistency proof from its last size, it verifies the
-log's signature and that the old tree is a prefix of the new one; only then does it add its
-cosignature. A smaller tree (rollback) or a proof that fails (a fork: history rewritten) is refused
-and named. Cosignatures are stored in the trail so IG pages can show who has vouched for what.
+A hash chain and a log signature stop outsiders, not the log's own operator: whoever holds the
+signing key can rewrite history and sign a fresh head. A witness closes that gap. It keeps, in a
+state file only it writes, its own Ed25519 key, the log's public key (pinned the first time) and the
+last tree head it countersigned. Given the log's newest signed checkpoint and an RFC 6962
+consistency proof from that remembered size, it countersigns (C2SP ``cosignature/v1``) only if
+
+- the checkpoint is signed by the pinned log key (a new key is refused, not silently trusted);
+- the tree did not shrink (rollback);
+- the proof shows the remembered tree is a prefix of the new one (otherwise: a fork, history was
+  rewritten).
+
+The two halves are kept apart on purpose: ``check_and_cosign`` is all the witness trusts (a
+checkpoint note and a proof, as a partner would receive them over the wire); ``log_consistency``
+is the log's side, computing the proof from the trail. Cosignatures are stored back in the trail
+(``witness_cosignatures``) so IG pages can show who has vouched for which tree size.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 
 from audit.checkpoint import Checkpoint, SigningKey, parse_checkpoint, verify_signature
+from audit.cosignature import ED25519, VerifierKey, cosign, parse_verifier_key, verifier_key
 from audit.merkle import consistency_proof, verify_consistency
 
-__all__ = ["WitnessRefusal", "WitnessState", "witness_checkpoint"]
+__all__ = [
+    "VerifierKey",
+    "WitnessRefusal",
+    "WitnessState",
+    "check_and_cosign",
+    "latest_checkpoint",
+    "log_consistency",
+    "witness_checkpoint",
+]
 
 _COSIGNATURES = """
 CREATE TABLE IF NOT EXISTS witness_cosignatures (
@@ -32,7 +52,7 @@ CREATE TABLE IF NOT EXISTS witness_cosignatures (
 
 
 class WitnessRefusal(Exception):
-    """The witness will not countersign: the log rolled back, forked, or is not signed."""
+    """The witness will not countersign: rollback, fork, wrong key or no checkpoint."""
 
 
 @dataclass
@@ -41,52 +61,108 @@ class WitnessState:
 
     name: str
     size: int = 0
-    root: str = ""  # base64
+    root: str = ""  # base64 root hash of the last countersigned tree
+    log_key: str = ""  # the log's verifier key, pinned on first use
 
     @classmethod
     def load(cls, path: Path, name: str) -> WitnessState:
-        if path.exists():
+        if not path.exists():
+            return cls(name)
+        try:
             data = json.loads(path.read_text())
-            return cls(data["name"], int(data["size"]), data["root"])
-        return cls(name)
+        except (OSError, ValueError) as exc:
+            raise WitnessRefusal(f"witness state {path} is not readable JSON: {exc}") from exc
+        for field_name, kind in (("name", str), ("size", int), ("root", str)):
+            if not isinstance(data.get(field_name), kind):
+                raise WitnessRefusal(f"witness state {path}: field {field_name!r} missing or "
+                                     f"not a {kind.__name__}")
+        if data["name"] != name:
+            raise WitnessRefusal(f"witness state {path} belongs to witness {data['name']!r}, "
+                                 f"not {name!r}")
+        return cls(data["name"], data["size"], data["root"], str(data.get("log_key", "")))
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"name": self.name, "size": self.size, "root": self.root}))
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(asdict(self)))
         tmp.replace(path)
 
 
-def witness_checkpoint(audit_path: Path, log_key_name: str, log_public: bytes,
-                       witness_key: SigningKey, state_path: Path) -> Checkpoint:
-    """Verify the latest checkpoint against the witness's memory; countersign and record it."""
-    state = WitnessState.load(state_path, witness_key.name)
-    with duckdb.connect(str(audit_path)) as con:
-        con.execute(_COSIGNATURES)
-        latest = con.execute(
-            "SELECT note FROM checkpoints ORDER BY tree_size DESC, created_at DESC LIMIT 1"
-        ).fetchall()
-        if not latest:
-            raise WitnessRefusal("the log has no signed checkpoint yet")
-        checkpoint = parse_checkpoint(latest[0][0])
-        if not verify_signature(checkpoint, log_key_name, log_public):
-            raise WitnessRefusal("the checkpoint is not signed by the log's key")
-        leaves = [bytes.fromhex(r[0]) for r in con.execute(
-            "SELECT leaf_hash FROM audit_events WHERE seq < ? ORDER BY seq",
-            [checkpoint.size]).fetchall()]
-        if checkpoint.size < state.size:
-            raise WitnessRefusal(f"rollback: the log is at {checkpoint.size} events, the witness "
-                                 f"has countersigned {state.size}")
-        if len(leaves) < checkpoint.size:
-            raise WitnessRefusal("the log holds fewer events than its checkpoint commits to")
-        if state.size:
-            proof = consistency_proof(leaves, state.size)
-            if not verify_consistency(state.size, checkpoint.size, base64.b64decode(state.root),
-                                      checkpoint.root, proof):
-                raise WitnessRefusal(f"fork: the first {state.size} events are not the ones the "
-                                     "witness countersigned")
-        cosigned = checkpoint.countersigned(witness_key)
-        con.execute("INSERT INTO witness_cosignatures (witness, tree_size, note) VALUES (?, ?, ?)",
-                    [witness_key.name, checkpoint.size, cosigned.text()])
+def check_and_cosign(state: WitnessState, note: str, proof: Sequence[bytes], log_vkey: str,
+                     witness_key: SigningKey, timestamp: int | None = None) -> Checkpoint:
+    """Countersign ``note`` if it is consistent with what ``state`` remembers; update ``state``.
+
+    Raises WitnessRefusal naming the reason otherwise; ``state`` is then left unchanged."""
+    try:
+        log_name, sig_type, log_public = parse_verifier_key(log_vkey)
+    except ValueError as exc:
+        raise WitnessRefusal(str(exc)) from exc
+    pinned = verifier_key(log_name, log_public, sig_type)  # one spelling, however it was given
+    if state.log_key and pinned != state.log_key:
+        raise WitnessRefusal("the log's key is not the one this witness pinned "
+                             f"({state.log_key.split('+')[0]}); a new log key needs a new state")
+    if sig_type != ED25519:
+        raise WitnessRefusal("the log key must be an Ed25519 note key (type 0x01)")
+    try:
+        checkpoint = parse_checkpoint(note)
+    except ValueError as exc:
+        raise WitnessRefusal(str(exc)) from exc
+    if checkpoint.origin != log_name:
+        raise WitnessRefusal(f"the checkpoint is for log {checkpoint.origin!r}, not {log_name!r}")
+    if not verify_signature(checkpoint, log_name, log_public):
+        raise WitnessRefusal("the checkpoint is not signed by the log's key")
+    if checkpoint.size < state.size:
+        raise WitnessRefusal(f"rollback: the log's checkpoint is at {checkpoint.size} events, "
+                             f"the witness has countersigned {state.size}")
+    if state.size and not verify_consistency(state.size, checkpoint.size,
+                                             base64.b64decode(state.root), checkpoint.root, proof):
+        raise WitnessRefusal(f"fork: the first {state.size} events are not the ones the witness "
+                             "countersigned (the consistency proof fails)")
+    cosigned = cosign(checkpoint, witness_key, timestamp)
     state.size, state.root = checkpoint.size, base64.b64encode(checkpoint.root).decode()
+    state.log_key = pinned
+    return cosigned
+
+
+def latest_checkpoint(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute("SELECT note FROM checkpoints ORDER BY tree_size DESC, created_at DESC "
+                       "LIMIT 1").fetchall()
+    return rows[0][0] if rows else None
+
+
+def log_consistency(con: duckdb.DuckDBPyConnection, old_size: int, new_size: int) -> list[bytes]:
+    """The log's side: an RFC 6962 proof that its first ``old_size`` events are a prefix of its
+    first ``new_size``, computed from the leaf hashes the trail holds."""
+    if old_size == 0 or old_size > new_size:
+        return []  # nothing to prove, or a rollback the witness refuses on sizes alone
+    leaves = [bytes.fromhex(r[0]) for r in con.execute(
+        "SELECT leaf_hash FROM audit_events WHERE seq < ? ORDER BY seq", [new_size]).fetchall()]
+    if len(leaves) < new_size:
+        raise WitnessRefusal(f"the log holds {len(leaves)} events, fewer than its checkpoint's "
+                             f"{new_size}")
+    return consistency_proof(leaves, old_size)
+
+
+def witness_checkpoint(audit_path: Path, witness_key: SigningKey, state_path: Path,
+                       log_vkey: str | None = None) -> Checkpoint:
+    """Check the trail's latest checkpoint against the witness's memory, countersign, record the
+    cosignature in the trail and then in the state file. ``log_vkey`` defaults to the key pinned in
+    the state; the first run must give it."""
+    state = WitnessState.load(state_path, witness_key.name)
+    vkey = log_vkey or state.log_key
+    if not vkey:
+        raise WitnessRefusal("no log key: give the log's verifier key on the first run "
+                             "(kinlink audit log-key prints it)")
+    if not audit_path.exists():
+        raise WitnessRefusal(f"no audit trail at {audit_path}")
+    with duckdb.connect(str(audit_path)) as con:
+        note = latest_checkpoint(con)
+        if note is None:
+            raise WitnessRefusal("the log has no signed checkpoint yet")
+        size = parse_checkpoint(note).size
+        proof = log_consistency(con, state.size, size)
+        cosigned = check_and_cosign(state, note, proof, vkey, witness_key)
+        con.execute(_COSIGNATURES)
+        con.execute("INSERT INTO witness_cosignatures (witness, tree_size, note) VALUES (?, ?, ?)",
+                    [witness_key.name, cosigned.size, cosigned.text()])
     state.save(state_path)
     return cosigned

@@ -61,7 +61,11 @@ def require_caller(request: Request) -> Caller:
     proof = request.headers.get("dpop")
     if not proof:
         raise _unauthorised("DPoP proof required", "invalid_dpop_proof")
-    url = request.app.state.settings.issuer.rstrip("/") + request.url.path
+    # The public URL the client addressed: the configured origin and the path as sent (not
+    # percent-decoded, as the client signed it), with no query (RFC 9449 section 4.3).
+    raw_path = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else request.url.path
+    url = request.app.state.settings.issuer.rstrip("/") + path
     try:
         jkt = verify_proof(proof, request.method, url, request.app.state.dpop_replay, token)
     except DPoPError as exc:

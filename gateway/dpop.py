@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
+from collections import deque
 from urllib.parse import urlsplit
 
 import jwt
@@ -43,28 +45,63 @@ def jwk_thumbprint(jwk: dict[str, object]) -> str:
     return _b64(hashlib.sha256(canonical.encode()).digest())
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _percent(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
+
+
 def normalise_htu(url: str) -> str:
-    """Scheme, host and path, lower-cased host, no query or fragment (RFC 9449 section 4.3)."""
+    """The request URI as RFC 9449 section 4.3 compares it: query and fragment dropped, then
+    RFC 3986 syntax- and scheme-based normalisation (case of scheme and host, default port,
+    percent-encoding, empty path), so two spellings of one URL never refuse an honest client."""
     parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path or '/'}"
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise DPoPError("DPoP proof htu is not a valid URL") from exc
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    authority = f"{userinfo}@{host}" if userinfo else host
+    return f"{scheme}://{authority}{_PERCENT.sub(_percent, parts.path) or '/'}"
 
 
 class ReplayCache:
-    """Proof IDs seen in the freshness window; memory bounded by the request rate."""
+    """IDs (DPoP proof ``jti``, client assertion ``jti``) seen within the window in which the
+    same token could still be accepted; each is forgotten once it could no longer be fresh.
+
+    Expiry is in arrival order (a deque beside the set), so each check costs O(1) amortised
+    however many IDs are live: the cache never rescans itself under load.
+    """
 
     def __init__(self, window_seconds: float = 2 * FRESHNESS_SECONDS) -> None:
         self.window_seconds = window_seconds
-        self._seen: dict[str, float] = {}
+        self._seen: set[str] = set()
+        self._order: deque[tuple[float, str]] = deque()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._seen)
+
     def check_and_add(self, jti: str, now: float) -> bool:
+        """True the first time ``jti`` is offered within the window; False for a replay."""
         with self._lock:
-            if len(self._seen) > 10_000:
-                horizon = now - self.window_seconds
-                self._seen = {k: t for k, t in self._seen.items() if t > horizon}
+            horizon = now - self.window_seconds
+            while self._order and self._order[0][0] <= horizon:
+                self._seen.discard(self._order.popleft()[1])
             if jti in self._seen:
                 return False
-            self._seen[jti] = now
+            self._seen.add(jti)
+            self._order.append((now, jti))
             return True
 
 

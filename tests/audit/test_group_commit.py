@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 from typer.testing import CliRunner
 
-from audit import AuditEvent, AuditTrail, audit_path_for
+from audit import AuditEvent, AuditTrail, AuditUnavailable, audit_path_for
 from kinlink.cli import app
 
 runner = CliRunner()
@@ -103,5 +103,70 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
         stored = {r[0] for r in con.execute("SELECT seq FROM audit_events").fetchall()}
     assert set(acknowledged) <= stored
     assert stored == set(range(len(stored)))
+    result = runner.invoke(app, ["audit", "verify", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+
+
+def _wait_until(condition: object, what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def test_a_failed_group_commit_fails_every_caller_in_it_and_no_one_else(tmp_path: Path) -> None:
+    """One poisoned event makes DuckDB refuse the whole group's transaction: every caller whose
+    events were in that group must hear AuditUnavailable (so none of them discloses), callers in
+    other groups must not, and the trail must stay gap-free and verifiable."""
+    db = tmp_path / "kinlink.duckdb"
+    path = audit_path_for(db)
+    with duckdb.connect(str(path)) as con:
+        # The trail's own schema, plus a CHECK a real write can fail (CREATE IF NOT EXISTS keeps it).
+        con.execute("""CREATE TABLE audit_events (
+            seq BIGINT PRIMARY KEY, recorded_at TIMESTAMPTZ NOT NULL, event_type VARCHAR NOT NULL,
+            outcome VARCHAR NOT NULL,
+            subject_person_id VARCHAR CHECK (subject_person_id IS NULL
+                                             OR subject_person_id <> 'POISON'),
+            user_id VARCHAR, agency VARCHAR, purpose VARCHAR, event_json VARCHAR NOT NULL,
+            leaf_hash VARCHAR NOT NULL, chain_hash VARCHAR NOT NULL)""")
+    trail = AuditTrail.open(path)
+    trail.append([event(0)])
+    outcome: dict[str, object] = {}
+
+    def caller(name: str, subject: str) -> None:
+        try:
+            outcome[name] = trail.append([AuditEvent(event_type="PatientRead", outcome="permit",
+                                                     subject_person_id=subject)])
+        except Exception as exc:  # recorded, then asserted on below
+            outcome[name] = exc
+
+    # Hold the connection so the first caller leads alone and blocks; the rest queue behind it
+    # and are committed together by the next leader.
+    trail._lock.acquire()
+    try:
+        first = threading.Thread(target=caller, args=("first", "P-first"))
+        first.start()
+        _wait_until(lambda: trail._busy and not trail._pending, "the first leader")
+        group = [threading.Thread(target=caller, args=(f"g{i}", "POISON" if i == 2 else f"P-g{i}"))
+                 for i in range(5)]
+        for t in group:
+            t.start()
+        _wait_until(lambda: len(trail._pending) == 5, "five queued callers")
+    finally:
+        trail._lock.release()
+    for t in [first, *group]:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in [first, *group]), "a caller was never woken"
+
+    assert [r.seq for r in outcome["first"]] == [1]  # type: ignore[attr-defined]
+    for i in range(5):
+        assert isinstance(outcome[f"g{i}"], AuditUnavailable), outcome[f"g{i}"]
+    # The trail is usable again at once, and gap-free: the failed group left no hole.
+    assert [r.seq for r in trail.append([event(7)])] == [2]
+    subjects = [r[0] for r in trail.cursor().execute(
+        "SELECT subject_person_id FROM audit_events ORDER BY seq").fetchall()]
+    assert subjects == ["P00000", "P-first", "P00007"]
+    trail.close()
     result = runner.invoke(app, ["audit", "verify", "--db", str(db)])
     assert result.exit_code == 0, result.output

@@ -1,5 +1,5 @@
 """IG tools over a constructed trail: search, subject access with deferral, each anomaly rule
-(firing on its pattern and not on ordinary work), FHIR export and the witness."""
+(firing on its pattern and not on ordinary work) and FHIR export. The witness: test_witness.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -144,41 +143,6 @@ def test_cli_reports(trail: tuple[Path, AuditTrail], tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--since" in bad.output
 
 
-def test_witness_countersigns_growth_and_refuses_fork_and_rollback(
-    trail: tuple[Path, AuditTrail], tmp_path: Path
-) -> None:
-    db, t = trail
-    t.append([read("PW1", MONDAY)])
-    t.checkpoint()
-    t.close()
-    state, key = tmp_path / "police-witness.json", tmp_path / "police-witness.key"
-    args = ["audit", "witness", "--db", str(db), "--state", str(state), "--key", str(key),
-            "--name", "police.example/witness"]
-    first = runner.invoke(app, args)
-    assert first.exit_code == 0, first.output
-    assert first.output.count("— ") == 2            # the log's signature and the witness's
-    t2 = AuditTrail.open(audit_path_for(db))
-    t2.append([read("PW2", MONDAY)])
-    t2.checkpoint()
-    t2.close()
-    assert runner.invoke(app, args).exit_code == 0   # grew consistently
-    with duckdb.connect(str(audit_path_for(db))) as con:
-        cosigned = con.execute("SELECT count(*) FROM witness_cosignatures").fetchall()[0][0]
-        assert cosigned == 2
-        # An insider rewrites history: change an early leaf, then sign a new checkpoint over it.
-        con.execute("UPDATE audit_events SET leaf_hash = repeat('ab', 32) WHERE seq = 3")
-    t3 = AuditTrail.open(audit_path_for(db))
-    t3.append([read("PW3", MONDAY)])
-    t3.checkpoint()
-    t3.close()
-    forked = runner.invoke(app, args)
-    assert forked.exit_code == 1 and "fork" in forked.output
-    saved = json.loads(state.read_text())
-    state.write_text(json.dumps({**saved, "size": saved["size"] + 1000}))
-    rolled = runner.invoke(app, args)
-    assert rolled.exit_code == 1 and "rollback" in rolled.output
-
-
 def test_context_rules_staff_lookups_open_cases_and_break_glass_reviews(tmp_path: Path) -> None:
     from audit.anomalies import AnomalyContext, not_checked
     from audit.staff import add_staff, read_staff_register, record_break_glass_review
@@ -220,3 +184,107 @@ def test_context_rules_staff_lookups_open_cases_and_break_glass_reviews(tmp_path
              if f.rule == "overdue-break-glass-review"]
     assert after[0].count == 1
     assert "self-family-colleague-lookups" in not_checked(None)
+
+
+@pytest.mark.parametrize(("flag", "case_open", "expected"), [
+    ("standard", True, None),
+    ("exempt:crime-prevention", False, "exempt"),
+    ("defer_while_open", None, "deferred"),     # case state unknown: withhold
+    ("defer_while_open", True, "deferred"),
+    ("defer_while_open", False, None),          # the case has closed: tell
+    ("defer_until:2026-12-01", None, "deferred"),
+    ("defer_until:2026-11-01", None, None),     # the date has passed
+    ("defer_until:2026-11-01", True, "deferred"),  # ...but the enquiry is still open
+    ("defer_until:soon", None, "deferred"),     # unreadable date fails closed
+    ("something-new", False, "deferred"),       # unknown flag fails closed
+])
+def test_deferral_rule(flag: str, case_open: bool | None, expected: str | None) -> None:
+    from audit.subject_access import access_withheld
+
+    assert access_withheld(flag, dt.date(2026, 11, 25), case_open) == expected
+
+
+def test_subject_access_report_withholds_defer_while_open_until_the_case_closes(
+    tmp_path: Path,
+) -> None:
+    t = AuditTrail.open(audit_path_for(tmp_path / "kinlink.duckdb"))
+    t.append([read("PDWO", MONDAY, agency="police", subject_access="defer_while_open"),
+              read("PDWO", MONDAY, agency="health"),
+              read("PDWO", MONDAY, agency="education", outcome="deny", http_status=403)])
+    today = dt.date(2026, 11, 25)
+    open_case = subject_access_report(t.cursor(), "PDWO", today=today, case_open=True)
+    assert open_case.deferred == 1
+    assert [e["organisation"] for e in open_case.entries] == ["health"]   # refusal disclosed nothing
+    closed = subject_access_report(t.cursor(), "PDWO", today=today, case_open=False)
+    assert closed.deferred == 0
+    assert sorted(e["organisation"] for e in closed.entries) == ["health", "police"]
+    t.close()
+    result = runner.invoke(app, ["audit", "sar", "--person", "PDWO", "--format", "json",
+                                 "--db", str(tmp_path / "kinlink.duckdb")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["deferred"] == 1      # no index to ask: stays withheld
+
+
+def test_search_pages_newest_first_through_the_cli(trail: tuple[Path, AuditTrail]) -> None:
+    db, t = trail
+    total = len(search_events(t.cursor(), AuditQuery(user="u-spike", limit=1000)))
+    t.close()
+    pages = []
+    for offset in range(0, total + 25, 25):
+        result = runner.invoke(app, ["audit", "search", "--db", str(db), "--user", "u-spike",
+                                     "--limit", "25", "--offset", str(offset), "--json"])
+        assert result.exit_code == 0, result.output
+        pages.append([e["seq"] for e in json.loads(result.output)])
+    seqs = [s for page in pages for s in page]
+    assert total == 60 and len(seqs) == 60 and pages[-1] == []
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 60
+
+
+def test_out_of_hours_is_per_team_on_the_local_clock(tmp_path: Path) -> None:
+    from audit.anomalies import AnomalyContext, WorkingHours
+
+    t = AuditTrail.open(audit_path_for(tmp_path / "kinlink.duckdb"))
+    summer = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)          # a Wednesday in British Summer Time
+    saturday = dt.datetime(2026, 7, 4, 11, 0, tzinfo=dt.UTC)
+    t.append([
+        read("P1", summer.replace(hour=6, minute=30), user_id="u-early"),   # 07:30 BST: in hours
+        read("P2", summer.replace(hour=18, minute=30), user_id="u-late"),   # 19:30 BST: out
+        read("P3", summer.replace(hour=3), user_id="u-edt", role="edt-social-worker"),
+        read("P4", saturday, user_id="u-edt", role="edt-social-worker"),
+        read("P5", summer.replace(hour=3), user_id="u-police", agency="police", role="officer"),
+        read("P6", saturday, user_id="u-school", agency="education", role="dsl"),
+        read("P7", summer.replace(hour=17, minute=30), user_id="u-school", agency="education",
+             role="dsl"),                                                    # 18:30 BST: out
+    ])
+    context = AnomalyContext(working_hours={"edt-social-worker": WorkingHours(0, 24, True),
+                                            "police": WorkingHours(0, 24, True),
+                                            "education": WorkingHours(8, 18)})
+    found = {f.who: f.count for f in run_anomaly_rules(t.cursor(), summer, context)
+             if f.rule == "out-of-hours"}
+    assert found == {"u-late": 1, "u-school": 2}
+    utc = AnomalyContext(timezone="UTC")
+    found_utc = {f.who for f in run_anomaly_rules(t.cursor(), summer, utc)
+                 if f.rule == "out-of-hours"}
+    assert "u-early" in found_utc and "u-late" not in found_utc   # the clock matters
+    t.close()
+    with pytest.raises(ValueError):
+        WorkingHours(19, 7)
+
+
+def test_anomalies_command_takes_team_hours_and_names_bad_fields(
+    trail: tuple[Path, AuditTrail], tmp_path: Path
+) -> None:
+    db, t = trail
+    t.close()
+    args = ["audit", "anomalies", "--db", str(db), "--since", "2026-11-01", "--json"]
+    night_owls = {f["who"] for f in json.loads(runner.invoke(app, args).output)
+                  if f["rule"] == "out-of-hours"}
+    assert night_owls == {"u-night"}
+    hours = tmp_path / "hours.yaml"
+    hours.write_text("social_care: {start: 0, end: 24, weekends: true}\n")
+    result = runner.invoke(app, [*args, "--hours", str(hours)])
+    assert result.exit_code == 0, result.output
+    assert not [f for f in json.loads(result.output) if f["rule"] == "out-of-hours"]
+    hours.write_text("social_care: {start: 8, end: late}\n")
+    bad = runner.invoke(app, [*args, "--hours", str(hours)])
+    assert bad.exit_code == 2 and "social_care.end" in bad.output and "hours.yaml" in bad.output

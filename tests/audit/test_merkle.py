@@ -80,3 +80,61 @@ def test_every_inclusion_and_consistency_proof_verifies_and_tampering_fails() ->
             if m < n:
                 forged = root_hash([*leaves[: m - 1], leaf_hash(b"forged")])
                 assert not verify_consistency(m, n, forged, root, proof)
+
+
+# Consistency proofs published with the Certificate Transparency reference tree (RFC 6962 §2.1.2).
+CONSISTENCY = {
+    (1, 1): [],
+    (1, 8): [
+        "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+    ],
+    (6, 8): [
+        "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    ],
+    (2, 5): [
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+    ],
+}
+
+
+def test_published_consistency_proofs() -> None:
+    for (old, new), proof in CONSISTENCY.items():
+        assert [p.hex() for p in consistency_proof(LEAVES[:new], old)] == proof, (old, new)
+        assert verify_consistency(old, new, bytes.fromhex(ROOTS[old - 1]),
+                                  bytes.fromhex(ROOTS[new - 1]), [bytes.fromhex(p) for p in proof])
+
+
+def test_consistency_refuses_every_altered_proof_size_and_history() -> None:
+    """A witness relies on verify_consistency saying no: to a changed or reordered proof node, a
+    proof cut short or padded, the sizes swapped or shifted, and an old tree that is not a prefix
+    of the new one (history rewritten anywhere before the old size)."""
+    leaves = [leaf_hash(i.to_bytes(2, "big")) for i in range(70)]
+    junk = hashlib.sha256(b"junk").digest()
+    for new in (2, 3, 7, 8, 9, 16, 17, 31, 33, 64, 70):
+        root = root_hash(leaves[:new])
+        for old in range(1, new):
+            proof = consistency_proof(leaves[:new], old)
+            old_root = root_hash(leaves[:old])
+            assert verify_consistency(old, new, old_root, root, proof)
+            for i in range(len(proof)):
+                altered = [*proof[:i], junk, *proof[i + 1:]]
+                assert not verify_consistency(old, new, old_root, root, altered), (old, new, i)
+            if len(proof) > 1:
+                assert not verify_consistency(old, new, old_root, root, proof[::-1])
+            assert not verify_consistency(old, new, old_root, root, proof[:-1])
+            assert not verify_consistency(old, new, old_root, root, [*proof, junk])
+            assert not verify_consistency(new, old, root, old_root, proof)
+            if old + 1 < new:
+                assert not verify_consistency(old + 1, new, old_root, root, proof)
+            for changed in {0, old // 2, old - 1}:
+                rewritten = [*leaves[:changed], junk, *leaves[changed + 1:new]]
+                fork_root = root_hash(rewritten)
+                assert not verify_consistency(old, new, old_root, fork_root,
+                                              consistency_proof(rewritten, old))
+    assert not verify_consistency(0, 5, root_hash([]), root_hash(leaves[:5]), [])
+    assert not verify_consistency(3, 3, root_hash(leaves[:3]), root_hash(leaves[:3]), [junk])

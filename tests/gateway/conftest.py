@@ -64,6 +64,13 @@ class Gateway:
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 
+    def token_response(self, name: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """The token endpoint's answer for a registered test client (e.g. with a DPoP proof)."""
+        creds = self.clients[name]
+        return httpx.post(f"{self.base}/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(creds.client_id, creds.client_secret), headers=headers or {},
+                          timeout=10)
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
