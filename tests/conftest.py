@@ -1,0 +1,3 @@
+"""Fixtures every test package may use."""
+
+pytest_plugins = ["tests.postgres_server"]
