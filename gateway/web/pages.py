@@ -104,6 +104,14 @@ def _needs_purpose(request: Request) -> Any:
     return caller, ctx
 
 
+def _provider_unavailable(request: Request) -> Response:
+    """The organisation's sign-in service did not answer: say so, rather than fail with a 500."""
+    return _page(request, "error.html", {
+        "heading": "Sign-in is not available",
+        "message": "Your organisation's sign-in service is not answering. Try again in a few "
+                   "minutes, or sign in another way."}, 503)
+
+
 def pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -155,7 +163,11 @@ def pages_router() -> APIRouter:
             "redirect_uri": f"{request.app.state.settings.issuer}/auth/callback",
             "scope": chosen.pages.get("scope", "openid"), "state": state,
             "code_challenge": challenge, "code_challenge_method": "S256"})
-        return _redirect(f"{chosen.discovery()['authorization_endpoint']}?{query}")
+        try:
+            endpoint = chosen.discovery()["authorization_endpoint"]
+        except (InvalidToken, KeyError):
+            return _provider_unavailable(request)
+        return _redirect(f"{endpoint}?{query}")
 
     def _external_token(request: Request, issuer_url: str, code: str,
                         verifier: str) -> str | None:
@@ -164,10 +176,13 @@ def pages_router() -> APIRouter:
             return None
         secret = (os.environ.get(chosen.pages["client_secret_env"], "")
                   if chosen.pages.get("client_secret_env") else chosen.pages.get("client_secret"))
-        answer = httpx.post(chosen.discovery()["token_endpoint"], timeout=10, data={
-            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-            "redirect_uri": f"{request.app.state.settings.issuer}/auth/callback"},
-            auth=(chosen.pages["client_id"], secret or ""))
+        try:
+            answer = httpx.post(chosen.discovery()["token_endpoint"], timeout=10, data={
+                "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                "redirect_uri": f"{request.app.state.settings.issuer}/auth/callback"},
+                auth=(chosen.pages["client_id"], secret or ""))
+        except (InvalidToken, KeyError, httpx.HTTPError):
+            return None
         if answer.status_code != 200:
             return None
         return str(answer.json().get("access_token") or "")

@@ -67,3 +67,34 @@ def test_staff_sign_in_through_the_council_identity_provider(council_site: Gatew
         assert "pat.officer" in banner and "mash-police-officer" in banner
         assert page.locator("input[value='s47-enquiry']").count() == 1
         browser.close()
+
+
+def test_an_unreachable_sign_in_provider_is_a_clear_page_not_a_crash(
+        linked_population: Path, tmp_path: Path) -> None:
+    """The council's provider is down (nothing listens at its address): staff get a page saying
+    so (503), and the gateway keeps serving."""
+    closed = free_port()
+    issuers = tmp_path / "issuers.yaml"
+    issuers.write_text(yaml.safe_dump({"issuers": [{
+        "issuer": f"http://127.0.0.1:{closed}/oidc", "audience": AUDIENCE,
+        "algorithms": ["ES256"],
+        "claims": {"client_id": "client_id", "agency": "council_agency", "role": "council_role",
+                   "purposes": "council_purposes", "user": "sub"},
+        "pages": {"name": "Wessex County Council staff sign-in", "client_id": "kinlink-pages",
+                  "client_secret": "unused", "scope": "openid"}}]}))
+    os.environ["KINLINK_ISSUERS"] = str(issuers)
+    try:
+        gateway = start_gateway(copy_index(linked_population, tmp_path), tmp_path / "server.log")
+    finally:
+        del os.environ["KINLINK_ISSUERS"]
+    try:
+        import httpx
+
+        with httpx.Client(base_url=gateway.base) as client:
+            client.get("/sign-in")
+            answer = client.get("/sign-in/issuer/0")
+            assert answer.status_code == 503
+            assert "Sign-in is not available" in answer.text
+            assert client.get("/healthz").status_code == 200
+    finally:
+        gateway.stop()
