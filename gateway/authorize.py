@@ -23,7 +23,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gateway.clients import Client
 from gateway.users import StaffUser
 
-__all__ = ["PAGES_CLIENT_ID", "AuthorizationCodes", "authorize_router", "exchange_code"]
+__all__ = [
+    "PAGES_CLIENT_ID",
+    "AuthorizationCodes",
+    "authorize_router",
+    "exchange_code",
+    "pkce_matches",
+]
 
 PAGES_CLIENT_ID = "kinlink-pages"
 CODE_SECONDS = 60
@@ -55,10 +61,15 @@ class AuthorizationCodes:
             grant = self._codes.pop(code, None)
         if grant is None or grant.expires < time.time() or grant.redirect_uri != redirect_uri:
             return None
-        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-        if not secrets.compare_digest(digest.rstrip(b"=").decode(), grant.challenge):
+        if not pkce_matches(verifier, grant.challenge):
             return None
         return grant.user
+
+
+def pkce_matches(verifier: str, challenge: str) -> bool:
+    """RFC 7636 S256: the verifier's SHA-256, base64url without padding, is the challenge."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return secrets.compare_digest(digest.rstrip(b"=").decode(), challenge)
 
 
 def exchange_code(request: Request, code: str, verifier: str, redirect_uri: str) -> str | None:

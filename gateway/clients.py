@@ -1,6 +1,8 @@
 """Registered API clients of the embedded authorization server (agency systems, demo users).
 
-Secrets are stored only as scrypt hashes; the secret itself is shown once, at registration.
+Secrets are stored only as scrypt hashes; the secret itself is shown once, at registration. The
+register is a DuckDB file beside the index or, when the gateway runs as several processes, a table
+in its PostgreSQL database (every worker must see a client registered by any of them).
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ from pathlib import Path
 import duckdb
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+from psycopg.errors import UndefinedColumn
+
+from kinlink.database import (
+    DuckDBLocation,
+    Session,
+    StoreLocation,
+    connect,
+    create_once,
+    parse_location,
+)
 
 __all__ = ["Client", "ClientRegistry", "hash_secret"]
 
@@ -50,22 +62,25 @@ def hash_secret(secret: str, salt: bytes) -> str:
 
 
 class ClientRegistry:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, location: Path | str | StoreLocation) -> None:
+        self.location = parse_location(location)
+        self._schema_ready = False
 
     @contextlib.contextmanager
-    def _connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connect(self, read_only: bool = False) -> Iterator[Session]:
         # Read-only opens skip the schema, so a registry from before a column was added is
         # upgraded by any write (or by this first open when the file is missing).
-        if read_only and not self.path.exists():
+        if isinstance(self.location, DuckDBLocation) and read_only \
+                and not self.location.path.exists():
             read_only = False
-        con = duckdb.connect(str(self.path), read_only=read_only)
-        try:
-            if not read_only:
+        with connect(self.location, read_only=read_only, purpose="registers") as con:
+            if con.postgres and not self._schema_ready:
+                # Once per process: concurrent CREATE IF NOT EXISTS can race in PostgreSQL.
+                create_once(con, "clients", _SCHEMA)
+                self._schema_ready = True
+            elif not con.postgres and not read_only:
                 con.execute(_SCHEMA)
             yield con
-        finally:
-            con.close()
 
     def add(self, name: str, agency: str, role: str, purposes: list[str]) -> tuple[Client, str]:
         client = Client(f"kl-{secrets.token_hex(8)}", name, agency, role, tuple(purposes))
@@ -106,7 +121,7 @@ class ClientRegistry:
                 rows = con.execute(
                     "SELECT name, agency, role, purposes, public_jwk FROM clients "
                     "WHERE client_id = ?", [client_id]).fetchall()
-        except duckdb.BinderException:
+        except (duckdb.BinderException, UndefinedColumn):
             return None  # a registry written before keys were supported holds none
         if not rows or not rows[0][4]:
             return None
@@ -128,7 +143,7 @@ class ClientRegistry:
         return Client(client_id, name, agency, role, tuple(json.loads(purposes)))
 
     def list(self) -> list[Client]:
-        if not self.path.exists():
+        if isinstance(self.location, DuckDBLocation) and not self.location.path.exists():
             return []
         with self._connect(read_only=True) as con:
             rows = con.execute("SELECT client_id, name, agency, role, purposes FROM clients").fetchall()

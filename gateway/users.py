@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from gateway.clients import hash_secret
+from kinlink.database import Session, StoreLocation, connect, create_once, parse_location
 
 __all__ = ["StaffRegistry", "StaffUser"]
 
@@ -44,17 +43,19 @@ class StaffUser:
 
 
 class StaffRegistry:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, location: Path | str | StoreLocation) -> None:
+        self.location = parse_location(location)
+        self._schema_ready = False
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = duckdb.connect(str(self.path))
-        try:
-            con.execute(_SCHEMA)
+    def _connect(self) -> Iterator[Session]:
+        with connect(self.location, purpose="registers") as con:
+            if not con.postgres:
+                con.execute(_SCHEMA)
+            elif not self._schema_ready:
+                create_once(con, "staff_users", _SCHEMA)
+                self._schema_ready = True
             yield con
-        finally:
-            con.close()
 
     def add(self, username: str, display_name: str, agency: str, role: str,
             purposes: list[str], password: str | None = None) -> str:
@@ -62,7 +63,11 @@ class StaffRegistry:
         password = password or secrets.token_urlsafe(12)
         salt = secrets.token_bytes(16)
         with self._connect() as con:
-            con.execute("INSERT OR REPLACE INTO staff_users VALUES (?, ?, ?, ?, ?, ?, ?)",
+            con.execute("INSERT INTO staff_users VALUES (?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (username) DO UPDATE SET display_name = EXCLUDED.display_name, "
+                        "agency = EXCLUDED.agency, role = EXCLUDED.role, "
+                        "purposes = EXCLUDED.purposes, salt = EXCLUDED.salt, "
+                        "password_hash = EXCLUDED.password_hash",
                         [username, display_name, agency, role, json.dumps(purposes), salt.hex(),
                          hash_secret(password, salt)])
         return password

@@ -9,10 +9,12 @@ the server dropped (a restart, a failover) instead of failing every later reques
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -21,8 +23,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DuckDBLocation",
     "PostgresLocation",
+    "Session",
     "StoreLocation",
     "close_pools",
+    "connect",
+    "create_once",
     "is_postgres",
     "parse_location",
     "postgres_pool",
@@ -111,3 +116,49 @@ def close_pools() -> None:
         for pool in _pools.values():
             pool.close()
         _pools.clear()
+
+
+class Session:
+    """One connection to either engine, speaking the project's SQL (``?`` placeholders).
+
+    The small stores (client and staff registers, one-time tokens) use the same statements on
+    both engines; only the placeholder style differs, so it is translated here rather than
+    written twice. Statements must be portable: ``ON CONFLICT`` rather than ``INSERT OR
+    REPLACE``, standard types, no engine-specific functions.
+    """
+
+    def __init__(self, con: Any, postgres: bool) -> None:
+        self._con = con
+        self.postgres = postgres
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        if self.postgres and params is not None:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        return self._con.execute(sql, params) if params is not None else self._con.execute(sql)
+
+
+@contextlib.contextmanager
+def connect(location: StoreLocation, *, read_only: bool = False,
+            purpose: str = "default") -> Iterator[Session]:
+    """A session on ``location``; on PostgreSQL a pooled connection whose work commits when the
+    block ends without an error (and rolls back when it raises)."""
+    if isinstance(location, PostgresLocation):
+        with postgres_pool(location, purpose=purpose).connection() as con:
+            yield Session(con, postgres=True)
+        return
+    import duckdb
+
+    con = duckdb.connect(str(location.path), read_only=read_only)
+    try:
+        yield Session(con, postgres=False)
+    finally:
+        con.close()
+
+
+def create_once(session: Session, name: str, ddl: str) -> None:
+    """Run ``ddl`` (CREATE … IF NOT EXISTS) on PostgreSQL under a transaction-scoped advisory lock
+    named for ``name``: two workers starting together would otherwise race on the catalogue
+    ("duplicate key value violates unique constraint pg_type_typname_nsp_index")."""
+    with session._con.transaction():
+        session.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"kinlink-ddl:{name}"])
+        session.execute(ddl)
