@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -185,8 +185,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         # A missing index is reported by /readyz; the scrape still answers.
         with contextlib.suppress(Exception):
             app.state.metrics.review_queue.set(app.state.index.review_queue_length())
-        return Response(generate_latest(app.state.metrics.registry),
-                        media_type=CONTENT_TYPE_LATEST)
+        return Response(app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/whoami", tags=["identity"])
     def whoami(caller: CallerDep) -> dict[str, Any]:

@@ -4,11 +4,18 @@ Labels are route templates, HTTP methods and statuses, purpose codes and decisio
 from the sharing agreement, never a person, an identifier or a value from a request. A label with
 unbounded values (a raw path) would also be a memory leak, so routes are templates or
 ``unmatched``.
+
+Several uvicorn workers are several processes, and a scrape reaches one of them: with
+``PROMETHEUS_MULTIPROC_DIR`` set (``kinlink serve --workers N`` sets it), every worker writes its
+values to files there and ``/metrics`` adds them up across workers.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["GatewayMetrics"]
 
@@ -37,7 +44,15 @@ class GatewayMetrics:
             registry=self.registry)
         self.review_queue = Gauge(
             "kinlink_review_queue_length", "Uncertain pairs in the current index awaiting review.",
-            registry=self.registry)
+            registry=self.registry, multiprocess_mode="max")
         self.match_grades = Counter(
             "kinlink_match_candidates_total", "Candidates returned by identity resolution, by grade.",
             ["grade"], registry=self.registry)
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this process's metrics, or every worker's added up."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            combined = CollectorRegistry()
+            MultiProcessCollector(combined)
+            return generate_latest(combined)
+        return generate_latest(self.registry)
