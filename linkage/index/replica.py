@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from kinlink.database import PostgresLocation
+from kinlink.database import PostgresLocation, postgres_pool
 from linkage.index import postgres
 from linkage.index.errors import IndexNotFound
 
@@ -25,11 +25,8 @@ _ATTEMPTS = 3
 
 def current_number(location: PostgresLocation) -> int | None:
     """The current generation's number: the cheap check a reader makes before reloading."""
-    con = postgres.connect(location, "index reader")
-    try:
+    with postgres_pool(location, purpose="index reader", max_size=2).connection() as con:
         found = postgres.current_generation(con)
-    finally:
-        con.close()
     return found.generation if found else None
 
 

@@ -16,7 +16,14 @@ import duckdb
 
 from kinlink.migrations import applied_version, available, migrate
 
-__all__ = ["INDEX_COMPONENT", "SCHEMA_VERSION", "create_schema", "migrate_index", "upgrade_file"]
+__all__ = [
+    "INDEX_COMPONENT",
+    "SCHEMA_VERSION",
+    "create_schema",
+    "is_current",
+    "migrate_index",
+    "upgrade_file",
+]
 
 INDEX_COMPONENT = "index"
 
@@ -39,6 +46,20 @@ def upgrade_file(path: Path) -> list[int]:
     """Upgrade an index file in place (the caller holds the run lock)."""
     with duckdb.connect(str(path)) as con:
         return migrate_index(con)
+
+
+def is_current(path: Path) -> bool:
+    """Whether an index file is at the newest version, asked read-only: the live index is held
+    open read-only by the gateway, and DuckDB would refuse a writer."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        has_ledger = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND table_name = 'schema_migrations'").fetchall()[0][0]
+        if not has_ledger:
+            return False
+        row = con.execute("SELECT max(version) FROM schema_migrations WHERE component = ?",
+                          [INDEX_COMPONENT]).fetchall()
+    return bool(row and row[0][0] is not None and str(row[0][0]) == SCHEMA_VERSION)
 
 
 def _recognise_legacy(con: duckdb.DuckDBPyConnection) -> None:

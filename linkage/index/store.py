@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +25,7 @@ import duckdb
 
 from kinlink.database import PostgresLocation, StoreLocation, parse_location
 from linkage.index.errors import IndexNotFound, IndexUnavailable, LinkInProgress
-from linkage.index.schema import SCHEMA_VERSION, create_schema, upgrade_file
+from linkage.index.schema import SCHEMA_VERSION, create_schema, is_current, upgrade_file
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -38,6 +41,8 @@ __all__ = [
 ]
 
 IndexLocation = str | Path | StoreLocation
+
+_log = logging.getLogger(__name__)
 
 
 def default_db_path() -> Path:
@@ -132,21 +137,37 @@ def _building_file(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         create_schema(con)
         if path.exists():
-            upgrade_file(path)      # written by an older kinlink: bring it up to date first
-            con.execute(f"ATTACH '{_sql_literal(path)}' AS previous (READ_ONLY)")
+            con.execute(f"ATTACH '{_sql_literal(_previous_at_newest(path, tmp))}' "
+                        "AS previous (READ_ONLY)")
         yield con
+        started = time.perf_counter()
         if path.exists():
             con.execute("DETACH previous")
         con.execute("CHECKPOINT")
         con.close()
         os.replace(tmp, path)
+        _log.info("identity index swapped in (%.2f s)", time.perf_counter() - started)
     except BaseException:
         with contextlib.suppress(Exception):
             con.close()
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        raise
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal"),
+                         tmp.with_name(tmp.name + ".previous"),
+                         tmp.with_name(tmp.name + ".previous.wal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
-        raise
+
+
+def _previous_at_newest(path: Path, build: Path) -> Path:
+    """The previous index, or (written by an older kinlink) an upgraded copy of it: the live file
+    stays untouched, as readers hold it open."""
+    if is_current(path):
+        return path
+    copy = build.with_name(build.name + ".previous")
+    shutil.copyfile(path, copy)
+    upgrade_file(copy)
+    return copy
 
 
 @contextlib.contextmanager
@@ -172,7 +193,9 @@ def _building_postgres(location: PostgresLocation) -> Iterator[duckdb.DuckDBPyCo
             yield con
             if current is not None:
                 con.execute("DETACH previous")
-            postgres.publish(location, con, scratch)
+            generation, seconds = postgres.publish(location, con, scratch)
+            _log.info("identity index generation %d published to %s (%.2f s)",
+                      generation.generation, location.redacted, seconds)
         finally:
             with contextlib.suppress(Exception):
                 con.close()
