@@ -17,14 +17,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from linkage.index.option import DEFAULT_DB, DbOption
+
 __all__ = ["register"]
 
 console = Console(stderr=True)
 out = Console()
 
-DbOption = Annotated[
-    Path, typer.Option("--db", help="Identity index (DuckDB file).", envvar="KINLINK_DB")
-]
 
 
 @contextlib.contextmanager
@@ -53,7 +52,7 @@ def _fail(message: str) -> typer.Exit:
 
 def link(
     sources: Annotated[Path, typer.Option("--sources", help="Directory of agency extracts.")],
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     model: Annotated[
         Path | None, typer.Option(help="Model JSON (default: the shipped model).")
     ] = None,
@@ -72,7 +71,7 @@ def link(
     ] = None,
 ) -> None:
     """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
-    from linkage.index import LinkInProgress
+    from linkage.index import IndexUnavailable, LinkInProgress
     from linkage.ingest.errors import ExtractError
     from linkage.persons.clustering import ClusteringRules
     from linkage.pipeline import LinkOptions, link_sources
@@ -86,7 +85,7 @@ def link(
     try:
         with _progress(not as_json) as stage:
             summary = link_sources(sources, db, options, stage)  # type: ignore[arg-type]
-    except (ExtractError, FileNotFoundError, ValueError, LinkInProgress) as exc:
+    except (ExtractError, FileNotFoundError, ValueError, LinkInProgress, IndexUnavailable) as exc:
         raise _fail(str(exc)) from exc
     if as_json:
         out.print_json(json.dumps(summary.as_dict()))
@@ -128,7 +127,7 @@ def train(
         bool, typer.Option(help="Also learn m from pairs reviewers judged the same person "
                                 "(decisions beside --db).")
     ] = False,
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Retrain the person model on SOURCES and write it (JSON plus an HTML report)."""
     from linkage.model.store import DEFAULT_MODEL_PATH
@@ -181,14 +180,14 @@ export_app = typer.Typer(help="Export from the identity index.", no_args_is_help
 @export_app.command("identities")
 def export_identities(
     out_path: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """One row per source record: source,record_id,person_id,family_id,match_grade,match_probability."""
-    from linkage.index import IndexNotFound, connect_index
+    from linkage.index import IndexNotFound, IndexUnavailable, connect_index
 
     try:
         con = connect_index(db)
-    except IndexNotFound as exc:
+    except (IndexNotFound, IndexUnavailable) as exc:
         raise _fail(str(exc)) from exc
     with contextlib.closing(con):
         target = str(out_path).replace("'", "''")
@@ -205,7 +204,7 @@ def evaluate(
     truth: Annotated[
         Path | None, typer.Option("--truth", help="CSV: source,record_id,person_id[,family_id]")
     ] = None,
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     reviewed: Annotated[bool, typer.Option(
         "--reviewed", help="Also score the index against reviewers' decisions as labels.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -213,7 +212,7 @@ def evaluate(
     """Pairwise precision, recall, F1 and mixed/split clusters for persons (and families);
     with --reviewed, agreement with reviewers' same/different decisions."""
     from linkage.evaluation import evaluate_against_decisions, evaluate_export, read_truth
-    from linkage.index import IndexNotFound, connect_index
+    from linkage.index import IndexNotFound, IndexUnavailable, connect_index
     from linkage.review.decisions import DecisionStore, decisions_path_for
 
     if truth is None and not reviewed:
@@ -221,7 +220,7 @@ def evaluate(
     try:
         con = connect_index(db)
         truth_frame = read_truth(truth) if truth is not None else None
-    except (IndexNotFound, FileNotFoundError, ValueError) as exc:
+    except (IndexNotFound, IndexUnavailable, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     with contextlib.closing(con):
         identities = con.execute(

@@ -27,6 +27,7 @@ import pandas as pd
 from splink.internals.duckdb.database_api import DuckDBAPI
 from splink.internals.misc import prob_to_match_weight
 
+from kinlink.database import DuckDBLocation, StoreLocation, parse_location
 from linkage.families.households import FAMILY_RELATIONSHIPS, group_families
 from linkage.features import prepare_sources
 from linkage.identity.carry_over import Assignment, carry_over
@@ -126,12 +127,14 @@ def _no_progress(_: str) -> Iterator[None]:
 
 def link_sources(
     sources_dir: Path,
-    db_path: Path,
+    db_path: Path | str | StoreLocation,
     options: LinkOptions | None = None,
     stage: StageTimer = _no_progress,
 ) -> LinkSummary:
-    """Link every extract in ``sources_dir`` into the index at ``db_path``."""
+    """Link every extract in ``sources_dir`` into the index at ``db_path`` (a DuckDB file or a
+    ``postgresql://`` URL)."""
     options = options or LinkOptions()
+    location = parse_location(db_path)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     started = datetime.now(UTC)
     seconds: dict[str, float] = {}
@@ -146,11 +149,13 @@ def link_sources(
     with timed("read and standardise"):
         prepared = prepare_sources(sources_dir)
         ingest, canonical, features = prepared.ingest, prepared.canonical, prepared.features
-        report_path = options.reject_report or db_path.with_name(db_path.stem + ".rejects.csv")
+        report_path = options.reject_report or (
+            location.path.with_name(location.path.stem + ".rejects.csv")
+            if isinstance(location, DuckDBLocation) else Path("kinlink.rejects.csv"))
         write_reject_report(ingest.rejects, report_path)
 
     model = load_model(options.model_path)
-    with building_index(db_path) as con:
+    with building_index(location) as con:
         has_previous = _has_previous(con)
         with timed("store records"):
             _write_source_records(con, canonical, ingest)
@@ -189,7 +194,7 @@ def link_sources(
             ).df()
 
         with timed("cluster persons"):
-            decisions = DecisionStore(decisions_path_for(db_path)).active()
+            decisions = DecisionStore(decisions_path_for(location)).active()
             must, cannot = _decision_pairs(decisions, features)
             cannot += _related_pairs(ingest.relationships, features)
             facts = _record_facts(features)
@@ -257,7 +262,7 @@ def link_sources(
 
         summary = LinkSummary(
             run_id=run_id,
-            db_path=str(db_path),
+            db_path=str(location),
             sources={name: len(frame) for name, frame in ingest.sources.items()},
             records=len(features),
             persons=len(clusters),

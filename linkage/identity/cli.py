@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from linkage.index.option import DEFAULT_DB, DbOption
 
 __all__ = ["history"]
 
@@ -31,15 +32,13 @@ def history(
             help="A date (YYYY-MM-DD: the end of that day, UTC) or ISO date-time; default now.",
         ),
     ] = None,
-    db: Annotated[
-        Path, typer.Option("--db", help="Identity index (DuckDB file).", envvar="KINLINK_DB")
-    ] = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """What ID contained at a moment: its records (or members), standing and lineage until then."""
     from linkage.identity.history import contents_at, parse_moment
     from linkage.identity.ids import is_valid_id
-    from linkage.index import IndexNotFound, connect_index
+    from linkage.index import IndexNotFound, IndexUnavailable, connect_index
 
     if not is_valid_id(entity_id):
         _err.print(f"[red]error:[/red] {entity_id!r} is not a well-formed person or family ID")
@@ -47,7 +46,7 @@ def history(
     try:
         moment = parse_moment(at) if at else datetime.now(UTC)
         con = connect_index(db)
-    except (ValueError, IndexNotFound) as exc:
+    except (ValueError, IndexNotFound, IndexUnavailable) as exc:
         _err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     with contextlib.closing(con):

@@ -3,17 +3,21 @@
 from linkage.index.store import (
     SCHEMA_VERSION,
     IndexNotFound,
+    IndexUnavailable,
     LinkInProgress,
     building_index,
     connect_index,
     default_db_path,
+    default_location,
 )
 
 __all__ = [
     "SCHEMA_VERSION",
     "IndexNotFound",
+    "IndexUnavailable",
     "LinkInProgress",
     "building_index",
     "connect_index",
     "default_db_path",
+    "default_location",
 ]

@@ -6,8 +6,10 @@ so the reader loads what a view needs into memory once per link run: the persons
 dict, and every linked record as one Arrow table sorted by person with each person's row range.
 For a million records that is a few hundred megabytes, columnar, not a million Python objects.
 
-The index file is replaced whole by each link run; the reader notices a new file (by inode and
-modification time, checked at most every ``recheck_seconds``) and loads it before the next read.
+The index is replaced whole by each link run; the reader notices a new one (a DuckDB file by
+inode and modification time, a PostgreSQL index by its generation number, checked at most every
+``recheck_seconds``) and loads it before the next read. On PostgreSQL, the rarer queries run on an
+in-memory DuckDB replica of the generation, so they are the same SQL on either engine.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from kinlink.database import PostgresLocation, StoreLocation, parse_location
 from linkage.index.store import IndexNotFound
 
 __all__ = ["IdentityIndex", "PersonRecord"]
@@ -61,7 +64,7 @@ class PersonRecord:
 class _Snapshot:
     """One link run's index, as loaded: immutable, so readers never need a lock."""
 
-    stamp: tuple[int, int]
+    stamp: tuple[int, int] | int
     persons: dict[str, tuple[str, str | None]]      # person_id → (status, survivor_id)
     records: pa.Table
     ranges: dict[str, tuple[int, int]]              # person_id → (first row, row count)
@@ -69,8 +72,7 @@ class _Snapshot:
     con: duckdb.DuckDBPyConnection                  # for the rarer queries (families)
 
 
-def _load(path: Path, stamp: tuple[int, int]) -> _Snapshot:
-    con = duckdb.connect(str(path), read_only=True)
+def _load(con: duckdb.DuckDBPyConnection, stamp: tuple[int, int] | int) -> _Snapshot:
     persons = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT person_id, status, survivor_id FROM persons").fetchall()}
     table = con.sql(_RECORDS_SQL).to_arrow_table()
@@ -89,8 +91,11 @@ def _load(path: Path, stamp: tuple[int, int]) -> _Snapshot:
 
 
 class IdentityIndex:
-    def __init__(self, path: Path, recheck_seconds: float = 1.0) -> None:
-        self.path = path
+    def __init__(self, path: str | Path | StoreLocation, recheck_seconds: float = 1.0) -> None:
+        self.location = parse_location(path)
+        #: the DuckDB file, or the PostgreSQL location (its ``str`` has no password)
+        self.path: Path | PostgresLocation = (
+            self.location if isinstance(self.location, PostgresLocation) else self.location.path)
         self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
@@ -102,18 +107,40 @@ class IdentityIndex:
         if snapshot is not None and now - self._checked < self.recheck_seconds:
             return snapshot
         with self._lock:
-            try:
-                stat = os.stat(self.path)
-            except FileNotFoundError as exc:
-                raise IndexNotFound(f"no identity index at {self.path}") from exc
-            stamp = (stat.st_ino, stat.st_mtime_ns)
-            if self._snapshot is None or self._snapshot.stamp != stamp:
-                previous = self._snapshot
-                self._snapshot = _load(self.path, stamp)
-                if previous is not None:
-                    previous.con.close()
+            if isinstance(self.location, PostgresLocation):
+                self._refresh_postgres(self.location)
+            else:
+                self._refresh_file(self.location.path)
             self._checked = now
+            assert self._snapshot is not None
             return self._snapshot
+
+    def _refresh_file(self, path: Path) -> None:
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError as exc:
+            raise IndexNotFound(f"no identity index at {path}") from exc
+        stamp = (stat.st_ino, stat.st_mtime_ns)
+        if self._snapshot is None or self._snapshot.stamp != stamp:
+            self._replace(_load(duckdb.connect(str(path), read_only=True), stamp))
+
+    def _refresh_postgres(self, location: PostgresLocation) -> None:
+        from linkage.index.replica import current_number, replicate
+
+        number = current_number(location)
+        if number is None:
+            raise IndexNotFound(f"no identity index at {location.redacted}")
+        if self._snapshot is None or self._snapshot.stamp != number:
+            replica = replicate(location)
+            loaded = int(replica.execute(
+                "SELECT value FROM meta WHERE key = 'generation'").fetchall()[0][0])
+            self._replace(_load(replica, loaded))
+
+    def _replace(self, snapshot: _Snapshot) -> None:
+        previous = self._snapshot
+        self._snapshot = snapshot
+        if previous is not None:
+            previous.con.close()
 
     def resolve(self, person_id: str) -> str | None:
         """The active person an ID means now: itself, or the survivor it was merged into."""

@@ -12,6 +12,8 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from linkage.index.option import DEFAULT_DB, DbOption
+
 __all__ = ["match"]
 
 out = Console()
@@ -21,13 +23,12 @@ err = Console(stderr=True)
 def match(
     queries: Annotated[Path, typer.Option("--queries", help="CSV in the source-extract layout.")],
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the candidates CSV.")],
-    db: Annotated[Path, typer.Option("--db", help="Identity index.", envvar="KINLINK_DB")] = Path(
-        "kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     top: Annotated[int, typer.Option("--top", min=1, max=100)] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Match each query record against the index: query_id,rank,person_id,probability,grade."""
-    from linkage.index import IndexNotFound
+    from linkage.index import IndexNotFound, IndexUnavailable
     from linkage.realtime import Matcher
 
     if not queries.exists():
@@ -43,7 +44,7 @@ def match(
         started = time.perf_counter()
         matcher = Matcher.load(db)
         load_seconds = time.perf_counter() - started
-    except IndexNotFound as exc:
+    except (IndexNotFound, IndexUnavailable) as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from exc
     latencies = []

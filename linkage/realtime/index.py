@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
-from linkage.index.store import IndexNotFound
+from kinlink.database import StoreLocation
+from linkage.index.store import IndexNotFound, connect_index
 from linkage.realtime.scoring_model import ScoringModel
 
 __all__ = ["MATCH_COLUMNS", "MatchIndex"]
@@ -137,10 +137,8 @@ class MatchIndex:
         return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int32)
 
     @classmethod
-    def load(cls, db_path: Path) -> MatchIndex:
-        if not Path(db_path).exists():
-            raise IndexNotFound(f"no identity index at {db_path}")
-        with duckdb.connect(str(db_path), read_only=True) as con:
+    def load(cls, db_path: Path | str | StoreLocation) -> MatchIndex:
+        with connect_index(db_path) as con:
             model_row = con.execute("SELECT value FROM meta WHERE key = 'model_json'").fetchall()
             if not model_row:
                 raise IndexNotFound(f"{db_path} has no stored model; link it with this version")

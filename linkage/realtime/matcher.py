@@ -56,7 +56,7 @@ class Matcher:
         self.index = index
 
     @classmethod
-    def load(cls, db_path: Path) -> Matcher:
+    def load(cls, db_path: Path | str) -> Matcher:
         return cls(MatchIndex.load(db_path))
 
     def standardise(self, record: dict[str, Any]) -> dict[str, Any]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from linkage.index.option import DEFAULT_DB, DbOption
 
 __all__ = ["review_app"]
 
@@ -16,10 +17,9 @@ review_app = typer.Typer(
     help="Review uncertain matches and record governed decisions.", no_args_is_help=True
 )
 out = Console()
-DbOption = Annotated[Path, typer.Option("--db", help="Identity index.", envvar="KINLINK_DB")]
 
 
-def _store(db: Path):
+def _store(db: str):
     from linkage.review.decisions import DecisionStore, decisions_path_for
 
     return DecisionStore(decisions_path_for(db))
@@ -27,7 +27,7 @@ def _store(db: Path):
 
 @review_app.command("list")
 def list_queue(
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     limit: Annotated[int, typer.Option(min=1)] = 20,
 ) -> None:
     """The queue, children first, then by the number of records a decision would affect."""
@@ -64,7 +64,7 @@ def list_queue(
 def show(
     left: Annotated[str, typer.Argument(help="source:record_id")],
     right: Annotated[str, typer.Argument(help="source:record_id")],
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Two records side by side, agreeing and disagreeing fields marked."""
     from linkage.index import connect_index
@@ -98,7 +98,7 @@ def decide(
     by: Annotated[str, typer.Option(help="Who decides (person or user ID).")],
     reason: Annotated[str, typer.Option(help="Why: read by IG and later reviewers.")],
     agency: Annotated[str | None, typer.Option(help="The decider's agency.")] = None,
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Record a decision; every later link run honours it as a must-link or cannot-link."""
     from linkage.index import connect_index
@@ -130,7 +130,7 @@ def reverse(
     by: Annotated[str, typer.Option()],
     reason: Annotated[str, typer.Option()],
     agency: Annotated[str | None, typer.Option()] = None,
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Withdraw a decision (itself recorded, with who and why)."""
     try:
@@ -142,7 +142,7 @@ def reverse(
 
 
 @review_app.command("conflicts")
-def conflicts(db: DbOption = Path("kinlink.duckdb")) -> None:
+def conflicts(db: DbOption = DEFAULT_DB) -> None:
     """Pairs on which standing decisions disagree; runs apply neither until a person settles it."""
     frame = _store(db).conflicts()
     if frame.empty:

@@ -1,5 +1,6 @@
--- The identity index: one DuckDB file (PostgreSQL when several processes need it).
--- Written whole by each `kinlink link` run into a new file that replaces the old one only on success.
+-- Index schema version 1: persons, families, record links, lineage, the review queue.
+-- Every statement is idempotent, so an index file written before the migration ledger existed is
+-- recognised as at this version (see linkage.index.schema) and upgraded in place.
 
 CREATE TABLE IF NOT EXISTS meta (
     key VARCHAR PRIMARY KEY,
@@ -131,45 +132,4 @@ CREATE TABLE IF NOT EXISTS rejects (
     problem VARCHAR NOT NULL
 );
 
--- Incremental linkage (linkage.incremental): what the next run reuses instead of re-scoring.
--- Each record's hash of its standardised features, to tell unchanged records from changed ones.
-CREATE TABLE IF NOT EXISTS record_fingerprints (
-    unique_id VARCHAR PRIMARY KEY,
-    content_hash UHUGEINT NOT NULL
-);
-
--- Every pair the blocking rules generated (not only those kept as person_edges), with its
--- comparison vector: one gamma level per comparison, in the model's comparison order. Weights are
--- not stored: each run re-weighs the vectors under its own fitted model and term frequencies.
-CREATE TABLE IF NOT EXISTS pair_comparisons (
-    unique_id_l VARCHAR NOT NULL,
-    unique_id_r VARCHAR NOT NULL,
-    match_key UTINYINT NOT NULL,        -- the first blocking rule that generated the pair
-    gamma TINYINT[] NOT NULL
-);
-
--- Lineage of contents: which person and family each record belonged to, and when. Carried from
--- run to run; a row is closed (valid_to) when the record moves, or is withdrawn.
-CREATE TABLE IF NOT EXISTS record_link_history (
-    unique_id VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,
-    record_id VARCHAR NOT NULL,
-    person_id VARCHAR NOT NULL,
-    family_id VARCHAR,
-    valid_from TIMESTAMPTZ NOT NULL,
-    valid_to TIMESTAMPTZ,
-    opened_by_run VARCHAR,
-    closed_by_run VARCHAR
-);
-
--- Which persons each family held, and when (family_members holds the current rows only).
-CREATE TABLE IF NOT EXISTS family_member_history (
-    family_id VARCHAR NOT NULL,
-    person_id VARCHAR NOT NULL,
-    role VARCHAR,
-    basis VARCHAR NOT NULL,
-    valid_from TIMESTAMPTZ NOT NULL,
-    valid_to TIMESTAMPTZ,
-    opened_by_run VARCHAR,
-    closed_by_run VARCHAR
-);
+INSERT OR REPLACE INTO meta VALUES ('schema_version', '1');
