@@ -26,20 +26,22 @@ from gateway.authorize import AuthorizationCodes, authorize_router
 from gateway.authserver import authorization_server
 from gateway.client_assertion import MAX_LIFETIME_SECONDS
 from gateway.clients import ClientRegistry
-from gateway.dpop import ReplayCache
+from gateway.dpop import FRESHNESS_SECONDS, ReplayCache
 from gateway.issuers import load_issuers
 from gateway.keys import KeyStore
 from gateway.metrics import GatewayMetrics
+from gateway.one_time import SharedAuthorizationCodes, SharedReplayCache
 from gateway.resolution import MatcherHolder
 from gateway.routes import fhir, ig, persons, resolve, review
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenIssuer, TokenValidator
 from gateway.users import StaffRegistry
 from gateway.web.pages import mount_pages
+from kinlink.database import PostgresLocation
 from linkage.index.reader import IdentityIndex
 from policies import load_policies
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 log = structlog.get_logger("kinlink.gateway")
 
@@ -148,13 +150,22 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.validator = TokenValidator(keys, settings.issuer, settings.audience,
                                          external=external)
     app.state.policies = load_policies()
-    app.state.index = IdentityIndex(settings.db_path)
-    app.state.matcher = MatcherHolder(settings.db_path)
-    app.state.dpop_replay = ReplayCache()
+    app.state.index = IdentityIndex(settings.store)
+    app.state.matcher = MatcherHolder(settings.store)
     app.state.staff = StaffRegistry(settings.users_path)
-    app.state.codes = AuthorizationCodes()
-    app.state.assertion_replay = ReplayCache(window_seconds=2 * MAX_LIFETIME_SECONDS)
+    store = settings.store
+    if isinstance(store, PostgresLocation):
+        # Several workers: what is used once must be spent at all of them.
+        app.state.dpop_replay = SharedReplayCache(store, "dpop-proof", 2 * FRESHNESS_SECONDS)
+        app.state.assertion_replay = SharedReplayCache(store, "client-assertion",
+                                                       2 * MAX_LIFETIME_SECONDS)
+        app.state.codes = SharedAuthorizationCodes(store)
+    else:
+        app.state.dpop_replay = ReplayCache()
+        app.state.assertion_replay = ReplayCache(window_seconds=2 * MAX_LIFETIME_SECONDS)
+        app.state.codes = AuthorizationCodes()
     app.state.audit = AuditTrail.open(settings.audit_path)
+    app.state.audit.start_checkpointing(settings.audit_checkpoint_seconds)
     app.state.metrics = GatewayMetrics()
     app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(authorization_server())
@@ -193,3 +204,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         return asdict(caller)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app a worker process builds (``kinlink serve --workers N``): its configuration from
+    ``KINLINK_CONFIG`` and the environment, exactly as the command resolved it."""
+    from gateway.logging import configure_logging
+    from kinlink.config import load_config
+
+    config = load_config()
+    configure_logging(config.log_level)
+    return create_app(GatewaySettings.from_config(config))

@@ -17,35 +17,62 @@ keys_app = typer.Typer(help="Token-signing keys.", no_args_is_help=True)
 
 
 def serve(
-    db: DbOption = Path("kinlink.duckdb"),
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="TOML configuration file (or KINLINK_CONFIG); see docs/configuration.md.",
+        exists=True, dir_okay=False)] = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Identity index: a DuckDB file or a postgresql:// URL (or KINLINK_DB).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [8000].")] = None,
     issuer: Annotated[str | None, typer.Option(help="Issuer URL (default http://HOST:PORT).")] = None,
     issuers: Annotated[Path | None, typer.Option(
         help="YAML of trusted external OIDC issuers (or KINLINK_ISSUERS).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes (more than one needs PostgreSQL) [1].")] = None,
 ) -> None:
-    """Run the gateway (API under /v1, authorization server, /healthz)."""
+    """Run the gateway (API under /v1, authorization server, pages, /healthz, /metrics)."""
+    import os
+    import tempfile
+
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.issuers import IssuerConfigError, load_issuers
     from gateway.logging import configure_logging
     from gateway.settings import GatewaySettings
+    from kinlink.config import ConfigError, load_config
 
-    configure_logging()
-    from dataclasses import replace
-
-    from gateway.issuers import IssuerConfigError, load_issuers
-
-    settings = GatewaySettings.from_env(db, issuer or f"http://{host}:{port}")
-    if issuers is not None:
-        settings = replace(settings, issuers_path=issuers)
-    if settings.issuers_path is not None:
-        try:
+    given = {"db": db, "host": host, "port": port, "issuer": issuer, "issuers_file": issuers,
+             "workers": workers}
+    try:
+        loaded = load_config(config, **given)
+        settings = GatewaySettings.from_config(loaded)
+        if settings.issuers_path is not None:
             load_issuers(settings.issuers_path)
-        except IssuerConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    except (ConfigError, IssuerConfigError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if loaded.workers > 1 and not settings.multi_process:
+        typer.echo("error: --workers > 1 needs a PostgreSQL database (db = postgresql://…): "
+                   "DuckDB lets one process write a file, and every worker writes the audit trail",
+                   err=True)
+        raise typer.Exit(2)
+    configure_logging(loaded.log_level)
+    if loaded.workers == 1:
+        uvicorn.run(create_app(settings), host=loaded.host, port=loaded.port, log_config=None,
+                    access_log=False)
+        return
+    # Each worker builds the app from the same configuration: the file and the environment,
+    # with this command's options passed down as the variables they stand for.
+    if config is not None:
+        os.environ["KINLINK_CONFIG"] = str(config.resolve())
+    for key, value in given.items():
+        if value is not None:
+            os.environ[f"KINLINK_{key.upper()}"] = str(value)
+    os.environ["KINLINK_ISSUER"] = settings.issuer
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kinlink-metrics-")
+    uvicorn.run("gateway.app:app_from_environment", factory=True, workers=loaded.workers,
+                host=loaded.host, port=loaded.port, log_config=None, access_log=False)
 
 
 @clients_app.command("add")

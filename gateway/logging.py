@@ -66,7 +66,9 @@ def exception_without_values(_: Any, __: str, event_dict: dict[str, Any]) -> dic
     return event_dict
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def configure_logging(level: int | str = logging.INFO) -> None:
+    if isinstance(level, str):
+        level = logging.getLevelNamesMapping()[level.upper()]
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

@@ -19,6 +19,8 @@ from audit import AuditEvent
 from gateway.access import PurposeContext, base_event, check_purpose, decision_fields, write_audit
 from gateway.disclosure import subject_age
 from gateway.tokens import Caller
+from kinlink.database import PostgresLocation, StoreLocation, parse_location
+from linkage.index.replica import current_number
 from linkage.realtime import Candidate, Matcher
 from policies import AccessRequest, Decision, SubjectFacts
 
@@ -26,20 +28,26 @@ __all__ = ["MatcherHolder", "Resolution", "resolve"]
 
 
 class MatcherHolder:
-    """The matcher for the current index file, loaded on first use and again after a link run."""
+    """The matcher for the current index, loaded on first use and again after a link run (a
+    new file, or a new PostgreSQL generation)."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
+    def __init__(self, location: Path | str | StoreLocation) -> None:
+        self.location = parse_location(location)
         self._lock = threading.Lock()
         self._matcher: Matcher | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: object = None
+
+    def _current_stamp(self) -> object:
+        if isinstance(self.location, PostgresLocation):
+            return current_number(self.location)
+        stat = os.stat(self.location.path)
+        return (stat.st_ino, stat.st_mtime_ns)
 
     def get(self) -> Matcher:
-        stat = os.stat(self.db_path)
-        stamp = (stat.st_ino, stat.st_mtime_ns)
+        stamp = self._current_stamp()
         with self._lock:
             if self._matcher is None or stamp != self._stamp:
-                self._matcher = Matcher.load(self.db_path)
+                self._matcher = Matcher.load(self.location)
                 self._stamp = stamp
             return self._matcher
 

@@ -367,7 +367,7 @@ def mount_pages(app: FastAPI) -> None:
 
     settings = app.state.settings
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
-    secret = settings.session_secret or secrets.token_urlsafe(32)
+    secret = settings.session_key()
     # SameSite=Lax, not Strict: an external identity provider's redirect back to /auth/callback
     # is a cross-site navigation, and must arrive with the session that holds the PKCE verifier.
     # Every state-changing request is a POST with a CSRF token, which Lax never sends cross-site.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kinlink.database import StoreLocation
 from linkage.realtime.index import MatchIndex
 from linkage.realtime.levels import GAMMA_FUNCTIONS
 from linkage.standardise.records import standardise_record
@@ -56,7 +57,7 @@ class Matcher:
         self.index = index
 
     @classmethod
-    def load(cls, db_path: Path | str) -> Matcher:
+    def load(cls, db_path: Path | str | StoreLocation) -> Matcher:
         return cls(MatchIndex.load(db_path))
 
     def standardise(self, record: dict[str, Any]) -> dict[str, Any]:

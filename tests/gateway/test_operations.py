@@ -53,3 +53,14 @@ def test_not_ready_without_an_index(linked_population: Path, tmp_path: Path) -> 
     with TestClient(application) as http:
         down = http.get("/readyz")
     assert down.status_code == 503 and down.json()["checks"]["identity_index"] == "IndexNotFound"
+
+
+def test_several_workers_on_one_duckdb_file_are_refused(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kinlink.cli import app
+
+    refused = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "k.duckdb"),
+                                       "--workers", "2"])
+    assert refused.exit_code == 2
+    assert "needs a PostgreSQL database" in refused.output
