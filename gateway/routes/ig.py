@@ -65,7 +65,8 @@ def subject_access(request: Request, caller: CallerDep, ctx: PurposeDep,
                    person_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> JSONResponse:
     """Who accessed this child's records, when and why (deferred entries withheld, counted)."""
     _gate(request, caller, ctx, person_id, "subject-access report")
-    report = subject_access_report(request.app.state.audit.cursor(), person_id)
+    report = subject_access_report(request.app.state.audit.cursor(), person_id,
+                                  case_open=request.app.state.index.case_open(person_id))
     return JSONResponse(asdict(report), headers=NO_STORE)
 
 

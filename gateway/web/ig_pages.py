@@ -86,7 +86,8 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
     def sar_csv(request: Request,
                 person: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
         _ig(request, person, "subject-access report CSV")
-        report = subject_access_report(request.app.state.audit.cursor(), person)
+        report = subject_access_report(request.app.state.audit.cursor(), person,
+                                      case_open=request.app.state.index.case_open(person))
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["date", "organisation", "purpose", "lawful_basis", "categories"])
@@ -101,7 +102,8 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
     def sar(request: Request,
             person: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
         _ig(request, person, "subject-access report page")
-        report = subject_access_report(request.app.state.audit.cursor(), person)
+        report = subject_access_report(request.app.state.audit.cursor(), person,
+                                      case_open=request.app.state.index.case_open(person))
         return page(request, "ig_sar.html", {"report": report})
 
     @router.get("/anomalies")

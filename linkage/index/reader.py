@@ -29,7 +29,10 @@ import pyarrow as pa
 from kinlink.database import PostgresLocation, StoreLocation, parse_location
 from linkage.index.store import IndexNotFound
 
-__all__ = ["IdentityIndex", "PersonRecord"]
+__all__ = ["OPEN_CASE_STATUSES", "IdentityIndex", "PersonRecord"]
+
+#: Case-status values that mean a case is open (compared case-insensitively).
+OPEN_CASE_STATUSES = frozenset({"open", "active", "allocated", "referral"})
 
 _RECORDS_SQL = """
 SELECT l.person_id, l.source, l.record_id, s.agency, l.match_grade, l.match_probability,
@@ -189,8 +192,23 @@ class IdentityIndex:
         ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def open_case_persons(self, open_values: frozenset[str] = frozenset(
-            {"open", "active", "allocated", "referral"})) -> frozenset[str]:
+    def case_open(self, person_id: str,
+                  open_values: frozenset[str] = OPEN_CASE_STATUSES) -> bool | None:
+        """Whether this person's case is open, from their records' case-status fields; None
+        when no record of theirs carries one (then nobody here knows, and a subject-access
+        entry deferred "while the case is open" stays deferred)."""
+        known = False
+        for record in self.records(person_id):
+            for column, category in record.attribute_categories.items():
+                if category != "case-status" or column not in record.attributes:
+                    continue
+                known = True
+                if str(record.attributes[column]).strip().lower() in open_values:
+                    return True
+        return False if known else None
+
+    def open_case_persons(self,
+                          open_values: frozenset[str] = OPEN_CASE_STATUSES) -> frozenset[str]:
         """Persons with a record whose case-status category says the case is open: accesses to
         them are explained by the case (the IG anomaly rules filter those out first)."""
         snapshot = self._current()

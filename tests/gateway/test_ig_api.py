@@ -59,6 +59,33 @@ def test_other_roles_cannot_read_the_trail(gateway: Gateway, ig: str) -> None:
     assert get(gateway, gateway.token("social-worker"), "/v1/audit/events").status_code == 403
 
 
+def test_the_index_knows_whose_case_is_open(gateway: Gateway) -> None:
+    """Subject-access deferral "while the case is open" (MASH-4.2) asks the index: open and
+    closed come from social care's case-status field; a person with none is unknown (None), and
+    their deferred entries stay deferred."""
+    import json
+
+    from linkage.index.reader import IdentityIndex
+
+    index = IdentityIndex(gateway.db)
+    rows = index.cursor().execute(
+        "SELECT l.person_id, s.source, s.attributes FROM record_links l "
+        "JOIN source_records s USING (unique_id)").fetchall()
+    statuses: dict[str, set[str]] = {}
+    for person, source, attributes in rows:
+        value = json.loads(attributes or "{}").get("case_status") if source == "social_care" \
+            else None
+        statuses.setdefault(person, set())
+        if value:
+            statuses[person].add(value)
+    seen = set()
+    for person, values in statuses.items():
+        expected = None if not values else "open" in values
+        assert index.case_open(person) is expected, (person, values)
+        seen.add(expected)
+    assert seen == {True, False, None}
+
+
 def test_zz_each_trail_read_has_exactly_one_audit_event(gateway: Gateway) -> None:
     gateway.stop()
     events = read_audit(gateway.db)
