@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kinlink.database import PostgresLocation, parse_location
+
 if TYPE_CHECKING:
     from audit.checkpoint import SigningKey
 
@@ -29,24 +31,37 @@ audit_app = typer.Typer(
 )
 out = Console(soft_wrap=True)
 DbOption = Annotated[
-    Path,
-    typer.Option("--db", help="Identity index; the trail sits beside it.", envvar="KINLINK_DB"),
+    str,
+    typer.Option("--db", help="Identity index (a DuckDB file, the trail beside it) or a "
+                              "postgresql:// URL (the trail in the same database).",
+                 envvar="KINLINK_DB"),
 ]
 AuditOption = Annotated[
-    Path | None, typer.Option("--audit", help="Audit trail file, if elsewhere.")
+    str | None, typer.Option("--audit", help="Audit trail file or URL, if elsewhere.",
+                             envvar="KINLINK_AUDIT_DB")
 ]
+KeyOption = Annotated[
+    Path | None, typer.Option("--key", help="Checkpoint signing key file (PostgreSQL trails; "
+                                            "or KINLINK_AUDIT_KEY).", envvar="KINLINK_AUDIT_KEY")
+]
+DEFAULT_DB = "kinlink.duckdb"
 
 
-def _paths(db: Path, audit: Path | None) -> Path:
+def _paths(db: str, audit: str | None) -> Path | PostgresLocation:
+    """The trail's location: a file (beside a DuckDB index) or a PostgreSQL database."""
     from audit.trail import audit_path_for
 
-    return audit or audit_path_for(db)
+    where = parse_location(audit or db)
+    if isinstance(where, PostgresLocation):
+        return where
+    return where.path if audit else audit_path_for(where.path)
 
 
 @audit_app.command("verify")
 def verify(
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
+    key: KeyOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Exit 0 when the trail is intact; otherwise name the first event that fails."""
@@ -55,12 +70,29 @@ def verify(
     from audit.verify import verify_trail
 
     path = _paths(db, audit)
-    key_path = key_path_for(path)
-    if not key_path.exists():
-        out.print(f"[red]error:[/red] no log signing key at {key_path}")
-        raise typer.Exit(2)
-    key = SigningKey.load_or_create(key_path, "kinlink.local/audit")
-    result = verify_trail(path, key.name, key.public_bytes)
+    if isinstance(path, PostgresLocation):
+        from audit.trail import AuditTrail, AuditUnavailable
+
+        if key is None:
+            out.print("[red]error:[/red] a PostgreSQL trail's signing key is a file: pass --key "
+                      "or set KINLINK_AUDIT_KEY")
+            raise typer.Exit(2)
+        try:
+            trail = AuditTrail.open(path, key_path=key)
+        except AuditUnavailable as exc:
+            out.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        try:
+            result = trail.verify()
+        finally:
+            trail.close()
+    else:
+        key_path = key or key_path_for(path)
+        if not key_path.exists():
+            out.print(f"[red]error:[/red] no log signing key at {key_path}")
+            raise typer.Exit(2)
+        signing = SigningKey.load_or_create(key_path, "kinlink.local/audit")
+        result = verify_trail(path, signing.name, signing.public_bytes)
     if as_json:
         print(json.dumps(result.__dict__))
     elif result.ok:
@@ -77,7 +109,7 @@ def verify(
 
 
 @audit_app.command("checkpoint")
-def checkpoint(db: DbOption = Path("kinlink.duckdb"), audit: AuditOption = None) -> None:
+def checkpoint(db: DbOption = DEFAULT_DB, audit: AuditOption = None) -> None:
     """Sign the current tree head and print the checkpoint note."""
     from audit.trail import AuditTrail
 
@@ -89,10 +121,24 @@ def checkpoint(db: DbOption = Path("kinlink.duckdb"), audit: AuditOption = None)
     print(note.text(), end="")
 
 
-def _read_only(db: Path, audit: Path | None) -> duckdb.DuckDBPyConnection:
+def _file_only(path: Path | PostgresLocation, command: str) -> Path:
+    """Commands not yet carried over to a PostgreSQL trail say so, rather than misbehave."""
+    if isinstance(path, PostgresLocation):
+        out.print(f"[red]error:[/red] `kinlink {command}` works on a DuckDB trail only so far; "
+                  "for a PostgreSQL trail, run it on a backup restored to a file")
+        raise typer.Exit(2)
+    return path
+
+
+def _read_only(db: str, audit: str | None) -> duckdb.DuckDBPyConnection:
     """The trail opened read-only. DuckDB lets one process write a file; while the gateway runs,
-    search a copy (or stop it), and this says so rather than failing obscurely."""
+    search a copy (or stop it), and this says so rather than failing obscurely. A PostgreSQL
+    trail is read into a DuckDB copy, so every report runs the same queries on either engine."""
     path = _paths(db, audit)
+    if isinstance(path, PostgresLocation):
+        from audit.postgres import PostgresAuditStore
+
+        return PostgresAuditStore(path).replica()
     if not path.exists():
         out.print(f"[red]error:[/red] no audit trail at {path}")
         raise typer.Exit(2)
@@ -117,7 +163,7 @@ def _when(value: str | None, option: str) -> dt.datetime | None:
 
 @audit_app.command("search")
 def search(
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
     subject: Annotated[str | None, typer.Option(help="Person ID the events are about.")] = None,
     user: Annotated[str | None, typer.Option()] = None,
@@ -159,7 +205,7 @@ def search(
 @audit_app.command("sar")
 def sar(
     person: Annotated[str, typer.Option("--person", help="The child's person ID.")],
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
@@ -197,19 +243,24 @@ def sar(
                   f"{report.exempt} exempt.")
 
 
-def _case_open(db: Path, person: str) -> bool | None:
-    """Whether the identity index shows an open case for ``person`` (None: no index to ask)."""
-    if not db.exists():
+def _index_there(db: str) -> bool:
+    where = parse_location(db)
+    return isinstance(where, PostgresLocation) or where.path.exists()
+
+
+def _case_open(db: str, person: str) -> bool | None:
+    """Whether the identity index shows an open case for ``person`` (None: not known)."""
+    if not _index_there(db):
         return None
     from linkage.index.reader import IdentityIndex
 
     try:
-        return person in IdentityIndex(db).open_case_persons()
-    except duckdb.Error:
-        return None  # index unreadable: deferral then falls back to the flags' own dates
+        return IdentityIndex(db).case_open(person)
+    except Exception:  # index unreadable: deferral then falls back to the flags' own dates
+        return None
 
 
-def _context(db: Path, con: duckdb.DuckDBPyConnection, hours: Path | None = None) -> object:
+def _context(db: str, con: duckdb.DuckDBPyConnection, hours: Path | None = None) -> object:
     """Facts for the anomaly rules from the identity index, the staff register and the teams'
     working hours, when there."""
     from audit.anomalies import AnomalyContext, load_working_hours
@@ -222,7 +273,7 @@ def _context(db: Path, con: duckdb.DuckDBPyConnection, hours: Path | None = None
     except ValueError as exc:
         out.print(f"[red]error:[/red] --hours: {exc}")
         raise typer.Exit(2) from exc
-    if not db.exists():
+    if not _index_there(db):
         return AnomalyContext(staff=staff or None, working_hours=working_hours)
     index = IdentityIndex(db)
     return AnomalyContext(open_cases=index.open_case_persons(), staff=staff or None,
@@ -231,7 +282,7 @@ def _context(db: Path, con: duckdb.DuckDBPyConnection, hours: Path | None = None
 
 @audit_app.command("anomalies")
 def anomalies(
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
     since: Annotated[str | None, typer.Option(help="ISO date (default: 30 days ago)")] = None,
     hours: Annotated[Path | None, typer.Option(
@@ -266,7 +317,7 @@ def review_break_glass(
     seq: Annotated[int, typer.Argument(help="Sequence number of the break-glass event.")],
     by: Annotated[str, typer.Option("--by", help="The reviewing IG officer.")],
     reason: Annotated[str, typer.Option("--reason", help="The review's finding.")],
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
 ) -> None:
     """Record IG's retrospective review of a break-glass access (it then leaves the queue)."""
@@ -293,14 +344,14 @@ audit_app.add_typer(staff_app, name="staff")
 def staff_add(
     user: Annotated[str, typer.Argument(help="The staff member's user ID in tokens.")],
     person: Annotated[str, typer.Argument(help="Their own person ID in the identity index.")],
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
 ) -> None:
     """Register a member of staff as a person, so look-ups of themselves, their family and
     colleagues are reported."""
     from audit.staff import add_staff
 
-    with duckdb.connect(str(_paths(db, audit))) as con:
+    with duckdb.connect(str(_file_only(_paths(db, audit), "audit staff add"))) as con:
         add_staff(con, user, person)
     out.print(f"{user} registered")
 
@@ -308,7 +359,7 @@ def staff_add(
 @audit_app.command("export")
 def export(
     out_path: Annotated[Path, typer.Option("--out", help="NDJSON file to write.")],
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
     fmt: Annotated[str, typer.Option("--format", help="fhir")] = "fhir",
 ) -> None:
@@ -354,11 +405,11 @@ def _log_key(path: Path) -> SigningKey:
 
 
 @audit_app.command("log-key")
-def log_key(db: DbOption = Path("kinlink.duckdb"), audit: AuditOption = None) -> None:
+def log_key(db: DbOption = DEFAULT_DB, audit: AuditOption = None) -> None:
     """Print the log's verifier key (vkey): hand it to each witness for its first run."""
     from audit.cosignature import verifier_key
 
-    key = _log_key(_paths(db, audit))
+    key = _log_key(_file_only(_paths(db, audit), "audit log-key"))
     print(verifier_key(key.name, key.public_bytes))
 
 
@@ -372,7 +423,7 @@ def witness(
         "--log-key", help="The log's verifier key (from `kinlink audit log-key`), inline or a file "
                           "holding it; needed on the first run, then pinned in the state file.")
     ] = None,
-    db: DbOption = Path("kinlink.duckdb"),
+    db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
 ) -> None:
     """Check the log grew consistently since this witness last looked, then countersign.
@@ -385,7 +436,7 @@ def witness(
     from audit.cosignature import COSIGNATURE_V1, verifier_key
     from audit.witness import WitnessRefusal, witness_checkpoint
 
-    path = _paths(db, audit)
+    path = _file_only(_paths(db, audit), "audit witness")
     try:
         witness_key = SigningKey.load_or_create(key, name)
     except ValueError as exc:
@@ -404,6 +455,25 @@ def witness(
     print(cosigned.text(), end="")
     vkey = verifier_key(witness_key.name, witness_key.public_bytes, COSIGNATURE_V1)
     print(f"# witness verifier key: {vkey}", file=sys.stderr)
+
+
+@audit_app.command("init-db")
+def init_db(
+    db: Annotated[str, typer.Option("--db", help="postgresql:// URL, as the database owner.")],
+    writer_role: Annotated[str, typer.Option(
+        help="The gateway's database role: may append and read the trail, never change it.")],
+) -> None:
+    """Create (or upgrade) the audit trail in PostgreSQL and grant the gateway's role append-only
+    access. Run once as the owner; the database then refuses UPDATE, DELETE and TRUNCATE."""
+    from audit.postgres import grant_writer
+
+    where = parse_location(db)
+    if not isinstance(where, PostgresLocation):
+        out.print("[red]error:[/red] init-db is for a PostgreSQL trail (--db postgresql://…); a "
+                  "DuckDB trail is created by its first write")
+        raise typer.Exit(2)
+    grant_writer(where, writer_role)
+    out.print(f"audit trail ready in {where.redacted}; role {writer_role} may append and read")
 
 
 def register(app: typer.Typer) -> None:

@@ -21,12 +21,19 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from audit.checkpoint import Checkpoint, SigningKey
 from audit.events import AuditEvent, canonical_json
 from audit.merkle import CompactRange, leaf_hash
+from audit.postgres import PostgresAuditStore
+from kinlink.database import PostgresLocation, StoreLocation, parse_location
+from kinlink.migrations import migrate
+
+if TYPE_CHECKING:
+    from audit.verify import VerifyResult
 
 __all__ = [
     "AppendReceipt",
@@ -36,27 +43,6 @@ __all__ = [
     "checkpoint_path_for",
     "key_path_for",
 ]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_events (
-    seq BIGINT PRIMARY KEY,
-    recorded_at TIMESTAMPTZ NOT NULL,
-    event_type VARCHAR NOT NULL,
-    outcome VARCHAR NOT NULL,
-    subject_person_id VARCHAR,
-    user_id VARCHAR,
-    agency VARCHAR,
-    purpose VARCHAR,
-    event_json VARCHAR NOT NULL,
-    leaf_hash VARCHAR NOT NULL,
-    chain_hash VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    tree_size BIGINT NOT NULL,
-    note VARCHAR NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
-);
-"""
 
 GENESIS = "0" * 64
 
@@ -106,9 +92,13 @@ class _Pending:
 
 
 class AuditTrail:
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, key: SigningKey) -> None:
+    def __init__(self, path: Path | PostgresLocation, con: duckdb.DuckDBPyConnection | None,
+                 key: SigningKey, postgres: PostgresAuditStore | None = None,
+                 published: Path | None = None) -> None:
         self.path = path
-        self._con = con
+        self._con = con  # type: ignore[assignment]
+        self._postgres = postgres
+        self._published = published or checkpoint_path_for(path)  # type: ignore[arg-type]
         self._key = key
         self._lock = threading.Lock()  # the connection
         self._queue_lock = threading.Lock()  # the queue of callers waiting to commit
@@ -123,13 +113,34 @@ class AuditTrail:
         self._stop_checkpointing = threading.Event()
 
     @classmethod
-    def open(cls, path: Path, origin: str = "kinlink.local/audit") -> AuditTrail:
+    def open(cls, path: Path | str | StoreLocation, origin: str = "kinlink.local/audit",
+             key_path: Path | None = None) -> AuditTrail:
+        """The trail in a DuckDB file, or in a PostgreSQL database shared by several processes.
+
+        A file trail keeps its checkpoint signing key beside it; a database has no "beside", so
+        its key is a file named by ``key_path`` (or ``KINLINK_AUDIT_KEY``), the same file for
+        every worker, so that every checkpoint is signed by the one log key."""
+        where = parse_location(path)
+        if isinstance(where, PostgresLocation):
+            named = key_path or (Path(os.environ["KINLINK_AUDIT_KEY"])
+                                 if os.environ.get("KINLINK_AUDIT_KEY") else None)
+            if named is None:
+                raise AuditUnavailable("an audit trail in PostgreSQL needs its signing key file: "
+                                       "set audit_key (KINLINK_AUDIT_KEY)")
+            try:
+                store = PostgresAuditStore.open(where)
+            except Exception as exc:
+                raise AuditUnavailable(f"cannot open the audit trail at {where.redacted}: "
+                                       f"{type(exc).__name__}") from exc
+            return cls(where, None, SigningKey.load_or_create(named, origin), postgres=store,
+                       published=named.with_name(f"{named.stem}.checkpoint"))
+        file = where.path
         try:
-            con = duckdb.connect(str(path))
-            con.execute(_SCHEMA)
+            con = duckdb.connect(str(file))
+            migrate(con, "audit", "audit", "duckdb")
         except duckdb.Error as exc:
-            raise AuditUnavailable(f"cannot open the audit trail at {path}: {exc}") from exc
-        return cls(path, con, SigningKey.load_or_create(key_path_for(path), origin))
+            raise AuditUnavailable(f"cannot open the audit trail at {file}: {exc}") from exc
+        return cls(file, con, SigningKey.load_or_create(key_path or key_path_for(file), origin))
 
     @property
     def key_name(self) -> str:
@@ -182,6 +193,9 @@ class AuditTrail:
         return item.receipts
 
     def _commit(self, batch: list[_Pending]) -> None:
+        if self._postgres is not None:
+            self._commit_shared(batch)
+            return
         with self._lock:
             try:
                 cur = self._con
@@ -223,6 +237,50 @@ class AuditTrail:
             pending.done = True
             pending.wake.set()
 
+    def _commit_shared(self, batch: list[_Pending]) -> None:
+        """One group commit to PostgreSQL: the head is read under the store's lock each time,
+        because other processes append too."""
+        assert self._postgres is not None
+
+        def build(head: tuple[int, str] | None) -> tuple[list[tuple[object, ...]], list[bytes]]:
+            seq, chain = head or (0, GENESIS)
+            rows: list[tuple[object, ...]] = []
+            leaves: list[bytes] = []
+            for pending in batch:
+                pending.receipts.clear()
+                for event in pending.events:
+                    payload = canonical_json(event.model_dump(mode="json")).decode()
+                    leaf = leaf_hash(leaf_data(seq, payload)).hex()
+                    chain = chain_next(chain, leaf)
+                    rows.append((seq, event.recorded_at, event.event_type, event.outcome,
+                                 event.subject_person_id, event.user_id, event.agency,
+                                 event.purpose, payload, leaf, chain))
+                    pending.receipts.append(AppendReceipt(seq, leaf))
+                    leaves.append(bytes.fromhex(leaf))
+                    seq += 1
+            return rows, leaves
+
+        try:
+            self._postgres.commit(build)
+        except Exception as exc:
+            error = AuditUnavailable(f"audit write failed: {type(exc).__name__}")
+            error.__cause__ = exc
+            for pending in batch:
+                pending.receipts.clear()
+                pending.error = error
+        for pending in batch:
+            pending.done = True
+            pending.wake.set()
+
+    def _shared_tree(self) -> CompactRange:
+        """The tree over every committed leaf, caught up with other processes' appends."""
+        assert self._postgres is not None
+        tree = self._range or CompactRange()
+        for leaf in self._postgres.leaf_hashes_from(tree.size):
+            tree.append(leaf)
+        self._range = tree
+        return tree
+
     def _load_head(self) -> tuple[tuple[int, str], CompactRange]:
         """Next sequence number, chain hash and tree edge, read once (caller holds ``_lock``)."""
         if self._head is None or self._range is None:
@@ -236,19 +294,29 @@ class AuditTrail:
         return self._head, self._range
 
     def leaf_hashes(self) -> list[bytes]:
+        if self._postgres is not None:
+            return self._postgres.leaf_hashes_from(0)
         rows = self._con.execute("SELECT leaf_hash FROM audit_events ORDER BY seq").fetchall()
         return [bytes.fromhex(r[0]) for r in rows]
 
     def checkpoint(self) -> Checkpoint:
         """Sign the current tree head, store it and publish it beside the trail."""
         with self._lock:
-            _, tree = self._load_head()
-            note = Checkpoint.signed(self._key.name, tree.size, tree.root(), self._key)
-            self._con.execute(
-                "INSERT INTO checkpoints (tree_size, note) VALUES (?, ?)",
-                [tree.size, note.text()],
-            )
-        published = checkpoint_path_for(self.path)
+            if self._postgres is not None:
+                # Any committed snapshot of the shared log is a gap-free prefix, so the tree
+                # over what is read now is a tree head every later state extends.
+                tree = self._shared_tree()
+                note = Checkpoint.signed(self._key.name, tree.size, tree.root(), self._key)
+                if not self._postgres.has_checkpoint(tree.size):  # another worker signed it
+                    self._postgres.add_checkpoint(tree.size, note.text())
+            else:
+                _, tree = self._load_head()
+                note = Checkpoint.signed(self._key.name, tree.size, tree.root(), self._key)
+                self._con.execute(
+                    "INSERT INTO checkpoints (tree_size, note) VALUES (?, ?)",
+                    [tree.size, note.text()],
+                )
+        published = self._published
         draft = published.with_name(published.name + ".tmp")
         draft.write_text(note.text(), encoding="utf-8")
         os.replace(draft, published)
@@ -269,9 +337,10 @@ class AuditTrail:
         def run() -> None:
             signed_size = -1
             while not self._stop_checkpointing.wait(every_seconds):
-                with self._lock:
-                    _, tree = self._load_head()
-                    size = tree.size
+                try:
+                    size = self.size()
+                except Exception:  # the store is away: retried at the next interval
+                    continue
                 if size != signed_size:
                     with contextlib.suppress(Exception):  # retried at the next interval
                         signed_size = self.checkpoint().size
@@ -279,12 +348,36 @@ class AuditTrail:
         self._checkpointer = threading.Thread(target=run, name="audit-checkpoints", daemon=True)
         self._checkpointer.start()
 
+    def size(self) -> int:
+        """Events committed so far (by every writer)."""
+        if self._postgres is not None:
+            return self._postgres.head_size()
+        with self._lock:
+            _, tree = self._load_head()
+            return tree.size
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for reading (search, reports) beside the writer, in this process."""
+        """A DuckDB cursor for reading (search, reports) beside the writer, in this process; on
+        PostgreSQL over this process's replica, brought up to date first."""
+        if self._postgres is not None:
+            return self._postgres.replica()
         return self._con.cursor()
+
+    def verify(self) -> VerifyResult:
+        """Verify the trail from its store (never from a replica)."""
+        from audit.verify import verify_rows, verify_trail
+
+        if self._postgres is not None:
+            events, notes = self._postgres.rows_for_verification()
+            return verify_rows(events, notes, self._key.name, self._key.public_bytes)
+        return verify_trail(self.path, self._key.name, self._key.public_bytes,  # type: ignore[arg-type]
+                            con=self.cursor())
 
     def ping(self) -> None:
         """Raise unless the trail's store answers (for readiness probes)."""
+        if self._postgres is not None:
+            self._postgres.ping()
+            return
         with self._lock:
             self._con.execute("SELECT count(*) FROM audit_events WHERE seq < 0").fetchall()
 
@@ -293,4 +386,7 @@ class AuditTrail:
         if self._checkpointer is not None:
             self._checkpointer.join()
         with self._lock:
-            self._con.close()
+            if self._postgres is not None:
+                self._postgres.close()
+            else:
+                self._con.close()

@@ -8,8 +8,10 @@ tamperer does not hold.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -17,7 +19,7 @@ from audit.checkpoint import parse_checkpoint, verify_signature
 from audit.merkle import CompactRange, leaf_hash
 from audit.trail import GENESIS, chain_next, leaf_data
 
-__all__ = ["VerifyResult", "verify_trail"]
+__all__ = ["VerifyResult", "verify_rows", "verify_trail"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,13 @@ def _verify(con: duckdb.DuckDBPyConnection, key_name: str, public_key: bytes) ->
             "SELECT note FROM checkpoints ORDER BY tree_size, rowid"
         ).fetchall()
     ]
+    return verify_rows(rows, notes, key_name, public_key)
 
+
+def verify_rows(rows: Sequence[tuple[Any, ...]], notes: Sequence[str], key_name: str,
+                public_key: bytes) -> VerifyResult:
+    """Verify events ``(seq, event_json, leaf_hash, chain_hash)`` in seq order and checkpoint
+    notes in size order, however they were read (a DuckDB file, a PostgreSQL snapshot)."""
     chain = GENESIS
     leaves: list[bytes] = []
     for position, (seq, event_json, stored_leaf, stored_chain) in enumerate(rows):

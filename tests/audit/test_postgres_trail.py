@@ -1,0 +1,211 @@
+"""The audit trail in PostgreSQL, written by several processes at once, on a real server.
+
+What must hold: one gap-free order with one hash chain and one Merkle tree however many
+processes append; the database itself refusing any change to an event (the gateway's role has
+no right to, and triggers stop even the owner); tampering found by verify; an unreachable
+database refusing the write, so nothing is disclosed."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import uuid
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from audit import AuditEvent, AuditTrail, AuditUnavailable
+from audit.merkle import root_hash
+from kinlink.cli import app
+from kinlink.database import PostgresLocation, close_pools
+
+
+def event(i: int, who: str = "u") -> AuditEvent:
+    return AuditEvent(event_type="PatientRead", outcome="permit", subject_person_id=f"P{i:06d}",
+                      user_id=who, agency="police", purpose="mash-triage")
+
+
+def _append_from_process(url: str, key: str, worker: int, count: int) -> None:
+    trail = AuditTrail.open(url, key_path=Path(key))
+
+    def thread(t: int) -> None:
+        for k in range(count):
+            trail.append([event(worker * 100_000 + t * 1000 + k, f"w{worker}")])
+
+    threads = [threading.Thread(target=thread, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    trail.close()
+    close_pools()
+
+
+def test_processes_appending_at_once_keep_one_gap_free_log(postgres_url: str,
+                                                           tmp_path: Path) -> None:
+    key = tmp_path / "audit.signing-key"
+    AuditTrail.open(postgres_url, key_path=key).close()
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_append_from_process,
+                             args=(postgres_url, str(key), w, 40)) for w in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    with psycopg.connect(postgres_url) as con:
+        rows = con.execute("SELECT seq, user_id FROM audit_events ORDER BY seq").fetchall()
+    assert [seq for seq, _ in rows] == list(range(3 * 4 * 40))
+    assert {who for _, who in rows} == {"w0", "w1", "w2"}
+    trail = AuditTrail.open(postgres_url, key_path=key)
+    note = trail.checkpoint()
+    assert note.size == len(rows) and note.root == root_hash(trail.leaf_hashes())
+    result = trail.verify()
+    assert result.ok and result.events == len(rows) and result.checkpoints == 1
+    trail.close()
+
+
+def test_search_and_reports_read_the_shared_trail(postgres_url: str, tmp_path: Path) -> None:
+    key = tmp_path / "audit.signing-key"
+    writer = AuditTrail.open(postgres_url, key_path=key)
+    reader = AuditTrail.open(postgres_url, key_path=key)   # another worker
+    writer.append([event(1), event(2)])
+    assert reader.cursor().execute("SELECT count(*) FROM audit_events").fetchone()[0] == 2
+    writer.append([event(3)])
+    assert reader.cursor().execute(
+        "SELECT max(seq) FROM audit_events").fetchone()[0] == 2   # caught up, not copied anew
+    from audit import AuditQuery, search_events
+
+    found = search_events(reader.cursor(), AuditQuery(subject="P000002"))
+    assert [e["seq"] for e in found] == [1]
+    verify = CliRunner().invoke(app, ["audit", "verify", "--db", postgres_url, "--key", str(key)])
+    assert verify.exit_code == 0 and "3 events" in verify.output, verify.output
+    writer.close()
+    reader.close()
+
+
+def test_the_database_refuses_to_change_or_fork_the_trail(postgres_url: str,
+                                                          tmp_path: Path) -> None:
+    trail = AuditTrail.open(postgres_url, key_path=tmp_path / "k")
+    trail.append([event(1), event(2)])
+    trail.checkpoint()
+    with psycopg.connect(postgres_url, autocommit=True) as owner:
+        for statement in ("UPDATE audit_events SET outcome = 'deny' WHERE seq = 1",
+                          "DELETE FROM audit_events WHERE seq = 1",
+                          "TRUNCATE audit_events",
+                          "DELETE FROM checkpoints"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                owner.execute(statement)
+        last = owner.execute("SELECT event_json, leaf_hash, chain_hash FROM audit_events "
+                             "WHERE seq = 1").fetchone()
+        # A second writer that skipped the lock: same seq, or a chain not following the last.
+        with pytest.raises(psycopg.IntegrityError, match="next sequence number is 2"):
+            owner.execute("INSERT INTO audit_events SELECT * FROM audit_events WHERE seq = 1")
+        for seq, problem in ((7, "next sequence number is 2"),
+                             (2, "chain hash does not follow")):
+            with pytest.raises(psycopg.IntegrityError, match=problem):
+                owner.execute(
+                    "INSERT INTO audit_events VALUES (%s, now(), 'PatientRead', 'permit', NULL, "
+                    "NULL, NULL, NULL, %s, %s, %s)", [seq, *last])
+    assert trail.verify().ok
+    trail.close()
+
+
+def test_the_gateway_role_may_append_and_read_but_never_change(postgres_url: str,
+                                                               postgres_admin_url: str,
+                                                               tmp_path: Path) -> None:
+    role = f"gw_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        result = CliRunner().invoke(app, ["audit", "init-db", "--db", postgres_url,
+                                          "--writer-role", role])
+        assert result.exit_code == 0, result.output
+        as_gateway = postgres_url.replace("postgres@", f"{role}@", 1)
+        trail = AuditTrail.open(as_gateway, key_path=tmp_path / "k")
+        assert [r.seq for r in trail.append([event(1), event(2)])] == [0, 1]
+        trail.checkpoint()
+        assert trail.verify().ok
+        with psycopg.connect(as_gateway, autocommit=True) as con:
+            for statement in ("UPDATE audit_events SET outcome = 'deny'",
+                              "DELETE FROM audit_events", "TRUNCATE audit_events",
+                              "ALTER TABLE audit_events DISABLE TRIGGER USER",
+                              "DROP TABLE audit_events"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    con.execute(statement)
+        trail.close()
+    finally:
+        close_pools()
+        with psycopg.connect(postgres_url, autocommit=True) as owner:
+            owner.execute(f"DROP OWNED BY {role}")
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}")
+
+
+def test_an_owner_who_disables_the_triggers_to_tamper_is_caught(postgres_url: str,
+                                                                tmp_path: Path) -> None:
+    trail = AuditTrail.open(postgres_url, key_path=tmp_path / "k")
+    trail.append([event(i) for i in range(6)])
+    trail.checkpoint()
+    with psycopg.connect(postgres_url, autocommit=True) as owner:
+        owner.execute("ALTER TABLE audit_events DISABLE TRIGGER USER")
+        owner.execute("UPDATE audit_events SET event_json = replace(event_json, 'P000003', "
+                      "'P999999') WHERE seq = 3")
+    result = trail.verify()
+    assert not result.ok and result.first_failure_seq == 3 and "edited" in (result.problem or "")
+    cli = CliRunner().invoke(app, ["audit", "verify", "--db", postgres_url, "--key",
+                                   str(tmp_path / "k")])
+    assert cli.exit_code == 1 and "event seq 3" in cli.output
+    trail.close()
+
+
+def test_an_unreachable_database_refuses_the_write(postgres_url: str, tmp_path: Path) -> None:
+    with pytest.raises(AuditUnavailable, match="cannot open the audit trail"):
+        AuditTrail.open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2",
+                        key_path=tmp_path / "k")
+    trail = AuditTrail.open(postgres_url, key_path=tmp_path / "k")
+    trail.append([event(1)])
+    with psycopg.connect(postgres_url, autocommit=True) as owner:
+        owner.execute("ALTER TABLE audit_events RENAME TO audit_events_away")
+    with pytest.raises(AuditUnavailable, match="audit write failed"):
+        trail.append([event(2)])
+    with psycopg.connect(postgres_url, autocommit=True) as owner:
+        owner.execute("ALTER TABLE audit_events_away RENAME TO audit_events")
+    assert [r.seq for r in trail.append([event(2)])] == [1]   # nothing half-written
+    trail.close()
+
+
+def test_a_trail_needs_its_signing_key_named(postgres_url: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KINLINK_AUDIT_KEY", raising=False)
+    with pytest.raises(AuditUnavailable, match="KINLINK_AUDIT_KEY"):
+        AuditTrail.open(postgres_url)
+
+
+def test_a_trail_from_before_migrations_is_version_one_and_still_verifies(
+        tmp_path: Path) -> None:
+    path = tmp_path / "kinlink.audit.duckdb"
+    trail = AuditTrail.open(path)
+    trail.append([event(1), event(2)])
+    trail.checkpoint()
+    trail.close()
+    with duckdb.connect(str(path)) as con:       # as the previous release left it: no ledger
+        con.execute("DROP TABLE schema_migrations")
+    trail = AuditTrail.open(path)
+    assert trail.cursor().execute("SELECT component, version FROM schema_migrations"
+                                  ).fetchall() == [("audit", 1)]
+    assert trail.verify().ok and trail.append([event(3)])[0].seq == 2
+    trail.close()
+
+
+def test_postgres_location_string_and_object_are_the_same_trail(postgres_url: str,
+                                                               tmp_path: Path) -> None:
+    a = AuditTrail.open(postgres_url, key_path=tmp_path / "k")
+    b = AuditTrail.open(PostgresLocation(postgres_url), key_path=tmp_path / "k")
+    a.append([event(1)])
+    assert b.append([event(2)])[0].seq == 1
+    a.close()
+    b.close()
