@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["postgres_admin_url", "postgres_url"]
+__all__ = ["postgres_admin_url", "postgres_url", "throwaway_cluster"]
 
 
 def _server_bin() -> Path:
@@ -49,7 +49,11 @@ def _as_server_user(argv: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def _throwaway_cluster() -> Iterator[str]:
+def throwaway_cluster(durable: bool = False) -> Iterator[str]:
+    """A new cluster on a free loopback port; yields its superuser URL.
+
+    Tests run without fsync (nothing to protect, and much faster); a benchmark asks for
+    ``durable=True`` so commits cost what they cost in production."""
     bindir = _server_bin()
     root = Path(tempfile.mkdtemp(prefix="kinlink-pg-"))
     data = root / "data"
@@ -60,7 +64,9 @@ def _throwaway_cluster() -> Iterator[str]:
                                     "--auth=trust", "--encoding=UTF8", "--no-locale"]),
                    check=True, capture_output=True)
     options = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-               "-c max_connections=200 -c fsync=off -c full_page_writes=off")
+               "-c max_connections=200")
+    if not durable:
+        options += " -c fsync=off -c full_page_writes=off"
     subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
                                     "-l", str(root / "server.log"), "-w", "start"]),
                    check=True, capture_output=True)
@@ -79,7 +85,7 @@ def postgres_admin_url() -> Iterator[str]:
     if given:
         yield given
         return
-    with _throwaway_cluster() as url:
+    with throwaway_cluster() as url:
         yield url
 
 

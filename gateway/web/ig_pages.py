@@ -120,12 +120,10 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
 
     @router.get("/integrity")
     def integrity(request: Request) -> Response:
-        from audit.verify import verify_trail
-
         _ig(request, None, "audit integrity page")
         trail = request.app.state.audit
         cursor = trail.cursor()
-        result = verify_trail(trail.path, trail.key_name, trail.public_key, con=cursor)
+        result = trail.verify()
         checkpoint = cursor.execute(
             "SELECT note, created_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1").fetchall()
         exists = cursor.execute("SELECT count(*) FROM information_schema.tables "
