@@ -69,18 +69,26 @@ def link(
             "comparisons (default: whenever the previous index allows), or score every pair.",
         ),
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="Where pairs are scored: duckdb (in-process) or spark (Splink's "
+                               "Spark backend; KINLINK_SPARK_MASTER names a cluster).")
+    ] = "duckdb",
 ) -> None:
     """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
+    from linkage.engines import ENGINES
     from linkage.index import IndexUnavailable, LinkInProgress
     from linkage.ingest.errors import ExtractError
     from linkage.persons.clustering import ClusteringRules
     from linkage.pipeline import LinkOptions, link_sources
 
+    if engine not in ENGINES:
+        raise _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     options = LinkOptions(
         clustering=ClusteringRules(link_threshold=threshold),
         model_path=model,
         retrain=retrain,
         incremental=incremental,
+        engine=engine,
     )
     try:
         with _progress(not as_json) as stage:

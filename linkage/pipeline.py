@@ -90,6 +90,8 @@ class LinkOptions:
     #: None: reuse the previous index's comparison vectors when it can; True: insist on it
     #: (fail when it cannot); False: score every pair afresh.
     incremental: bool | None = None
+    #: Where pairs are scored: "duckdb" or "spark" (``linkage.engines``). Spark scores every pair.
+    engine: str = "duckdb"
 
 
 @dataclass
@@ -314,6 +316,12 @@ def _score_pairs(
         raise ValueError(f"cannot link incrementally: {reason}; run without --incremental")
     if options.incremental is False:
         reason = "asked for a full run"
+    if options.engine == "spark":
+        if options.incremental is True:
+            raise ValueError("the Spark engine scores every pair: run without --incremental")
+        from linkage.engines.spark import score_all_pairs_on_spark
+
+        return score_all_pairs_on_spark(con, fitted, gamma_columns(linker))
     if reason is None:
         return score_changed_pairs(linker, con, db_api)
     scoring = score_all_pairs(linker, con)
