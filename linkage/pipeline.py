@@ -211,7 +211,8 @@ def link_sources(
                 relatives=_relatives(ingest.relationships, features),
             )
             edges["outcome"] = result.edge_outcomes
-            edges = _with_implied_links(edges, result.implied_links)
+            edges = _with_implied_links(edges, result.implied_links, "linked:same-relative")
+            edges = _with_implied_links(edges, result.birth_links, "linked:expected-birth")
             labels = result.labels
 
         with timed("assign IDs"):
@@ -403,8 +404,12 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             else frozenset(),
             upn=clean(upn) if not temporary else None,
             source=source,
+            family_name=clean(family),
+            address_key=clean(address),
+            placeholder_name=bool(placeholder),
         )
-        for nhs, dob, given, canonical, metaphone, all_names, upn, temporary, source in zip(
+        for (nhs, dob, given, canonical, metaphone, all_names, upn, temporary, source, family,
+             address, placeholder) in zip(
             features["nhs_number"].tolist(),
             features["dob"].tolist(),
             features["given_name"].tolist(),
@@ -414,6 +419,9 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             features["upn"].tolist(),
             features["upn_is_temporary"].fillna(False).astype(bool).tolist(),
             features["source"].tolist(),
+            features["family_name"].tolist(),
+            features["address_key"].tolist(),
+            features["name_is_placeholder"].fillna(False).astype(bool).tolist(),
             strict=True,
         )
     ]
@@ -469,8 +477,11 @@ def _relatives(relationships: pd.DataFrame, features: pd.DataFrame) -> list[Rela
         left[both].tolist(), right[both].tolist(), role[both].tolist(), strict=True)]
 
 
-def _with_implied_links(edges: pd.DataFrame, implied: list[tuple[int, int]]) -> pd.DataFrame:
-    """Record each relative-implied link as an edge, so every link has a row that explains it.
+def _with_implied_links(
+    edges: pd.DataFrame, implied: list[tuple[int, int]], outcome: str
+) -> pd.DataFrame:
+    """Record each link a rule implied (same relative, expected birth) as an edge with that
+    rule as its outcome, so every link has a row that explains it.
 
     A pair that was never scored gets weight and probability 0: the outcome, not a score, is its
     evidence.
@@ -483,11 +494,11 @@ def _with_implied_links(edges: pd.DataFrame, implied: list[tuple[int, int]]) -> 
     for i, j in implied:
         k = scored.get((min(i, j), max(i, j)))
         if k is not None:
-            edges.iat[k, edges.columns.get_loc("outcome")] = "linked:same-relative"
+            edges.iat[k, edges.columns.get_loc("outcome")] = outcome
         else:
             rows.append({"left_idx": i, "right_idx": j, "match_probability": 0.0,
                          "match_weight": 0.0, "personal_evidence": False,
-                         "outcome": "linked:same-relative"})
+                         "outcome": outcome})
     return pd.concat([edges, pd.DataFrame(rows)], ignore_index=True) if rows else edges
 
 

@@ -20,6 +20,7 @@ from linkage.persons.constraints import (
     pair_conflict,
     sibling_identifier_error,
 )
+from linkage.persons.expected_births import expected_birth_links
 
 __all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records"]
 
@@ -62,6 +63,8 @@ class ClusterResult:
     conflicts: list[tuple[int, int, str]] = field(default_factory=list)
     #: Pairs joined because they are the same relative (mother, father, sibling) of one child.
     implied_links: list[tuple[int, int]] = field(default_factory=list)
+    #: Pairs joined because one is a pre-birth record of the child the other is.
+    birth_links: list[tuple[int, int]] = field(default_factory=list)
 
 
 #: A parent is at least this many years older than their child (by year of birth).
@@ -258,6 +261,7 @@ def cluster_records(
         outcomes[k] = "linked"
 
     implied = _link_through_relatives(clusters, relatives, cannot)
+    births = _link_expected_births(clusters, cannot)
 
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
@@ -265,7 +269,22 @@ def cluster_records(
         labels[members] = label
         del root
     return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts,
-                         implied_links=implied)
+                         implied_links=implied, birth_links=births)
+
+
+def _link_expected_births(
+    clusters: _Clusters, cannot: dict[int, set[int]]
+) -> list[tuple[int, int]]:
+    """Each pre-birth record joined to the one child born from it (``expected_births``), unless a
+    hard constraint (a reviewer's "different", a relationship between the two) says otherwise."""
+    linked: list[tuple[int, int]] = []
+    for i, j in expected_birth_links(clusters.facts, clusters.members):
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or clusters.conflict(a, b, cannot) is not None:
+            continue
+        clusters.union(a, b)
+        linked.append((i, j))
+    return linked
 
 
 def _dates_compatible(clusters: _Clusters, a: int, b: int) -> bool:
