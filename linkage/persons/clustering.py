@@ -8,7 +8,7 @@ already hold several records, only if they agree as groups, not through one chan
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -239,7 +239,8 @@ def cluster_records(
     linkable = (probability >= rules.link_threshold) & personal_evidence
     for k in np.flatnonzero((probability >= rules.link_threshold) & ~personal_evidence).tolist():
         outcomes[k] = "insufficient-personal-evidence"
-    held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable)
+    held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable,
+                              _youngest_child_year(facts, relatives))
     candidates = np.flatnonzero(linkable)
     order = candidates[np.argsort(-weight[candidates], kind="stable")]
     for k in order.tolist():
@@ -368,8 +369,16 @@ def _ambiguous_records(
     weight: np.ndarray,
     rules: ClusteringRules,
     linkable: np.ndarray,
+    youngest_child_year: Mapping[int, int] | None = None,
 ) -> set[int]:
-    """Records that fit two people who cannot be one (a father and Junior) about equally well."""
+    """Records that fit two people who cannot be one (a father and Junior) about equally well.
+
+    A record its agency names as the parent of a child born in year Y cannot be anyone born
+    less than ``PARENT_MIN_AGE_YEARS`` before Y: such a candidate (Junior, for his father's
+    school-contact record) is no rival, so the record is not held on its account. The merge
+    itself still checks the same fact (``parent-younger-than-child``).
+    """
+    youngest_child_year = youngest_child_year or {}
     neighbours: dict[int, list[tuple[float, int]]] = {}
     strong = np.flatnonzero(linkable)
     for i, j, w in zip(
@@ -379,6 +388,10 @@ def _ambiguous_records(
         neighbours.setdefault(j, []).append((w, i))
     held: set[int] = set()
     for record, candidates in neighbours.items():
+        child_year = youngest_child_year.get(record)
+        if child_year is not None:
+            candidates = [(w, c) for w, c in candidates
+                          if not _born_too_late_to_be_parent(facts[c], child_year)]
         if len(candidates) < 2:
             continue
         candidates.sort(reverse=True)
@@ -390,6 +403,26 @@ def _ambiguous_records(
                 held.add(record)
                 break
     return held
+
+
+def _youngest_child_year(
+    facts: Sequence[RecordFacts], relatives: Sequence[Relative]
+) -> dict[int, int]:
+    """For each record named as a parent, the birth year of the youngest child it is named for."""
+    years: dict[int, int] = {}
+    for rel in relatives:
+        if rel.role not in _PARENT_ROLES:
+            continue
+        dob = facts[rel.of_record].dob
+        if dob and dob[:4].isdigit():
+            year = int(dob[:4])
+            years[rel.record] = max(year, years.get(rel.record, year))
+    return years
+
+
+def _born_too_late_to_be_parent(candidate: RecordFacts, child_year: int) -> bool:
+    dob = candidate.dob
+    return bool(dob and dob[:4].isdigit() and int(dob[:4]) + PARENT_MIN_AGE_YEARS > child_year)
 
 
 def _groups_agree(
