@@ -213,6 +213,8 @@ def link_sources(
             edges["outcome"] = result.edge_outcomes
             edges = _with_implied_links(edges, result.implied_links, "linked:same-relative")
             edges = _with_implied_links(edges, result.birth_links, "linked:expected-birth")
+            edges = _with_implied_links(edges, result.household_parent_links,
+                                        "linked:household-parent")
             labels = result.labels
 
         with timed("assign IDs"):
@@ -407,9 +409,10 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             family_name=clean(family),
             address_key=clean(address),
             placeholder_name=bool(placeholder),
+            sex=clean(sex),
         )
         for (nhs, dob, given, canonical, metaphone, all_names, upn, temporary, source, family,
-             address, placeholder) in zip(
+             address, placeholder, sex) in zip(
             features["nhs_number"].tolist(),
             features["dob"].tolist(),
             features["given_name"].tolist(),
@@ -422,6 +425,7 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             features["family_name"].tolist(),
             features["address_key"].tolist(),
             features["name_is_placeholder"].fillna(False).astype(bool).tolist(),
+            features["sex"].tolist(),
             strict=True,
         )
     ]

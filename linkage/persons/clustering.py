@@ -21,6 +21,7 @@ from linkage.persons.constraints import (
     sibling_identifier_error,
 )
 from linkage.persons.expected_births import expected_birth_links
+from linkage.persons.household_parents import household_parent_links
 
 __all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records"]
 
@@ -65,6 +66,8 @@ class ClusterResult:
     implied_links: list[tuple[int, int]] = field(default_factory=list)
     #: Pairs joined because one is a pre-birth record of the child the other is.
     birth_links: list[tuple[int, int]] = field(default_factory=list)
+    #: Pairs joined because one is a child's parent contact, the other that parent's own record.
+    household_parent_links: list[tuple[int, int]] = field(default_factory=list)
 
 
 #: A parent is at least this many years older than their child (by year of birth).
@@ -263,6 +266,7 @@ def cluster_records(
 
     implied = _link_through_relatives(clusters, relatives, cannot)
     births = _link_expected_births(clusters, cannot)
+    parents = _link_household_parents(clusters, relatives, cannot)
 
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
@@ -270,7 +274,36 @@ def cluster_records(
         labels[members] = label
         del root
     return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts,
-                         implied_links=implied, birth_links=births)
+                         implied_links=implied, birth_links=births,
+                         household_parent_links=parents)
+
+
+def _link_household_parents(
+    clusters: _Clusters, relatives: Sequence[Relative], cannot: dict[int, set[int]]
+) -> list[tuple[int, int]]:
+    """Each parent contact joined to the one person of its child's household it can be
+    (``household_parents``); a contact fitting different people through different children
+    joins none, and hard constraints hold as for any link."""
+    found = household_parent_links(
+        clusters.facts, clusters.members, clusters.find,
+        [(r.record, r.of_record, r.role) for r in relatives], PARENT_MIN_AGE_YEARS)
+    before = {link.contact: clusters.find(link.contact) for link in found}
+    targets: dict[int, set[int]] = {}
+    for link in found:
+        targets.setdefault(before[link.contact], set()).add(clusters.find(link.match))
+    linked: list[tuple[int, int]] = []
+    for link in found:
+        i, j = link.contact, link.match
+        if len(targets[before[i]]) != 1:
+            continue
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or not _dates_compatible(clusters, a, b):
+            continue
+        if clusters.conflict(a, b, cannot) is not None:
+            continue
+        clusters.union(a, b)
+        linked.append((i, j))
+    return linked
 
 
 def _link_expected_births(

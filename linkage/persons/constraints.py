@@ -40,6 +40,7 @@ class RecordFacts:
     address_key: str | None = None
     #: "Baby", "Unborn" or no given name at all: a record made before the child was named.
     placeholder_name: bool = False
+    sex: str | None = None
 
 
 #: Two dates of birth this many years apart are a parent and a child (Junior named after his
