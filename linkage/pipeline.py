@@ -49,6 +49,7 @@ from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
 from linkage.persons.constraints import RecordFacts
+from linkage.persons.profiles import ProfileModel
 from linkage.review.decisions import DecisionStore, decisions_path_for
 
 __all__ = ["LinkOptions", "LinkSummary", "StageTimer", "link_sources"]
@@ -183,7 +184,8 @@ def link_sources(
             edges = con.execute(
                 f"""
                 SELECT l.idx AS left_idx, r.idx AS right_idx, p.match_probability,
-                       p.match_weight, {PERSONAL_EVIDENCE_SQL} AS personal_evidence
+                       p.match_weight, {PERSONAL_EVIDENCE_SQL} AS personal_evidence,
+                       {", ".join(f"p.{g}" for g in gamma_columns(linker))}
                 FROM {PAIR_SCORES} p
                 JOIN record_features l ON l.unique_id = p.unique_id_l
                 JOIN record_features r ON r.unique_id = p.unique_id_r
@@ -209,12 +211,16 @@ def link_sources(
                 cannot_link=cannot,
                 personal_evidence=edges["personal_evidence"].to_numpy(dtype=bool),
                 relatives=_relatives(ingest.relationships, features),
+                profile=(ProfileModel.from_splink_json(fitted),
+                         edges[gamma_columns(linker)].to_numpy(dtype=np.int8)),
             )
+            edges = edges.drop(columns=gamma_columns(linker))
             edges["outcome"] = result.edge_outcomes
             edges = _with_implied_links(edges, result.implied_links, "linked:same-relative")
             edges = _with_implied_links(edges, result.birth_links, "linked:expected-birth")
             edges = _with_implied_links(edges, result.household_parent_links,
                                         "linked:household-parent")
+            edges = _with_implied_links(edges, result.profile_links, "linked:person-profile")
             labels = result.labels
 
         with timed("assign IDs"):

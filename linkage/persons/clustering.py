@@ -22,6 +22,7 @@ from linkage.persons.constraints import (
 )
 from linkage.persons.expected_births import expected_birth_links
 from linkage.persons.household_parents import household_parent_links
+from linkage.persons.profiles import ProfileModel, profile_candidates
 
 __all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records"]
 
@@ -68,12 +69,17 @@ class ClusterResult:
     birth_links: list[tuple[int, int]] = field(default_factory=list)
     #: Pairs joined because one is a child's parent contact, the other that parent's own record.
     household_parent_links: list[tuple[int, int]] = field(default_factory=list)
+    #: Pairs joined because their persons' profiles (best level of each comparison) fit.
+    profile_links: list[tuple[int, int]] = field(default_factory=list)
 
 
 #: A parent is at least this many years older than their child (by year of birth).
 PARENT_MIN_AGE_YEARS = 12
 
 _PARENT_ROLES = frozenset({"mother", "father", "parent"})
+
+#: The date-of-birth level "same year, one an estimated 1 January" (see PERSONAL_EVIDENCE_SQL).
+_DOB_ESTIMATED_JAN1 = 2
 
 
 class _Clusters:
@@ -150,6 +156,10 @@ class _Clusters:
         return None
 
     def _younger_than_own_child(self, a: int, b: int) -> bool:
+        """Would this merge make someone younger than their own child, or older than their
+        parent? Only a violation the merge *creates* counts: a person whose agency records
+        already name an implausibly young "father" (a mother's new partner) is not thereby
+        barred from joining the rest of its own records."""
         years_a, years_b = self.years[a], self.years[b]
         if not (self.children.get(a) or self.children.get(b) or self.parents.get(a)
                 or self.parents.get(b)):
@@ -158,15 +168,20 @@ class _Clusters:
             merged = (min(years_a[0], years_b[0]), max(years_a[1], years_b[1]))
         else:
             merged = years_a or years_b  # type: ignore[assignment]
-        if merged is None:
+        if merged is None or not self._too_young(merged, (a, b)):
             return False
-        for child in (*self.children.get(a, ()), *self.children.get(b, ())):
+        return not (self._too_young(years_a, (a,)) or self._too_young(years_b, (b,)))
+
+    def _too_young(self, years: tuple[int, int] | None, roots: tuple[int, ...]) -> bool:
+        if years is None:
+            return False
+        for child in (c for r in roots for c in self.children.get(r, ())):
             child_years = self.years.get(self.find(child))
-            if child_years and merged[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
+            if child_years and years[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
                 return True
-        for parent in (*self.parents.get(a, ()), *self.parents.get(b, ())):
+        for parent in (p for r in roots for p in self.parents.get(r, ())):
             parent_years = self.years.get(self.find(parent))
-            if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > merged[0]:
+            if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > years[0]:
                 return True
         return False
 
@@ -204,6 +219,7 @@ def cluster_records(
     cannot_link: Iterable[tuple[int, int]] = (),
     personal_evidence: np.ndarray | None = None,
     relatives: Sequence[Relative] = (),
+    profile: tuple[ProfileModel, np.ndarray] | None = None,
 ) -> ClusterResult:
     """Cluster record indices ``0..len(facts)-1`` from scored edges ``left[k]–right[k]``.
 
@@ -267,6 +283,9 @@ def cluster_records(
     implied = _link_through_relatives(clusters, relatives, cannot)
     births = _link_expected_births(clusters, cannot)
     parents = _link_household_parents(clusters, relatives, cannot)
+    profiled: list[tuple[int, int]] = []
+    if profile is not None:
+        profiled = _link_profiles(clusters, left, right, weight, profile, rules, cannot, held)
 
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
@@ -275,7 +294,51 @@ def cluster_records(
         del root
     return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts,
                          implied_links=implied, birth_links=births,
-                         household_parent_links=parents)
+                         household_parent_links=parents, profile_links=profiled)
+
+
+def _link_profiles(
+    clusters: _Clusters,
+    left: np.ndarray,
+    right: np.ndarray,
+    weight: np.ndarray,
+    profile: tuple[ProfileModel, np.ndarray],
+    rules: ClusteringRules,
+    cannot: dict[int, set[int]],
+    held: set[int],
+) -> list[tuple[int, int]]:
+    """Persons whose profiles fit (``profiles``) joined, strongest first, unless a hard
+    constraint holds between them.
+
+    A record held as ambiguous stays held: fitting two people does not change because one of
+    them has more records. An exact date of birth on 1 January counts only as "same year, one
+    estimated": it is how unknown dates are recorded, and the profile has no term frequencies
+    to say so.
+    """
+    model, gammas = profile
+    dob = model.names.index("dob") if "dob" in model.names else None
+    if dob is not None:
+        gammas = gammas.copy()
+        estimated = np.array([bool(clusters.facts[i].dob and clusters.facts[i].dob[5:] == "01-01")
+                              for i in left.tolist()], dtype=bool)
+        column = gammas[:, dob]
+        column[estimated & (column > _DOB_ESTIMATED_JAN1)] = _DOB_ESTIMATED_JAN1
+    if held:
+        keep = np.array([i not in held and j not in held
+                         for i, j in zip(left.tolist(), right.tolist(), strict=True)], dtype=bool)
+        left, right, weight, gammas = left[keep], right[keep], weight[keep], gammas[keep]
+    threshold = float(np.log2(rules.link_threshold / (1 - rules.link_threshold)))
+    found = profile_candidates(model, left, right, weight, gammas, clusters.find,
+                               lambda root: len(clusters.members[root]), threshold,
+                               rules.ambiguity_margin_bits)
+    linked: list[tuple[int, int]] = []
+    for _, i, j in found:
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or clusters.conflict(a, b, cannot) is not None:
+            continue
+        clusters.union(a, b)
+        linked.append((i, j))
+    return linked
 
 
 def _link_household_parents(

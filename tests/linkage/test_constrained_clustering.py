@@ -151,3 +151,17 @@ def test_a_dob_less_record_fitting_father_and_junior_alike_is_still_held_without
     result = run(records, [(0, 1, 0.9999), (0, 2, 0.9999)])
     assert len(set(result.labels.tolist())) == 3
     assert result.edge_outcomes == ["held:ambiguous", "held:ambiguous"]
+
+
+def test_a_childs_own_records_join_though_one_agency_names_a_father_too_young() -> None:
+    from linkage.persons.clustering import Relative
+
+    # 0, 1: Millie at health and at social care, one NHS number; social care also names a
+    # "father" (2, her mother's partner) born 11 years before her. That record does not make
+    # Millie's records two children; it still keeps the partner out of her person.
+    records = [facts("millie", dob="2013-09-09", nhs="9434765919"),
+               facts("millie", dob="2013-09-09", nhs="9434765919"),
+               facts("joseph", dob="2002-01-09")]
+    result = run(records, [(0, 1, 0.9999)], relatives=[Relative(2, 1, "father")])
+    assert result.labels[0] == result.labels[1]
+    assert result.labels[2] != result.labels[0]
