@@ -96,7 +96,10 @@ def household_parent_links(
             if sex and any(facts[i].sex and facts[i].sex != sex for i in recs):
                 continue
             fits.append((root, named[0]))
-        # A contact already in a person who fits is that parent; nothing to add.
-        if len(fits) == 1 and fits[0][0] != own:
-            links.append(HouseholdParent(record, fits[0][1], of_record, role))
+        # A contact already in a person who fits is that parent; another person who fits too
+        # is more of the same parent's records only if the caller finds their dates of birth
+        # agree (a grandmother of the same name does not share the mother's birthday).
+        others = [fit for fit in fits if fit[0] != own]
+        if len(others) == 1 and len(fits) <= 2:
+            links.append(HouseholdParent(record, others[0][1], of_record, role))
     return links

@@ -90,3 +90,23 @@ def test_a_parent_living_elsewhere_is_not_taken() -> None:
                      rec("helen", "1985-02-03", "jones", sex="F", address="3|BA1 2BB"))
     result = run(records, [Relative(1, 0, "parent")])
     assert result.labels[1] != result.labels[2]
+
+
+def test_a_contact_already_with_the_parent_brings_in_her_other_records_with_her_birthday() -> None:
+    # 1 (contact) and 2 (her GP record) are linked by score; 3 is her police record at the same
+    # address under her new surname, same date of birth, which scored short against both.
+    records = family(rec("helen", None, "evans", source="education"),
+                     rec("helen", "1985-02-03", "evans", sex="F"),
+                     rec("helen", "1985-02-03", "jones", sex="F", source="police"))
+    result = run(records, [Relative(1, 0, "parent")], edges=[(1, 2, 0.9999)])
+    assert result.labels[1] == result.labels[2] == result.labels[3]
+    assert result.household_parent_links == [(1, 3)]
+
+
+def test_a_grandmother_of_the_same_name_is_not_brought_in_beside_the_mother() -> None:
+    records = family(rec("helen", None, "evans", source="education"),
+                     rec("helen", "1985-02-03", "evans", sex="F"),
+                     rec("helen", "1961-09-12", "jones", sex="F", source="police"))
+    result = run(records, [Relative(1, 0, "parent")], edges=[(1, 2, 0.9999)])
+    assert result.labels[1] == result.labels[2]
+    assert result.labels[3] != result.labels[1]
