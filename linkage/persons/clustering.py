@@ -408,9 +408,12 @@ def _link_through_relatives(
     pairwise scoring cannot link it; the child linking does the work. The given names must be the
     same name (exactly, or the same full name by a nickname), the roles compatible, and no hard
     constraint may hold; repeated until nothing changes, because each link can reveal another.
+    A mother or father named for one child is also the one named for the children living with it
+    under its surname (``_households_of_children``): a school's contacts for two siblings.
     """
     implied: list[tuple[int, int]] = []
     for _ in range(3):
+        home, children_of = _households_of_children(clusters, relatives)
         groups: dict[tuple[int, str], list[int]] = {}
         named: dict[tuple[int, str], set[str]] = {}
         for rel in relatives:
@@ -419,9 +422,12 @@ def _link_through_relatives(
                 continue
             child = clusters.find(rel.of_record)
             for role in _ROLE_GROUPS.get(rel.role, ()):
-                groups.setdefault((child, role), []).append(rel.record)
+                # The mother of one child is the mother named for the other children of her
+                # home: a school's contacts for two pupils who live together.
+                key = home.get(child, child) if role in ("mother", "father") else child
+                groups.setdefault((key, role), []).append(rel.record)
             if rel.role in ("mother", "father"):
-                named.setdefault((child, rel.role), set()).add(name)
+                named.setdefault((home.get(child, child), rel.role), set()).add(name)
         # A mother and a father of one child with one name (Sam, Alex, Jo): a "parent" record
         # with that name could be either, so it joins neither.
         for child in sorted({c for c, _ in named}):
@@ -440,7 +446,8 @@ def _link_through_relatives(
                 for y in range(x + 1, len(members)):
                     i, j = members[x], members[y]
                     a, b = clusters.find(i), clusters.find(j)
-                    if a == b or clusters.find(key[0]) in (a, b):
+                    own = children_of.get(key[0], {key[0]})
+                    if a == b or a in own or b in own or clusters.find(key[0]) in (a, b):
                         continue
                     fi, fj = clusters.facts[i], clusters.facts[j]
                     if fi.given_name_canonical != fj.given_name_canonical:
@@ -455,6 +462,35 @@ def _link_through_relatives(
         if not changed:
             break
     return implied
+
+
+def _households_of_children(
+    clusters: _Clusters, relatives: Sequence[Relative]
+) -> tuple[dict[int, int], dict[int, set[int]]]:
+    """Children (persons some record names a parent of) recorded at one and the same single
+    address under one and the same surname: each child's household key (a member child), and
+    each key's children.
+
+    A child recorded at several addresses or surnames keeps a household of its own: a family
+    that moved into another's old home, or two families sharing a house, must not make the two
+    families' parents one.
+    """
+    by_address: dict[tuple[str, str], list[int]] = {}
+    for child in sorted({clusters.find(rel.of_record) for rel in relatives
+                         if rel.role in _PARENT_ROLES}):
+        records = [clusters.facts[i] for i in clusters.members[child]]
+        addresses = {f.address_key for f in records} - {None}
+        surnames = {f.family_name for f in records} - {None}
+        if len(addresses) == 1 and len(surnames) == 1:
+            by_address.setdefault((addresses.pop(), surnames.pop()), []).append(child)
+    home: dict[int, int] = {}
+    children_of: dict[int, set[int]] = {}
+    for children in by_address.values():
+        key = children[0]
+        children_of[key] = set(children)
+        for child in children:
+            home[child] = key
+    return home, children_of
 
 
 def _ambiguous_records(

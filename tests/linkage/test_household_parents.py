@@ -110,3 +110,40 @@ def test_a_grandmother_of_the_same_name_is_not_brought_in_beside_the_mother() ->
     result = run(records, [Relative(1, 0, "parent")], edges=[(1, 2, 0.9999)])
     assert result.labels[1] == result.labels[2]
     assert result.labels[3] != result.labels[1]
+
+
+def pupil(given: str, dob: str, surname: str, address: str = HOME) -> RecordFacts:
+    return rec(given, dob, surname, address=address, source="education")
+
+
+def test_a_schools_contacts_for_two_pupils_who_live_together_are_one_mother() -> None:
+    # Ava and her brother Leo (same home, same surname) each have a "mother" contact named
+    # Helen with no date of birth and no other record: one Helen.
+    records = [pupil("ava", "2016-05-01", "jones"), pupil("leo", "2013-02-11", "jones"),
+               rec("helen", None, "jones", source="education"),
+               rec("helen", None, "evans", source="education")]
+    result = run(records, [Relative(2, 0, "mother"), Relative(3, 1, "mother")])
+    assert result.labels[2] == result.labels[3]
+    assert result.implied_links == [(2, 3)]
+
+
+def test_two_families_sharing_a_house_keep_their_namesake_fathers_apart() -> None:
+    # William Marcott and Isabella Khan live at one address: two families, two Matthews.
+    records = [pupil("william", "2015-12-07", "marcott"), pupil("isabella", "2013-05-31", "khan"),
+               rec("matthew", None, "clark", source="education"),
+               rec("matthew", None, "marcott", source="education")]
+    result = run(records, [Relative(2, 0, "father"), Relative(3, 1, "father")])
+    assert result.labels[2] != result.labels[3]
+
+
+def test_a_child_who_moved_does_not_join_the_household_of_the_old_home() -> None:
+    # Leo Jones moved into the Joneses' old house; his records are at two addresses, so his
+    # mother Helen is not taken to be Ava's mother Helen.
+    records = [pupil("ava", "2016-05-01", "jones"),
+               pupil("leo", "2013-02-11", "jones"), pupil("leo", "2013-02-11", "jones",
+                                                          address="7|BA1 1BB"),
+               rec("helen", None, "jones", source="education"),
+               rec("helen", None, "jones", source="social_care")]
+    result = run(records, [Relative(3, 0, "mother"), Relative(4, 1, "mother")],
+                 edges=[(1, 2, 0.9999)])
+    assert result.labels[3] != result.labels[4]
