@@ -49,6 +49,7 @@ from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
 from linkage.persons.constraints import RecordFacts
+from linkage.persons.profiles import ProfileModel
 from linkage.review.decisions import DecisionStore, decisions_path_for
 
 __all__ = ["LinkOptions", "LinkSummary", "StageTimer", "link_sources"]
@@ -185,7 +186,8 @@ def link_sources(
             edges = con.execute(
                 f"""
                 SELECT l.idx AS left_idx, r.idx AS right_idx, p.match_probability,
-                       p.match_weight, {PERSONAL_EVIDENCE_SQL} AS personal_evidence
+                       p.match_weight, {PERSONAL_EVIDENCE_SQL} AS personal_evidence,
+                       {", ".join(f"p.{g}" for g in gamma_columns(linker))}
                 FROM {PAIR_SCORES} p
                 JOIN record_features l ON l.unique_id = p.unique_id_l
                 JOIN record_features r ON r.unique_id = p.unique_id_r
@@ -211,9 +213,16 @@ def link_sources(
                 cannot_link=cannot,
                 personal_evidence=edges["personal_evidence"].to_numpy(dtype=bool),
                 relatives=_relatives(ingest.relationships, features),
+                profile=(ProfileModel.from_splink_json(fitted),
+                         edges[gamma_columns(linker)].to_numpy(dtype=np.int8)),
             )
+            edges = edges.drop(columns=gamma_columns(linker))
             edges["outcome"] = result.edge_outcomes
-            edges = _with_implied_links(edges, result.implied_links)
+            edges = _with_implied_links(edges, result.implied_links, "linked:same-relative")
+            edges = _with_implied_links(edges, result.birth_links, "linked:expected-birth")
+            edges = _with_implied_links(edges, result.household_parent_links,
+                                        "linked:household-parent")
+            edges = _with_implied_links(edges, result.profile_links, "linked:person-profile")
             labels = result.labels
 
         with timed("assign IDs"):
@@ -411,8 +420,13 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             else frozenset(),
             upn=clean(upn) if not temporary else None,
             source=source,
+            family_name=clean(family),
+            address_key=clean(address),
+            placeholder_name=bool(placeholder),
+            sex=clean(sex),
         )
-        for nhs, dob, given, canonical, metaphone, all_names, upn, temporary, source in zip(
+        for (nhs, dob, given, canonical, metaphone, all_names, upn, temporary, source, family,
+             address, placeholder, sex) in zip(
             features["nhs_number"].tolist(),
             features["dob"].tolist(),
             features["given_name"].tolist(),
@@ -422,6 +436,10 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             features["upn"].tolist(),
             features["upn_is_temporary"].fillna(False).astype(bool).tolist(),
             features["source"].tolist(),
+            features["family_name"].tolist(),
+            features["address_key"].tolist(),
+            features["name_is_placeholder"].fillna(False).astype(bool).tolist(),
+            features["sex"].tolist(),
             strict=True,
         )
     ]
@@ -477,8 +495,11 @@ def _relatives(relationships: pd.DataFrame, features: pd.DataFrame) -> list[Rela
         left[both].tolist(), right[both].tolist(), role[both].tolist(), strict=True)]
 
 
-def _with_implied_links(edges: pd.DataFrame, implied: list[tuple[int, int]]) -> pd.DataFrame:
-    """Record each relative-implied link as an edge, so every link has a row that explains it.
+def _with_implied_links(
+    edges: pd.DataFrame, implied: list[tuple[int, int]], outcome: str
+) -> pd.DataFrame:
+    """Record each link a rule implied (same relative, expected birth) as an edge with that
+    rule as its outcome, so every link has a row that explains it.
 
     A pair that was never scored gets weight and probability 0: the outcome, not a score, is its
     evidence.
@@ -491,11 +512,11 @@ def _with_implied_links(edges: pd.DataFrame, implied: list[tuple[int, int]]) -> 
     for i, j in implied:
         k = scored.get((min(i, j), max(i, j)))
         if k is not None:
-            edges.iat[k, edges.columns.get_loc("outcome")] = "linked:same-relative"
+            edges.iat[k, edges.columns.get_loc("outcome")] = outcome
         else:
             rows.append({"left_idx": i, "right_idx": j, "match_probability": 0.0,
                          "match_weight": 0.0, "personal_evidence": False,
-                         "outcome": "linked:same-relative"})
+                         "outcome": outcome})
     return pd.concat([edges, pd.DataFrame(rows)], ignore_index=True) if rows else edges
 
 

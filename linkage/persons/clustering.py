@@ -8,7 +8,7 @@ already hold several records, only if they agree as groups, not through one chan
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +20,9 @@ from linkage.persons.constraints import (
     pair_conflict,
     sibling_identifier_error,
 )
+from linkage.persons.expected_births import expected_birth_links
+from linkage.persons.household_parents import household_parent_links
+from linkage.persons.profiles import ProfileModel, profile_candidates
 
 __all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records"]
 
@@ -62,12 +65,21 @@ class ClusterResult:
     conflicts: list[tuple[int, int, str]] = field(default_factory=list)
     #: Pairs joined because they are the same relative (mother, father, sibling) of one child.
     implied_links: list[tuple[int, int]] = field(default_factory=list)
+    #: Pairs joined because one is a pre-birth record of the child the other is.
+    birth_links: list[tuple[int, int]] = field(default_factory=list)
+    #: Pairs joined because one is a child's parent contact, the other that parent's own record.
+    household_parent_links: list[tuple[int, int]] = field(default_factory=list)
+    #: Pairs joined because their persons' profiles (best level of each comparison) fit.
+    profile_links: list[tuple[int, int]] = field(default_factory=list)
 
 
 #: A parent is at least this many years older than their child (by year of birth).
 PARENT_MIN_AGE_YEARS = 12
 
 _PARENT_ROLES = frozenset({"mother", "father", "parent"})
+
+#: The date-of-birth level "same year, one an estimated 1 January" (see PERSONAL_EVIDENCE_SQL).
+_DOB_ESTIMATED_JAN1 = 2
 
 
 class _Clusters:
@@ -144,6 +156,10 @@ class _Clusters:
         return None
 
     def _younger_than_own_child(self, a: int, b: int) -> bool:
+        """Would this merge make someone younger than their own child, or older than their
+        parent? Only a violation the merge *creates* counts: a person whose agency records
+        already name an implausibly young "father" (a mother's new partner) is not thereby
+        barred from joining the rest of its own records."""
         years_a, years_b = self.years[a], self.years[b]
         if not (self.children.get(a) or self.children.get(b) or self.parents.get(a)
                 or self.parents.get(b)):
@@ -152,15 +168,20 @@ class _Clusters:
             merged = (min(years_a[0], years_b[0]), max(years_a[1], years_b[1]))
         else:
             merged = years_a or years_b  # type: ignore[assignment]
-        if merged is None:
+        if merged is None or not self._too_young(merged, (a, b)):
             return False
-        for child in (*self.children.get(a, ()), *self.children.get(b, ())):
+        return not (self._too_young(years_a, (a,)) or self._too_young(years_b, (b,)))
+
+    def _too_young(self, years: tuple[int, int] | None, roots: tuple[int, ...]) -> bool:
+        if years is None:
+            return False
+        for child in (c for r in roots for c in self.children.get(r, ())):
             child_years = self.years.get(self.find(child))
-            if child_years and merged[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
+            if child_years and years[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
                 return True
-        for parent in (*self.parents.get(a, ()), *self.parents.get(b, ())):
+        for parent in (p for r in roots for p in self.parents.get(r, ())):
             parent_years = self.years.get(self.find(parent))
-            if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > merged[0]:
+            if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > years[0]:
                 return True
         return False
 
@@ -198,6 +219,7 @@ def cluster_records(
     cannot_link: Iterable[tuple[int, int]] = (),
     personal_evidence: np.ndarray | None = None,
     relatives: Sequence[Relative] = (),
+    profile: tuple[ProfileModel, np.ndarray] | None = None,
 ) -> ClusterResult:
     """Cluster record indices ``0..len(facts)-1`` from scored edges ``left[k]–right[k]``.
 
@@ -236,7 +258,8 @@ def cluster_records(
     linkable = (probability >= rules.link_threshold) & personal_evidence
     for k in np.flatnonzero((probability >= rules.link_threshold) & ~personal_evidence).tolist():
         outcomes[k] = "insufficient-personal-evidence"
-    held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable)
+    held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable,
+                              _youngest_child_year(facts, relatives))
     candidates = np.flatnonzero(linkable)
     order = candidates[np.argsort(-weight[candidates], kind="stable")]
     for k in order.tolist():
@@ -258,6 +281,11 @@ def cluster_records(
         outcomes[k] = "linked"
 
     implied = _link_through_relatives(clusters, relatives, cannot)
+    births = _link_expected_births(clusters, cannot)
+    parents = _link_household_parents(clusters, relatives, cannot)
+    profiled: list[tuple[int, int]] = []
+    if profile is not None:
+        profiled = _link_profiles(clusters, left, right, weight, profile, rules, cannot, held)
 
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
@@ -265,7 +293,95 @@ def cluster_records(
         labels[members] = label
         del root
     return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts,
-                         implied_links=implied)
+                         implied_links=implied, birth_links=births,
+                         household_parent_links=parents, profile_links=profiled)
+
+
+def _link_profiles(
+    clusters: _Clusters,
+    left: np.ndarray,
+    right: np.ndarray,
+    weight: np.ndarray,
+    profile: tuple[ProfileModel, np.ndarray],
+    rules: ClusteringRules,
+    cannot: dict[int, set[int]],
+    held: set[int],
+) -> list[tuple[int, int]]:
+    """Persons whose profiles fit (``profiles``) joined, strongest first, unless a hard
+    constraint holds between them.
+
+    A record held as ambiguous stays held: fitting two people does not change because one of
+    them has more records. An exact date of birth on 1 January counts only as "same year, one
+    estimated": it is how unknown dates are recorded, and the profile has no term frequencies
+    to say so.
+    """
+    model, gammas = profile
+    dob = model.names.index("dob") if "dob" in model.names else None
+    if dob is not None:
+        gammas = gammas.copy()
+        estimated = np.array([bool(clusters.facts[i].dob and clusters.facts[i].dob[5:] == "01-01")
+                              for i in left.tolist()], dtype=bool)
+        column = gammas[:, dob]
+        column[estimated & (column > _DOB_ESTIMATED_JAN1)] = _DOB_ESTIMATED_JAN1
+    if held:
+        keep = np.array([i not in held and j not in held
+                         for i, j in zip(left.tolist(), right.tolist(), strict=True)], dtype=bool)
+        left, right, weight, gammas = left[keep], right[keep], weight[keep], gammas[keep]
+    threshold = float(np.log2(rules.link_threshold / (1 - rules.link_threshold)))
+    found = profile_candidates(model, left, right, weight, gammas, clusters.find,
+                               lambda root: len(clusters.members[root]), threshold,
+                               rules.ambiguity_margin_bits)
+    linked: list[tuple[int, int]] = []
+    for _, i, j in found:
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or clusters.conflict(a, b, cannot) is not None:
+            continue
+        clusters.union(a, b)
+        linked.append((i, j))
+    return linked
+
+
+def _link_household_parents(
+    clusters: _Clusters, relatives: Sequence[Relative], cannot: dict[int, set[int]]
+) -> list[tuple[int, int]]:
+    """Each parent contact joined to the one person of its child's household it can be
+    (``household_parents``); a contact fitting different people through different children
+    joins none, and hard constraints hold as for any link."""
+    found = household_parent_links(
+        clusters.facts, clusters.members, clusters.find,
+        [(r.record, r.of_record, r.role) for r in relatives], PARENT_MIN_AGE_YEARS)
+    before = {link.contact: clusters.find(link.contact) for link in found}
+    targets: dict[int, set[int]] = {}
+    for link in found:
+        targets.setdefault(before[link.contact], set()).add(clusters.find(link.match))
+    linked: list[tuple[int, int]] = []
+    for link in found:
+        i, j = link.contact, link.match
+        if len(targets[before[i]]) != 1:
+            continue
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or not _dates_compatible(clusters, a, b):
+            continue
+        if clusters.conflict(a, b, cannot) is not None:
+            continue
+        clusters.union(a, b)
+        linked.append((i, j))
+    return linked
+
+
+def _link_expected_births(
+    clusters: _Clusters, cannot: dict[int, set[int]]
+) -> list[tuple[int, int]]:
+    """Each pre-birth record joined to the one child born from it (``expected_births``), unless a
+    hard constraint (a reviewer's "different", a relationship between the two) says otherwise."""
+    linked: list[tuple[int, int]] = []
+    for i, j in expected_birth_links(clusters.facts, clusters.members):
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or clusters.conflict(a, b, cannot) is not None:
+            continue
+        clusters.union(a, b)
+        linked.append((i, j))
+    return linked
 
 
 def _dates_compatible(clusters: _Clusters, a: int, b: int) -> bool:
@@ -292,9 +408,12 @@ def _link_through_relatives(
     pairwise scoring cannot link it; the child linking does the work. The given names must be the
     same name (exactly, or the same full name by a nickname), the roles compatible, and no hard
     constraint may hold; repeated until nothing changes, because each link can reveal another.
+    A mother or father named for one child is also the one named for the children living with it
+    under its surname (``_households_of_children``): a school's contacts for two siblings.
     """
     implied: list[tuple[int, int]] = []
     for _ in range(3):
+        home, children_of = _households_of_children(clusters, relatives)
         groups: dict[tuple[int, str], list[int]] = {}
         named: dict[tuple[int, str], set[str]] = {}
         for rel in relatives:
@@ -303,9 +422,12 @@ def _link_through_relatives(
                 continue
             child = clusters.find(rel.of_record)
             for role in _ROLE_GROUPS.get(rel.role, ()):
-                groups.setdefault((child, role), []).append(rel.record)
+                # The mother of one child is the mother named for the other children of her
+                # home: a school's contacts for two pupils who live together.
+                key = home.get(child, child) if role in ("mother", "father") else child
+                groups.setdefault((key, role), []).append(rel.record)
             if rel.role in ("mother", "father"):
-                named.setdefault((child, rel.role), set()).add(name)
+                named.setdefault((home.get(child, child), rel.role), set()).add(name)
         # A mother and a father of one child with one name (Sam, Alex, Jo): a "parent" record
         # with that name could be either, so it joins neither.
         for child in sorted({c for c, _ in named}):
@@ -324,7 +446,8 @@ def _link_through_relatives(
                 for y in range(x + 1, len(members)):
                     i, j = members[x], members[y]
                     a, b = clusters.find(i), clusters.find(j)
-                    if a == b or clusters.find(key[0]) in (a, b):
+                    own = children_of.get(key[0], {key[0]})
+                    if a == b or a in own or b in own or clusters.find(key[0]) in (a, b):
                         continue
                     fi, fj = clusters.facts[i], clusters.facts[j]
                     if fi.given_name_canonical != fj.given_name_canonical:
@@ -341,6 +464,35 @@ def _link_through_relatives(
     return implied
 
 
+def _households_of_children(
+    clusters: _Clusters, relatives: Sequence[Relative]
+) -> tuple[dict[int, int], dict[int, set[int]]]:
+    """Children (persons some record names a parent of) recorded at one and the same single
+    address under one and the same surname: each child's household key (a member child), and
+    each key's children.
+
+    A child recorded at several addresses or surnames keeps a household of its own: a family
+    that moved into another's old home, or two families sharing a house, must not make the two
+    families' parents one.
+    """
+    by_address: dict[tuple[str, str], list[int]] = {}
+    for child in sorted({clusters.find(rel.of_record) for rel in relatives
+                         if rel.role in _PARENT_ROLES}):
+        records = [clusters.facts[i] for i in clusters.members[child]]
+        addresses = {f.address_key for f in records} - {None}
+        surnames = {f.family_name for f in records} - {None}
+        if len(addresses) == 1 and len(surnames) == 1:
+            by_address.setdefault((addresses.pop(), surnames.pop()), []).append(child)
+    home: dict[int, int] = {}
+    children_of: dict[int, set[int]] = {}
+    for children in by_address.values():
+        key = children[0]
+        children_of[key] = set(children)
+        for child in children:
+            home[child] = key
+    return home, children_of
+
+
 def _ambiguous_records(
     facts: Sequence[RecordFacts],
     left: np.ndarray,
@@ -349,8 +501,16 @@ def _ambiguous_records(
     weight: np.ndarray,
     rules: ClusteringRules,
     linkable: np.ndarray,
+    youngest_child_year: Mapping[int, int] | None = None,
 ) -> set[int]:
-    """Records that fit two people who cannot be one (a father and Junior) about equally well."""
+    """Records that fit two people who cannot be one (a father and Junior) about equally well.
+
+    A record its agency names as the parent of a child born in year Y cannot be anyone born
+    less than ``PARENT_MIN_AGE_YEARS`` before Y: such a candidate (Junior, for his father's
+    school-contact record) is no rival, so the record is not held on its account. The merge
+    itself still checks the same fact (``parent-younger-than-child``).
+    """
+    youngest_child_year = youngest_child_year or {}
     neighbours: dict[int, list[tuple[float, int]]] = {}
     strong = np.flatnonzero(linkable)
     for i, j, w in zip(
@@ -360,6 +520,10 @@ def _ambiguous_records(
         neighbours.setdefault(j, []).append((w, i))
     held: set[int] = set()
     for record, candidates in neighbours.items():
+        child_year = youngest_child_year.get(record)
+        if child_year is not None:
+            candidates = [(w, c) for w, c in candidates
+                          if not _born_too_late_to_be_parent(facts[c], child_year)]
         if len(candidates) < 2:
             continue
         candidates.sort(reverse=True)
@@ -371,6 +535,26 @@ def _ambiguous_records(
                 held.add(record)
                 break
     return held
+
+
+def _youngest_child_year(
+    facts: Sequence[RecordFacts], relatives: Sequence[Relative]
+) -> dict[int, int]:
+    """For each record named as a parent, the birth year of the youngest child it is named for."""
+    years: dict[int, int] = {}
+    for rel in relatives:
+        if rel.role not in _PARENT_ROLES:
+            continue
+        dob = facts[rel.of_record].dob
+        if dob and dob[:4].isdigit():
+            year = int(dob[:4])
+            years[rel.record] = max(year, years.get(rel.record, year))
+    return years
+
+
+def _born_too_late_to_be_parent(candidate: RecordFacts, child_year: int) -> bool:
+    dob = candidate.dob
+    return bool(dob and dob[:4].isdigit() and int(dob[:4]) + PARENT_MIN_AGE_YEARS > child_year)
 
 
 def _groups_agree(

@@ -35,6 +35,12 @@ class RecordFacts:
     #: A permanent UPN (temporary ones are re-issued, so they prove nothing).
     upn: str | None = None
     source: str | None = None
+    #: Read by the household rules (pre-birth records), not by the constraints.
+    family_name: str | None = None
+    address_key: str | None = None
+    #: "Baby", "Unborn" or no given name at all: a record made before the child was named.
+    placeholder_name: bool = False
+    sex: str | None = None
 
 
 #: Two dates of birth this many years apart are a parent and a child (Junior named after his

@@ -129,3 +129,39 @@ def test_a_parents_record_never_joins_someone_born_after_their_child() -> None:
     result = run(records, [(1, 2, 0.99)], relatives=[Relative(1, 0, "parent")])
     assert result.labels[1] != result.labels[2]
     assert result.edge_outcomes == ["constraint:parent-younger-than-child"]
+
+
+def test_a_fathers_school_contact_goes_to_him_not_to_junior_who_cannot_be_a_parent() -> None:
+    from linkage.persons.clustering import Relative
+
+    # 0: the pupil (b. 2016); 1: the school's DOB-less parent contact for 0, named Paul; 2: Paul
+    # senior (b. 1994); 3: Paul junior (b. 2014), 0's brother. Both Pauls score alike against 1,
+    # but Junior cannot be the parent of a child born two years after him.
+    records = [facts("ava", dob="2016-05-01"), facts("paul", dob=None),
+               facts("paul", dob="1994-04-27"), facts("paul", dob="2014-03-02")]
+    result = run(records, [(1, 2, 0.9999), (1, 3, 0.9999)], relatives=[Relative(1, 0, "parent")])
+    assert result.labels[1] == result.labels[2]
+    assert result.labels[3] not in (result.labels[1], result.labels[0])
+
+
+def test_a_dob_less_record_fitting_father_and_junior_alike_is_still_held_without_a_child() -> None:
+    # The same Pauls, but the DOB-less record names no child: either could be its subject.
+    records = [facts("paul", dob=None), facts("paul", dob="1994-04-27"),
+               facts("paul", dob="2014-03-02")]
+    result = run(records, [(0, 1, 0.9999), (0, 2, 0.9999)])
+    assert len(set(result.labels.tolist())) == 3
+    assert result.edge_outcomes == ["held:ambiguous", "held:ambiguous"]
+
+
+def test_a_childs_own_records_join_though_one_agency_names_a_father_too_young() -> None:
+    from linkage.persons.clustering import Relative
+
+    # 0, 1: Millie at health and at social care, one NHS number; social care also names a
+    # "father" (2, her mother's partner) born 11 years before her. That record does not make
+    # Millie's records two children; it still keeps the partner out of her person.
+    records = [facts("millie", dob="2013-09-09", nhs="9434765919"),
+               facts("millie", dob="2013-09-09", nhs="9434765919"),
+               facts("joseph", dob="2002-01-09")]
+    result = run(records, [(0, 1, 0.9999)], relatives=[Relative(2, 1, "father")])
+    assert result.labels[0] == result.labels[1]
+    assert result.labels[2] != result.labels[0]

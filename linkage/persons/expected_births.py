@@ -1,0 +1,88 @@
+"""Pre-birth records joined to the child born from them.
+
+Children's social care opens a record before a child is born: no given name (or "Baby",
+"Unborn"), the mother's surname, her address, and the *expected* date of delivery. Once the child
+is born every other agency records the real name (often the father's surname) and the real date of
+birth, weeks from the expected one, so pairwise scoring finds nothing personal in common and the
+pre-birth history stays split from the child.
+
+The household settles it: a pre-birth record belongs to the one child born at its address within a
+few weeks of the expected date, when a member of that household carries the record's surname. When
+two children fit (twins, or one child's records still in two persons) nothing is linked, because
+the record could be either; a person reviews it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from linkage.persons.constraints import RecordFacts
+
+__all__ = ["EXPECTED_BIRTH_WINDOW_DAYS", "expected_birth_links"]
+
+#: How far a real date of birth may fall from the expected one: the model's own "within 45 days
+#: (estimated or expected date)" level, so the rule and the scores agree on what counts as near.
+EXPECTED_BIRTH_WINDOW_DAYS = 45
+
+
+def _day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def expected_birth_links(
+    facts: Sequence[RecordFacts],
+    members: Mapping[int, Sequence[int]],
+    window_days: int = EXPECTED_BIRTH_WINDOW_DAYS,
+) -> list[tuple[int, int]]:
+    """(pre-birth record, born child's record) pairs, one per person made only of pre-birth
+    records that fits exactly one born child.
+
+    ``members`` maps each current person (cluster root) to its record indices. The second record
+    of each pair is the child's record at the pre-birth address with the nearest date of birth:
+    the evidence a reviewer reads.
+    """
+    unborn_roots = [
+        root for root, recs in members.items()
+        if all(facts[i].placeholder_name for i in recs)
+    ]
+    if not unborn_roots:
+        return []
+    unborn = set(unborn_roots)
+    born_at: dict[str, list[tuple[date, int, int]]] = {}
+    surnames_at: dict[str, set[str]] = {}
+    for root, recs in members.items():
+        if root in unborn:
+            continue
+        for i in recs:
+            fact = facts[i]
+            if not fact.address_key:
+                continue
+            if fact.family_name:
+                surnames_at.setdefault(fact.address_key, set()).add(fact.family_name)
+            day = _day(fact.dob)
+            if day is not None:
+                born_at.setdefault(fact.address_key, []).append((day, root, i))
+
+    links: list[tuple[int, int]] = []
+    for root in sorted(unborn_roots):
+        fits: dict[int, tuple[int, int, int]] = {}  # child root → (days apart, unborn rec, child rec)
+        for i in members[root]:
+            fact, expected = facts[i], _day(facts[i].dob)
+            if expected is None or not fact.address_key or not fact.family_name:
+                continue
+            if fact.family_name not in surnames_at.get(fact.address_key, set()):
+                continue
+            for day, child, j in born_at.get(fact.address_key, ()):
+                apart = abs((day - expected).days)
+                if apart <= window_days and (child not in fits or apart < fits[child][0]):
+                    fits[child] = (apart, i, j)
+        if len(fits) == 1:
+            (_, i, j), = fits.values()
+            links.append((i, j))
+    return links

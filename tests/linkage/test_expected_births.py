@@ -1,0 +1,79 @@
+"""Pre-birth records join the one child born from them, and never a twin, a sibling or a
+neighbour's baby."""
+
+import numpy as np
+
+from linkage.persons.clustering import ClusteringRules, cluster_records
+from linkage.persons.constraints import RecordFacts
+
+HOME = "12|TA1 1AA"
+
+
+def unborn(expected: str = "2025-02-01", surname: str = "burcombe",
+           address: str | None = HOME) -> RecordFacts:
+    """Social care's record before the birth: no given name, the mother's surname."""
+    return RecordFacts(nhs_number=None, dob=expected, given_name=None, given_name_canonical=None,
+                       given_name_metaphone=None, given_names_all=frozenset(),
+                       source="social_care", family_name=surname, address_key=address,
+                       placeholder_name=True)
+
+
+def person(given: str, dob: str, surname: str = "marsh", address: str | None = HOME,
+           nhs: str | None = None, source: str = "health") -> RecordFacts:
+    return RecordFacts(nhs_number=nhs, dob=dob, given_name=given, given_name_canonical=given,
+                       given_name_metaphone=None, given_names_all=frozenset([given]),
+                       source=source, family_name=surname, address_key=address)
+
+
+def run(records: list[RecordFacts], edges: list[tuple[int, int, float]] = (), **kw):
+    left = np.array([e[0] for e in edges], dtype=np.int64)
+    right = np.array([e[1] for e in edges], dtype=np.int64)
+    p = np.array([e[2] for e in edges], dtype=float)
+    w = np.log2(p / (1 - p + 1e-12))
+    return cluster_records(records, left, right, p, w, ClusteringRules(), **kw)
+
+
+def test_a_pre_birth_record_joins_the_child_born_weeks_later_at_its_address() -> None:
+    # The mother (her surname on the pre-birth record) and her baby, born 18 days after the
+    # expected date with his father's surname, whose two records link by score.
+    records = [unborn(), person("ezra", "2025-02-19", nhs="9434765919"),
+               person("ezra", "2025-02-19", source="police"),
+               person("helen", "1994-05-03", surname="burcombe")]
+    result = run(records, [(1, 2, 0.9999)])
+    assert result.labels[0] == result.labels[1] == result.labels[2]
+    assert result.labels[3] != result.labels[0]
+    assert result.birth_links == [(0, 1)]
+
+
+def test_twins_born_from_one_pre_birth_record_take_it_neither() -> None:
+    records = [unborn(), person("ezra", "2025-02-19", surname="burcombe"),
+               person("isla", "2025-02-19", surname="burcombe")]
+    result = run(records)
+    assert len(set(result.labels.tolist())) == 3
+    assert result.birth_links == []
+
+
+def test_an_older_sibling_is_not_the_expected_child() -> None:
+    records = [unborn(), person("ruby", "2021-06-30", surname="burcombe")]
+    result = run(records)
+    assert result.labels[0] != result.labels[1]
+
+
+def test_a_baby_at_the_address_with_no_one_of_the_records_surname_is_not_taken() -> None:
+    # A lodger's baby in the same house: nobody there carries the pre-birth record's surname.
+    records = [unborn(surname="okafor"), person("ezra", "2025-02-19")]
+    result = run(records)
+    assert result.labels[0] != result.labels[1]
+
+
+def test_a_baby_born_elsewhere_is_not_taken() -> None:
+    records = [unborn(), person("ezra", "2025-02-10", surname="burcombe", address="3|BA1 2BB")]
+    result = run(records)
+    assert result.labels[0] != result.labels[1]
+
+
+def test_a_reviewers_different_decision_stands() -> None:
+    records = [unborn(), person("ezra", "2025-02-19", surname="burcombe")]
+    result = run(records, cannot_link=[(0, 1)])
+    assert result.labels[0] != result.labels[1]
+    assert result.birth_links == []
