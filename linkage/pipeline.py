@@ -43,6 +43,7 @@ from linkage.incremental import (
     why_not_incremental,
 )
 from linkage.incremental.scoring import PAIR_SCORES, gamma_columns
+from linkage.index.postgres import scratch_dir
 from linkage.index.store import building_index
 from linkage.ingest.rejects import write_reject_report
 from linkage.model.store import load_model, model_hash
@@ -154,7 +155,8 @@ def link_sources(
         ingest, canonical, features = prepared.ingest, prepared.canonical, prepared.features
         report_path = options.reject_report or (
             location.path.with_name(location.path.stem + ".rejects.csv")
-            if isinstance(location, DuckDBLocation) else Path("kinlink.rejects.csv"))
+            if isinstance(location, DuckDBLocation)
+            else scratch_dir(location).with_suffix(".rejects.csv"))
         write_reject_report(ingest.rejects, report_path)
 
     model = load_model(options.model_path)
