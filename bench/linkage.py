@@ -3,9 +3,11 @@
     .venv/bin/python bench/linkage.py                 # ~65k records (12,000 families)
     .venv/bin/python bench/linkage.py --large         # also ~1M records (200,000 families)
     .venv/bin/python bench/linkage.py --sources DIR --truth DIR/truth/truth.csv   # your own files
+    .venv/bin/python bench/linkage.py --engine duckdb,spark   # also kinlink on Splink's Spark
 
-Each method runs in its own process, so its wall time and peak memory (the child's max RSS, from
-``wait4``) are its own. Accuracy is pairwise against the truth file; ratios are against plain Splink
+Each method runs in its own process, so its wall time and peak memory are its own (the larger of
+the child's max RSS from ``wait4`` and its process tree's RSS sampled every 0.25 s, which counts
+the Spark engine's JVM). Accuracy is pairwise against the truth file; ratios are against plain Splink
 measured in the same run.
 """
 
@@ -16,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,21 +34,50 @@ from linkage.evaluation import cluster_accuracy, read_truth  # noqa: E402
 console = Console(width=200)
 
 
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (the Spark engine's JVM is a
+    grandchild, which the child's own rusage does not count)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/statm") as handle:
+                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack.extend(int(child) for child in handle.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total / 2**20
+
+
 def _run_child(args: list[str]) -> tuple[float, float, str]:
-    """Run a child process; return (seconds, peak RSS in MB, stdout)."""
+    """Run a child process; return (seconds, peak RSS in MB of its process tree, stdout)."""
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak_tree = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.wait(0.25):
+            peak_tree = max(peak_tree, _tree_rss_mb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     stdout_chunks: list[str] = []
     assert proc.stdout is not None
     for line in proc.stdout:
         stdout_chunks.append(line)
+    done.set()
+    sampler.join()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, "".join(stdout_chunks)
+    return seconds, max(usage.ru_maxrss / 1024, peak_tree), "".join(stdout_chunks)
 
 
 def _baseline_child(method: str, sources: Path, out: Path) -> None:
@@ -61,7 +93,44 @@ def _labels_from_export(path: Path) -> pd.DataFrame:
     return frame
 
 
-def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str) -> list[dict]:
+def _kinlink_row(kinlink: str, sources: Path, truth: pd.DataFrame, workdir: Path, label: str,
+                 engine: str) -> dict:
+    db = workdir / f"{label}-{engine}.duckdb"
+    for leftover in (db, db.with_name(db.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    seconds, peak, stdout = _run_child(
+        [kinlink, "link", "--sources", str(sources), "--db", str(db), "--json", "--full",
+         "--engine", engine]
+    )
+    summary = json.loads(stdout)
+    export = workdir / f"{label}-{engine}-kinlink.csv"
+    _run_child([kinlink, "export", "identities", "--db", str(db), "--out", str(export)])
+    labels = _labels_from_export(export)
+    merged = truth.merge(
+        labels[["unique_id", "person_id", "family_id"]],
+        on="unique_id",
+        how="left",
+        suffixes=("_true", ""),
+    )
+    acc = cluster_accuracy(merged["person_id"], merged["person_id_true"])
+    fam = None
+    if "family_id_true" in merged:
+        fam = cluster_accuracy(merged["family_id"], merged["family_id_true"])
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items())
+    return {
+        "population": label,
+        "method": "kinlink" if engine == "duckdb" else f"kinlink ({engine})",
+        "records": len(truth),
+        "seconds": seconds,
+        "stages": stages,
+        "peak_mb": peak,
+        "acc": acc,
+        "fam": fam,
+    }
+
+
+def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str,
+                     engines: tuple[str, ...] = ("duckdb",)) -> list[dict]:
     truth = read_truth(truth_path)
     truth["unique_id"] = truth["source"] + ":" + truth["record_id"]
     rows: list[dict] = []
@@ -89,39 +158,8 @@ def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str)
             }
         )
 
-    db = workdir / f"{label}.duckdb"
-    for leftover in (db, db.with_name(db.name + ".wal")):
-        leftover.unlink(missing_ok=True)
-    seconds, peak, stdout = _run_child(
-        [kinlink, "link", "--sources", str(sources), "--db", str(db), "--json"]
-    )
-    summary = json.loads(stdout)
-    export = workdir / f"{label}-kinlink.csv"
-    _run_child([kinlink, "export", "identities", "--db", str(db), "--out", str(export)])
-    labels = _labels_from_export(export)
-    merged = truth.merge(
-        labels[["unique_id", "person_id", "family_id"]],
-        on="unique_id",
-        how="left",
-        suffixes=("_true", ""),
-    )
-    acc = cluster_accuracy(merged["person_id"], merged["person_id_true"])
-    fam = None
-    if "family_id_true" in merged:
-        fam = cluster_accuracy(merged["family_id"], merged["family_id_true"])
-    stages = ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items())
-    rows.append(
-        {
-            "population": label,
-            "method": "kinlink",
-            "records": len(truth),
-            "seconds": seconds,
-            "stages": stages,
-            "peak_mb": peak,
-            "acc": acc,
-            "fam": fam,
-        }
-    )
+    for engine in engines:
+        rows.append(_kinlink_row(kinlink, sources, truth, workdir, label, engine))
     return rows
 
 
@@ -148,6 +186,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--child", choices=["exact", "plain-splink"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="duckdb",
+                        help="kinlink engines to run, comma-separated: duckdb, spark")
     args = parser.parse_args()
 
     if args.child:
@@ -171,7 +211,8 @@ def main() -> None:
 
     rows: list[dict] = []
     for label, src, truth in populations:
-        rows.extend(bench_population(src, truth, args.workdir, label.replace(" ", "-")))
+        rows.extend(bench_population(src, truth, args.workdir, label.replace(" ", "-"),
+                                     tuple(args.engine.split(","))))
 
     table = Table(
         title="linkage benchmark (pairwise accuracy vs truth; time ratio vs plain Splink)"

@@ -20,7 +20,9 @@ import duckdb
 import typer
 from rich.console import Console
 
-__all__ = ["backup_files", "register"]
+from kinlink.database import PostgresLocation, parse_location
+
+__all__ = ["MANIFEST", "backup_files", "register", "sha256_of"]
 
 out = Console()
 MANIFEST = "MANIFEST.json"
@@ -38,7 +40,7 @@ def backup_files(db: Path) -> list[Path]:
     return files
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -58,9 +60,32 @@ def _quiescent(path: Path) -> None:
 
 def backup(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to create the backup in.")],
-    db: Annotated[Path, typer.Option("--db", envvar="KINLINK_DB")] = Path("kinlink.duckdb"),
+    db: Annotated[str, typer.Option("--db", envvar="KINLINK_DB",
+                                    help="A DuckDB index, or a postgresql:// URL.")] = "kinlink.duckdb",
+    keys_dir: Annotated[Path | None, typer.Option(
+        "--keys-dir", envvar="KINLINK_KEYS_DIR", help="Token-signing keys (PostgreSQL installs).")] = None,
+    audit_key: Annotated[Path | None, typer.Option(
+        "--audit-key", envvar="KINLINK_AUDIT_KEY",
+        help="Audit checkpoint signing key (PostgreSQL installs).")] = None,
 ) -> None:
     """Copy the index, audit trail, keys, clients and review decisions, with a hash manifest."""
+    where = parse_location(db)
+    if isinstance(where, PostgresLocation):
+        from kinlink.backup_postgres import BackupError, backup_postgres
+
+        if audit_key is None:
+            out.print("[red]error:[/red] --audit-key (KINLINK_AUDIT_KEY) is needed: a backup "
+                      "without the audit key cannot be verified")
+            raise typer.Exit(2)
+        try:
+            target = backup_postgres(where, out_dir, {"audit.signing-key": audit_key,
+                                                      **({"keys": keys_dir} if keys_dir else {})})
+        except BackupError as exc:
+            out.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        out.print(f"backup of {where.redacted} in {target}")
+        return
+    db = where.path
     files = backup_files(db)
     if not files or files[0] != db:
         out.print(f"[red]error:[/red] no identity index at {db}")
@@ -75,17 +100,24 @@ def backup(
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, destination)
-        manifest["files"][str(relative)] = _sha256(destination)  # type: ignore[index]
+        manifest["files"][str(relative)] = sha256_of(destination)  # type: ignore[index]
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2))
     out.print(f"backup of {len(files)} files in {target}")
 
 
 def restore(
     source: Annotated[Path, typer.Option("--from", help="A backup directory.")],
-    db: Annotated[Path, typer.Option("--db", envvar="KINLINK_DB")] = Path("kinlink.duckdb"),
+    db: Annotated[str, typer.Option("--db", envvar="KINLINK_DB",
+                                    help="Where to restore: beside a DuckDB index, or an empty "
+                                         "PostgreSQL database.")] = "kinlink.duckdb",
     force: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
 ) -> None:
     """Restore a backup beside --db, check every file's hash, then verify the audit trail."""
+    where = parse_location(db)
+    if isinstance(where, PostgresLocation):
+        _restore_postgres(source, where)
+        return
+    db = where.path  # type: ignore[assignment]
     from audit.checkpoint import SigningKey
     from audit.trail import audit_path_for, key_path_for
     from audit.verify import verify_trail
@@ -97,7 +129,7 @@ def restore(
         raise typer.Exit(2)
     manifest = json.loads(manifest_path.read_text())
     for relative, digest in manifest["files"].items():
-        if _sha256(source / relative) != digest:
+        if sha256_of(source / relative) != digest:
             out.print(f"[red]error:[/red] {relative} does not match its hash in the manifest")
             raise typer.Exit(1)
     index_name = manifest["index"]
@@ -122,6 +154,27 @@ def restore(
         out.print(f"audit trail verified: {result.events:,} events, "
                   f"{result.checkpoints} checkpoints")
     out.print(f"restored {len(renamed)} files beside {db}")
+
+
+def _restore_postgres(source: Path, where: PostgresLocation) -> None:
+    from audit.trail import AuditTrail
+    from kinlink.backup_postgres import BackupError, restore_postgres
+
+    try:
+        restore_postgres(source, where)
+    except (BackupError, FileNotFoundError) as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    trail = AuditTrail.open(where, key_path=source / "audit.signing-key")
+    try:
+        result = trail.verify()
+    finally:
+        trail.close()
+    if not result.ok:
+        out.print(f"[red]restored, but the audit trail FAILS verification:[/red] {result.problem}")
+        raise typer.Exit(1)
+    out.print(f"restored into {where.redacted}; audit trail verified: {result.events:,} events, "
+              f"{result.checkpoints} checkpoints")
 
 
 def register(app: typer.Typer) -> None:

@@ -55,3 +55,62 @@ def test_backup_restore_and_a_tampered_backup(tmp_path: Path) -> None:
     tampered = runner.invoke(app, ["restore", "--from", str(backup),
                                    "--db", str(tmp_path / "other" / "x.duckdb")])
     assert tampered.exit_code == 1 and "does not match its hash" in tampered.output
+
+
+def test_postgresql_backup_is_restored_into_a_new_database_and_verified(
+        tmp_path: Path, postgres_url: str, postgres_admin_url: str) -> None:
+    """pg_dump of a live install (index generations, audit trail, registers) and its key files;
+    the restore goes into an empty database and verifies the trail with the restored key; a
+    backup whose audit key was swapped is refused by its manifest."""
+    import uuid
+
+    import psycopg
+
+    from linkage.index import connect_index
+
+    generate_population(tmp_path / "extracts", families=30, seed=4)
+    assert runner.invoke(app, ["link", "--sources", str(tmp_path / "extracts"),
+                               "--db", postgres_url]).exit_code == 0
+    key = tmp_path / "audit.signing-key"
+    trail = AuditTrail.open(postgres_url, key_path=key)   # the gateway keeps running
+    trail.append([AuditEvent(event_type="PatientRead", outcome="permit",
+                             subject_person_id=f"P{i}") for i in range(12)])
+    trail.checkpoint()
+    ClientRegistry(postgres_url).add("c", "police", "r", ["mash-triage"])
+    keys = tmp_path / "keys"
+    KeyStore(keys).active()
+    made = runner.invoke(app, ["backup", "--db", postgres_url, "--out", str(tmp_path / "b"),
+                               "--audit-key", str(key), "--keys-dir", str(keys)])
+    assert made.exit_code == 0, made.output
+    trail.close()
+    backup = next((tmp_path / "b").iterdir())
+    assert (backup / "database.dump").stat().st_size > 0 and any((backup / "keys").iterdir())
+
+    base = postgres_admin_url.rsplit("/", 1)[0]
+    targets = []
+    try:
+        for _ in range(2):
+            name = f"restore_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{name}"')
+            targets.append(f"{base}/{name}")
+        restored = runner.invoke(app, ["restore", "--from", str(backup), "--db", targets[0]])
+        said = " ".join(restored.output.split())
+        assert restored.exit_code == 0 and "audit trail verified: 12 events" in said, said
+        with connect_index(targets[0]) as copy, connect_index(postgres_url) as live:
+            query = "SELECT person_id, unique_id FROM record_links ORDER BY 2"
+            assert copy.execute(query).fetchall() == live.execute(query).fetchall()
+        again = runner.invoke(app, ["restore", "--from", str(backup), "--db", targets[0]])
+        assert again.exit_code == 1 and "not empty" in " ".join(again.output.split())
+
+        (backup / "audit.signing-key").write_bytes(b"x" * 32)   # a different key
+        swapped = runner.invoke(app, ["restore", "--from", str(backup), "--db", targets[1]])
+        assert swapped.exit_code == 1 and "does not match its hash" in " ".join(
+            swapped.output.split())
+    finally:
+        from kinlink.database import close_pools
+
+        close_pools()
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            for target in targets:
+                admin.execute(f'DROP DATABASE IF EXISTS "{target.rsplit("/", 1)[1]}" WITH (FORCE)')

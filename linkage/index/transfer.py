@@ -142,8 +142,9 @@ def load_into_duckdb(pg: Any, schema: str, columns: Iterable[Column],
             f"CAST(CAST(c{i} AS JSON) AS {c.duckdb_type})" if c.nested
             else f"CAST(c{i} AS {c.duckdb_type})"
             for i, c in enumerate(cols))
-        duck.execute(f"INSERT INTO {target} SELECT {casts} FROM read_csv('{_literal(path)}', "
-                     f"header = false, allow_quoted_nulls = false, columns = {raw})")
+        if path.stat().st_size:  # an empty table (no review candidates, say) is an empty file
+            duck.execute(f"INSERT INTO {target} SELECT {casts} FROM read_csv('{_literal(path)}', "
+                         f"header = false, allow_quoted_nulls = false, columns = {raw})")
         path.unlink()
 
 
