@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -32,6 +34,7 @@ __all__ = ["score_all_pairs_on_spark", "spark_model", "spark_session", "to_spark
 #: DuckDB functions the model uses → the names Splink registers on Spark (its similarity jar).
 _FUNCTIONS = {"jarowinkler_similarity": "jaro_winkler", "jaro_winkler_similarity": "jaro_winkler"}
 
+_FEATURES = "kinlink_record_features"
 _session: SparkSession | None = None
 _session_lock = threading.Lock()
 
@@ -115,22 +118,38 @@ def score_all_pairs_on_spark(con: duckdb.DuckDBPyConnection, fitted: dict[str, A
                              gammas: list[str]) -> PairScoring:
     """Block and score every pair of ``record_features`` on Spark with the fitted model; leave
     the result in ``pair_scores`` exactly as the DuckDB engine does."""
+    scratch = Path(tempfile.mkdtemp(prefix="kinlink-spark-features-"))
+    try:
+        return _score(con, fitted, gammas, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _score(con: duckdb.DuckDBPyConnection, fitted: dict[str, Any], gammas: list[str],
+           scratch: Path) -> PairScoring:
     from splink import Linker
     from splink.backends.spark import SparkAPI
+
+    from linkage.incremental.scoring import score_blocked_pairs
 
     # pyspark warns about every pandas 3 conversion; the frames here are plain columns.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     spark = spark_session()
-    features = con.sql("SELECT * FROM record_features").to_arrow_table()
-    frame = spark.createDataFrame(features.to_pandas())
-    db_api = SparkAPI(spark_session=spark)
-    linker = Linker(db_api.register(frame), spark_model(fitted),
-                    log_level=logging.getLogger("splink").getEffectiveLevel())
-    predictions = linker.inference.predict()
+    # The features reach Spark as Parquet, as they would on a cluster: a frame handed over from
+    # the driver becomes one local relation, which Spark's optimiser copies at every step.
+    features = scratch / "features.parquet"
+    con.execute(f"COPY record_features TO '{features}' (FORMAT parquet)")
+    db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
+    linker = Linker(db_api.register(spark.read.parquet(str(features)), table_name=_FEATURES),
+                    spark_model(fitted), log_level=logging.getLogger("splink").getEffectiveLevel())
+    # The same steps as the DuckDB engine (blocked pairs, then Splink's comparison and weight
+    # SQL), not ``predict``: identical pairs, gammas and weights, none of the matching columns.
+    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    scored = score_blocked_pairs(linker, blocked)
     columns = ["unique_id_l", "unique_id_r", "match_key", *gammas, "match_weight",
                "match_probability"]
-    scored = predictions.as_spark_dataframe().select(*columns).toArrow()
-    con.register("spark_pair_scores", scored)
+    arrow = scored.as_spark_dataframe().select(*columns).toArrow()
+    con.register("spark_pair_scores", arrow)
     try:
         casts = ", ".join([
             "unique_id_l", "unique_id_r", "CAST(match_key AS UTINYINT) AS match_key",
@@ -140,6 +159,10 @@ def score_all_pairs_on_spark(con: duckdb.DuckDBPyConnection, fitted: dict[str, A
                     f"SELECT {casts} FROM spark_pair_scores")
     finally:
         con.unregister("spark_pair_scores")
+    for frame in (scored, blocked):
+        frame.drop_table_from_database_and_remove_from_cache()
+    linker.table_management.delete_tables_created_by_splink_from_db()
+    spark.catalog.dropTempView(_FEATURES)
     count = con.execute(f"SELECT count(*) FROM {PAIR_SCORES}").fetchone()
-    return PairScoring(mode="full (spark)", pairs_scored=int(count[0]) if count else 0,
-                       pairs_reused=0)
+    return PairScoring(mode="full", pairs_scored=int(count[0]) if count else 0,
+                       pairs_reused=0, reason="spark engine")

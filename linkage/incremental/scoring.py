@@ -46,6 +46,7 @@ __all__ = [
     "PairScoring",
     "gamma_columns",
     "score_all_pairs",
+    "score_blocked_pairs",
     "score_changed_pairs",
     "scoring_structure",
     "store_pair_comparisons",
@@ -119,7 +120,7 @@ def gamma_columns(linker: Linker) -> list[str]:
 def score_all_pairs(linker: Linker, con: duckdb.DuckDBPyConnection) -> PairScoring:
     """Block and score every pair (no threshold: the next run needs every comparison vector)."""
     blocked = linker.inference.compute_blocked_pairs_for_predict()
-    predictions = _score_blocked_pairs(linker, blocked)
+    predictions = score_blocked_pairs(linker, blocked)
     _keep_scores(con, [predictions.physical_name], gamma_columns(linker))
     predictions.drop_table_from_database_and_remove_from_cache()
     blocked.drop_table_from_database_and_remove_from_cache()
@@ -143,7 +144,7 @@ def score_changed_pairs(
     scored = _block_changed_records(linker, con)
     if scored:
         blocked = db_api.table_to_splink_dataframe("__splink__blocked_id_pairs", _NEW_BLOCKED)
-        fresh = _score_blocked_pairs(linker, blocked)
+        fresh = score_blocked_pairs(linker, blocked)
         tables.append(fresh.physical_name)
         cleanup.append(fresh)
 
@@ -221,7 +222,7 @@ def _block_changed_records(linker: Linker, con: duckdb.DuckDBPyConnection) -> in
     return _count(con, _NEW_BLOCKED)
 
 
-def _score_blocked_pairs(linker: Linker, blocked: Any) -> Any:
+def score_blocked_pairs(linker: Linker, blocked: Any) -> Any:
     """Comparison vectors and weights for a table of blocked pairs, as ``predict`` computes them.
 
     Splink's own steps (features with this population's term frequencies, comparison vectors
