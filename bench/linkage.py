@@ -130,14 +130,14 @@ def _kinlink_row(kinlink: str, sources: Path, truth: pd.DataFrame, workdir: Path
 
 
 def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str,
-                     engines: tuple[str, ...] = ("duckdb",)) -> list[dict]:
+                     engines: tuple[str, ...] = ("duckdb",), baselines: bool = True) -> list[dict]:
     truth = read_truth(truth_path)
     truth["unique_id"] = truth["source"] + ":" + truth["record_id"]
     rows: list[dict] = []
     py = sys.executable
     kinlink = str(Path(py).with_name("kinlink"))
 
-    for method in ("exact", "plain-splink"):
+    for method in ("exact", "plain-splink") if baselines else ():
         out = workdir / f"{label}-{method}.csv"
         seconds, peak, _ = _run_child(
             [py, __file__, "--child", method, "--sources", str(sources), "--out", str(out)]
@@ -186,6 +186,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--child", choices=["exact", "plain-splink"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="skip exact match and plain Splink (scaling runs)")
     parser.add_argument("--engine", default="duckdb",
                         help="kinlink engines to run, comma-separated: duckdb, spark")
     args = parser.parse_args()
@@ -212,7 +214,7 @@ def main() -> None:
     rows: list[dict] = []
     for label, src, truth in populations:
         rows.extend(bench_population(src, truth, args.workdir, label.replace(" ", "-"),
-                                     tuple(args.engine.split(","))))
+                                     tuple(args.engine.split(",")), not args.no_baselines))
 
     table = Table(
         title="linkage benchmark (pairwise accuracy vs truth; time ratio vs plain Splink)"
@@ -237,9 +239,9 @@ def main() -> None:
         )
     for row in rows:
         base = next(
-            r
-            for r in rows
-            if r["population"] == row["population"] and r["method"] == "plain-splink"
+            (r for r in rows
+             if r["population"] == row["population"] and r["method"] == "plain-splink"),
+            None,
         )
         acc = row["acc"]
         table.add_row(
@@ -247,7 +249,7 @@ def main() -> None:
             row["method"],
             f"{row['records']:,}",
             f"{row['seconds']:.1f}",
-            f"{row['seconds'] / base['seconds']:.2f}",
+            f"{row['seconds'] / base['seconds']:.2f}" if base else "",
             f"{row['peak_mb']:,.0f}",
             f"{acc.precision:.5f}",
             f"{acc.recall:.5f}",

@@ -49,8 +49,13 @@ def spark_session() -> SparkSession:
 
             master = os.environ.get("KINLINK_SPARK_MASTER", f"local[{os.cpu_count() or 2}]")
             partitions = os.environ.get("KINLINK_SPARK_PARTITIONS", str(4 * (os.cpu_count() or 2)))
+            builder = SparkSession.builder.master(master)
+            if master.startswith("local"):
+                # Nothing outside this machine needs to reach a local driver.
+                builder = builder.config("spark.driver.bindAddress", "127.0.0.1") \
+                    .config("spark.driver.host", "127.0.0.1")
             _session = (
-                SparkSession.builder.master(master)
+                builder
                 .appName("kinlink-link")
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
