@@ -79,6 +79,27 @@ def chain_next(previous: str, leaf_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + bytes.fromhex(leaf_hex)).hexdigest()
 
 
+def _rows_after(head: tuple[int, str], batch: list[_Pending]
+                ) -> tuple[list[tuple[object, ...]], list[bytes]]:
+    """The rows for ``batch`` placed after ``head`` (next seq, chain hash), each caller's receipts
+    filled in: the one place an event gets its position, leaf hash and chain hash."""
+    seq, chain = head
+    rows: list[tuple[object, ...]] = []
+    leaves: list[bytes] = []
+    for pending in batch:
+        for event in pending.events:
+            payload = canonical_json(event.model_dump(mode="json")).decode()
+            leaf = leaf_hash(leaf_data(seq, payload)).hex()
+            chain = chain_next(chain, leaf)
+            rows.append((seq, event.recorded_at, event.event_type, event.outcome,
+                         event.subject_person_id, event.user_id, event.agency, event.purpose,
+                         payload, leaf, chain))
+            pending.receipts.append(AppendReceipt(seq, leaf))
+            leaves.append(bytes.fromhex(leaf))
+            seq += 1
+    return rows, leaves
+
+
 @dataclass(eq=False)
 class _Pending:
     """One caller's events waiting for a group commit."""
@@ -201,20 +222,8 @@ class AuditTrail:
                 cur = self._con
                 cur.execute("BEGIN TRANSACTION")
                 head, tree = self._load_head()
-                seq, chain = head
-                rows = []
-                leaves: list[bytes] = []
-                for pending in batch:
-                    for event in pending.events:
-                        payload = canonical_json(event.model_dump(mode="json")).decode()
-                        leaf = leaf_hash(leaf_data(seq, payload)).hex()
-                        chain = chain_next(chain, leaf)
-                        rows.append((seq, event.recorded_at, event.event_type, event.outcome,
-                                     event.subject_person_id, event.user_id, event.agency,
-                                     event.purpose, payload, leaf, chain))
-                        pending.receipts.append(AppendReceipt(seq, leaf))
-                        leaves.append(bytes.fromhex(leaf))
-                        seq += 1
+                rows, leaves = _rows_after(head, batch)
+                seq, chain = head[0] + len(rows), (rows[-1][10] if rows else head[1])
                 # One statement for the whole group: executemany costs a statement per row.
                 placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
                 cur.execute(f"INSERT INTO audit_events VALUES {placeholders}",
@@ -243,22 +252,9 @@ class AuditTrail:
         assert self._postgres is not None
 
         def build(head: tuple[int, str] | None) -> tuple[list[tuple[object, ...]], list[bytes]]:
-            seq, chain = head or (0, GENESIS)
-            rows: list[tuple[object, ...]] = []
-            leaves: list[bytes] = []
             for pending in batch:
                 pending.receipts.clear()
-                for event in pending.events:
-                    payload = canonical_json(event.model_dump(mode="json")).decode()
-                    leaf = leaf_hash(leaf_data(seq, payload)).hex()
-                    chain = chain_next(chain, leaf)
-                    rows.append((seq, event.recorded_at, event.event_type, event.outcome,
-                                 event.subject_person_id, event.user_id, event.agency,
-                                 event.purpose, payload, leaf, chain))
-                    pending.receipts.append(AppendReceipt(seq, leaf))
-                    leaves.append(bytes.fromhex(leaf))
-                    seq += 1
-            return rows, leaves
+            return _rows_after(head or (0, GENESIS), batch)
 
         try:
             self._postgres.commit(build)
