@@ -16,9 +16,9 @@ import numpy as np
 from linkage.persons.constraints import (
     GENERATION_GAP_YEARS,
     RecordFacts,
-    given_names_compatible,
     pair_conflict,
     sibling_identifier_error,
+    twins_in_one_source,
 )
 from linkage.persons.expected_births import expected_birth_links
 from linkage.persons.household_parents import household_parent_links
@@ -139,8 +139,7 @@ class _Clusters:
                 continue
             for i in left:
                 for j in right:
-                    fi, fj = self.facts[i], self.facts[j]
-                    if fi.source == fj.source and not given_names_compatible(fi, fj):
+                    if twins_in_one_source(self.facts[i], self.facts[j]):
                         return "twin-or-sibling"
         if nhs_a and nhs_a == nhs_b:
             for i in self.members[a]:

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Indel, JaroWinkler
 
-__all__ = ["RecordFacts", "given_names_compatible", "pair_conflict", "sibling_identifier_error"]
+__all__ = [
+    "RecordFacts",
+    "given_names_compatible",
+    "pair_conflict",
+    "sibling_identifier_error",
+    "twins_in_one_source",
+]
 
 #: Above this similarity two given names may be one name mistyped (Jon/John), so they do not prove
 #: two people; below it (Jack/Jacob) they do when the date of birth is shared.
@@ -80,11 +86,26 @@ def pair_conflict(a: RecordFacts, b: RecordFacts) -> str | None:
     if sibling_identifier_error(a, b):
         return "identifier-on-another-child"
     if a.dob and b.dob:
-        if a.dob == b.dob and a.source == b.source and not given_names_compatible(a, b):
+        if twins_in_one_source(a, b):
             return "twin-or-sibling"
         if abs(int(a.dob[:4]) - int(b.dob[:4])) >= GENERATION_GAP_YEARS:
             return "different-generation"
     return None
+
+
+def twins_in_one_source(a: RecordFacts, b: RecordFacts) -> bool:
+    """Two records of one agency, one date of birth, given names that cannot be one child's.
+
+    Twins have their own NHS numbers. When both records carry the *same* one and the names are
+    close enough that ``sibling_identifier_error`` reads it as a typo (Olrvia/Olivia, Mla/Mia), the
+    agency keyed one child twice, not twins; without that shared number the names alone decide.
+    """
+    if not (a.dob and a.dob == b.dob and a.source == b.source):
+        return False
+    if given_names_compatible(a, b):
+        return False
+    return not (a.nhs_number and a.nhs_number == b.nhs_number
+                and not sibling_identifier_error(a, b))
 
 
 def sibling_identifier_error(a: RecordFacts, b: RecordFacts) -> bool:

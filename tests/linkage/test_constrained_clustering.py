@@ -165,3 +165,27 @@ def test_a_childs_own_records_join_though_one_agency_names_a_father_too_young() 
     result = run(records, [(0, 1, 0.9999)], relatives=[Relative(2, 1, "father")])
     assert result.labels[0] == result.labels[1]
     assert result.labels[2] != result.labels[0]
+
+
+def test_one_agency_keying_one_child_twice_with_a_typo_and_one_nhs_number_is_one_child() -> None:
+    from linkage.persons.constraints import pair_conflict
+
+    # Same agency, same date, same NHS number; "olrvia" is a typo of "olivia" too far for the
+    # typo similarity. Twins never share an NHS number, so this is one child keyed twice.
+    records = [facts("olrvia", nhs="9073767059"), facts("olivia", nhs="9073767059")]
+    assert pair_conflict(records[0], records[1]) is None
+    result = run(records, [(0, 1, 0.9999)])
+    assert result.labels[0] == result.labels[1]
+    assert result.edge_outcomes == ["linked"]
+
+
+def test_twins_one_letter_apart_stay_apart_without_a_shared_nhs_number() -> None:
+    # Jack and Zack, twins at one agency: one letter apart, no shared number, never one child.
+    result = run([facts("jack"), facts("zack")], [(0, 1, 0.999)])
+    assert result.labels[0] != result.labels[1]
+    assert result.edge_outcomes == ["constraint:twin-or-sibling"]
+    # Charlotte and Amelia, one twin's number keyed on both: names too far apart to be one
+    # child's typo, so the shared number is the error and they stay two children.
+    same = run([facts("charlotte", nhs="9073767059"), facts("amelia", nhs="9073767059")],
+               [(0, 1, 0.999)])
+    assert same.labels[0] != same.labels[1]
