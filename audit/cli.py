@@ -121,15 +121,6 @@ def checkpoint(db: DbOption = DEFAULT_DB, audit: AuditOption = None) -> None:
     print(note.text(), end="")
 
 
-def _file_only(path: Path | PostgresLocation, command: str) -> Path:
-    """Commands not yet carried over to a PostgreSQL trail say so, rather than misbehave."""
-    if isinstance(path, PostgresLocation):
-        out.print(f"[red]error:[/red] `kinlink {command}` works on a DuckDB trail only so far; "
-                  "for a PostgreSQL trail, run it on a backup restored to a file")
-        raise typer.Exit(2)
-    return path
-
-
 def _read_only(db: str, audit: str | None) -> duckdb.DuckDBPyConnection:
     """The trail opened read-only. DuckDB lets one process write a file; while the gateway runs,
     search a copy (or stop it), and this says so rather than failing obscurely. A PostgreSQL
@@ -351,8 +342,17 @@ def staff_add(
     colleagues are reported."""
     from audit.staff import add_staff
 
-    with duckdb.connect(str(_file_only(_paths(db, audit), "audit staff add"))) as con:
-        add_staff(con, user, person)
+    path = _paths(db, audit)
+    if isinstance(path, PostgresLocation):
+        from audit.postgres import PostgresAuditStore
+        from kinlink.database import connect
+
+        PostgresAuditStore.open(path)
+        with connect(path) as session:
+            add_staff(session, user, person)
+    else:
+        with duckdb.connect(str(path)) as con:
+            add_staff(con, user, person)
     out.print(f"{user} registered")
 
 
@@ -405,12 +405,23 @@ def _log_key(path: Path) -> SigningKey:
 
 
 @audit_app.command("log-key")
-def log_key(db: DbOption = DEFAULT_DB, audit: AuditOption = None) -> None:
+def log_key(db: DbOption = DEFAULT_DB, audit: AuditOption = None,
+            key: KeyOption = None) -> None:
     """Print the log's verifier key (vkey): hand it to each witness for its first run."""
     from audit.cosignature import verifier_key
 
-    key = _log_key(_file_only(_paths(db, audit), "audit log-key"))
-    print(verifier_key(key.name, key.public_bytes))
+    path = _paths(db, audit)
+    if isinstance(path, PostgresLocation):
+        from audit.checkpoint import SigningKey
+
+        if key is None or not key.exists():
+            out.print("[red]error:[/red] a PostgreSQL trail's signing key is a file: pass --key "
+                      "or set KINLINK_AUDIT_KEY")
+            raise typer.Exit(2)
+        signing = SigningKey.load_or_create(key, "kinlink.local/audit")
+    else:
+        signing = _log_key(path)
+    print(verifier_key(signing.name, signing.public_bytes))
 
 
 @audit_app.command("witness")
@@ -436,7 +447,7 @@ def witness(
     from audit.cosignature import COSIGNATURE_V1, verifier_key
     from audit.witness import WitnessRefusal, witness_checkpoint
 
-    path = _file_only(_paths(db, audit), "audit witness")
+    path = _paths(db, audit)
     try:
         witness_key = SigningKey.load_or_create(key, name)
     except ValueError as exc:

@@ -28,6 +28,18 @@ __all__ = ["COMMIT_LOCK", "PostgresAuditStore", "grant_writer"]
 #: The advisory lock every writer of the trail takes for its commit (an arbitrary constant).
 COMMIT_LOCK = 0x6B696E6C696E6B01
 
+#: IG's small tables beside the trail, copied whole into a replica: (columns, DuckDB DDL).
+_IG_TABLES = {
+    "witness_cosignatures": (
+        "witness, tree_size, note, created_at",
+        "CREATE TABLE IF NOT EXISTS witness_cosignatures (witness VARCHAR, tree_size BIGINT, "
+        "note VARCHAR, created_at TIMESTAMPTZ)"),
+    "staff_register": (
+        "user_id, person_id, added_at",
+        "CREATE TABLE IF NOT EXISTS staff_register (user_id VARCHAR, person_id VARCHAR, "
+        "added_at TIMESTAMPTZ)"),
+}
+
 _EVENT_COLUMNS = ("seq, recorded_at, event_type, outcome, subject_person_id, user_id, agency, "
                   "purpose, event_json, leaf_hash, chain_hash")
 
@@ -130,6 +142,13 @@ class PostgresAuditStore:
                     [self._replicated]).fetchall()
                 notes = con.execute("SELECT tree_size, note, created_at FROM checkpoints"
                                     ).fetchall()
+                small = {table: con.execute(f"SELECT {columns} FROM {table}").fetchall()
+                         for table, (columns, _) in _IG_TABLES.items()}
+            for table, (_, ddl) in _IG_TABLES.items():
+                self._replica.execute(ddl)
+                self._replica.execute(f"DELETE FROM {table}")
+                if small[table]:
+                    self._insert(self._replica, table, small[table])
             if events:
                 self._insert(self._replica, "audit_events", events)
                 self._replicated = events[-1][0] + 1
@@ -165,8 +184,10 @@ def grant_writer(location: PostgresLocation, role: str) -> None:
     who = sql.Identifier(role)
     with psycopg.connect(location.url, autocommit=True) as con, con.transaction():
         for statement in (
-            "REVOKE ALL ON audit_events, checkpoints FROM {who}",
+            "REVOKE ALL ON audit_events, checkpoints, witness_cosignatures, staff_register "
+            "FROM {who}",
             "GRANT SELECT, INSERT ON audit_events, checkpoints TO {who}",
+            "GRANT SELECT ON witness_cosignatures, staff_register TO {who}",
             "GRANT SELECT ON schema_migrations TO {who}",
         ):
             con.execute(sql.SQL(statement).format(who=who))

@@ -12,6 +12,7 @@ import duckdb
 
 from audit.events import AuditEvent
 from audit.trail import AuditTrail
+from kinlink.database import Session
 
 __all__ = ["add_staff", "read_staff_register", "record_break_glass_review"]
 
@@ -24,9 +25,13 @@ CREATE TABLE IF NOT EXISTS staff_register (
 """
 
 
-def add_staff(con: duckdb.DuckDBPyConnection, user_id: str, person_id: str) -> None:
-    con.execute(_REGISTER)
-    con.execute("INSERT OR REPLACE INTO staff_register (user_id, person_id) VALUES (?, ?)",
+def add_staff(con: duckdb.DuckDBPyConnection | Session, user_id: str, person_id: str) -> None:
+    """Register (or re-register) a member of staff; on either engine (PostgreSQL has the table
+    from the audit migrations)."""
+    if not getattr(con, "postgres", False):
+        con.execute(_REGISTER)
+    con.execute("INSERT INTO staff_register (user_id, person_id) VALUES (?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET person_id = EXCLUDED.person_id",
                 [user_id, person_id])
 
 

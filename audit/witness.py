@@ -30,6 +30,7 @@ import duckdb
 from audit.checkpoint import Checkpoint, SigningKey, parse_checkpoint, verify_signature
 from audit.cosignature import ED25519, VerifierKey, cosign, parse_verifier_key, verifier_key
 from audit.merkle import consistency_proof, verify_consistency
+from kinlink.database import DuckDBLocation, PostgresLocation, Session, connect, parse_location
 
 __all__ = [
     "VerifierKey",
@@ -123,13 +124,13 @@ def check_and_cosign(state: WitnessState, note: str, proof: Sequence[bytes], log
     return cosigned
 
 
-def latest_checkpoint(con: duckdb.DuckDBPyConnection) -> str | None:
+def latest_checkpoint(con: duckdb.DuckDBPyConnection | Session) -> str | None:
     rows = con.execute("SELECT note FROM checkpoints ORDER BY tree_size DESC, created_at DESC "
                        "LIMIT 1").fetchall()
     return rows[0][0] if rows else None
 
 
-def log_consistency(con: duckdb.DuckDBPyConnection, old_size: int, new_size: int) -> list[bytes]:
+def log_consistency(con: duckdb.DuckDBPyConnection | Session, old_size: int, new_size: int) -> list[bytes]:
     """The log's side: an RFC 6962 proof that its first ``old_size`` events are a prefix of its
     first ``new_size``, computed from the leaf hashes the trail holds."""
     if old_size == 0 or old_size > new_size:
@@ -142,7 +143,7 @@ def log_consistency(con: duckdb.DuckDBPyConnection, old_size: int, new_size: int
     return consistency_proof(leaves, old_size)
 
 
-def witness_checkpoint(audit_path: Path, witness_key: SigningKey, state_path: Path,
+def witness_checkpoint(audit_path: Path | PostgresLocation, witness_key: SigningKey, state_path: Path,
                        log_vkey: str | None = None) -> Checkpoint:
     """Check the trail's latest checkpoint against the witness's memory, countersign, record the
     cosignature in the trail and then in the state file. ``log_vkey`` defaults to the key pinned in
@@ -152,16 +153,18 @@ def witness_checkpoint(audit_path: Path, witness_key: SigningKey, state_path: Pa
     if not vkey:
         raise WitnessRefusal("no log key: give the log's verifier key on the first run "
                              "(kinlink audit log-key prints it)")
-    if not audit_path.exists():
-        raise WitnessRefusal(f"no audit trail at {audit_path}")
-    with duckdb.connect(str(audit_path)) as con:
+    where = parse_location(audit_path)
+    if isinstance(where, DuckDBLocation) and not where.path.exists():
+        raise WitnessRefusal(f"no audit trail at {where.path}")
+    with connect(where) as con:
         note = latest_checkpoint(con)
         if note is None:
             raise WitnessRefusal("the log has no signed checkpoint yet")
         size = parse_checkpoint(note).size
         proof = log_consistency(con, state.size, size)
         cosigned = check_and_cosign(state, note, proof, vkey, witness_key)
-        con.execute(_COSIGNATURES)
+        if not con.postgres:  # PostgreSQL has the table from its migrations
+            con.execute(_COSIGNATURES)
         con.execute("INSERT INTO witness_cosignatures (witness, tree_size, note) VALUES (?, ?, ?)",
                     [witness_key.name, cosigned.size, cosigned.text()])
     state.save(state_path)

@@ -209,3 +209,46 @@ def test_postgres_location_string_and_object_are_the_same_trail(postgres_url: st
     assert b.append([event(2)])[0].seq == 1
     a.close()
     b.close()
+
+
+def test_witness_log_key_and_staff_register_on_postgresql(postgres_url: str,
+                                                          tmp_path: Path) -> None:
+    """A partner's witness countersigns the shared trail's growth and refuses a rewritten one;
+    the staff register lives in the database and reaches every worker's reports."""
+    key = tmp_path / "audit.signing-key"
+    trail = AuditTrail.open(postgres_url, key_path=key)
+    trail.append([event(i) for i in range(5)])
+    trail.checkpoint()
+    vkey = CliRunner().invoke(app, ["audit", "log-key", "--db", postgres_url, "--key", str(key)])
+    assert vkey.exit_code == 0 and vkey.output.startswith("kinlink.local/audit+"), vkey.output
+    witness = ["audit", "witness", "--db", postgres_url, "--state", str(tmp_path / "w.json"),
+               "--key", str(tmp_path / "w.key"), "--name", "police.example/witness"]
+    first = CliRunner().invoke(app, [*witness, "--log-key", vkey.output.strip()])
+    assert first.exit_code == 0, first.output
+    trail.append([event(i) for i in range(5, 9)])
+    trail.checkpoint()
+    assert CliRunner().invoke(app, witness).exit_code == 0        # consistent growth
+    with psycopg.connect(postgres_url) as con:
+        assert [r[0] for r in con.execute(
+            "SELECT tree_size FROM witness_cosignatures ORDER BY tree_size")] == [5, 9]
+    assert trail.cursor().execute("SELECT count(*) FROM witness_cosignatures").fetchone()[0] == 2
+
+    with psycopg.connect(postgres_url, autocommit=True) as owner:   # history rewritten
+        owner.execute("ALTER TABLE audit_events DISABLE TRIGGER USER")
+        owner.execute("ALTER TABLE checkpoints DISABLE TRIGGER USER")
+        owner.execute("DELETE FROM checkpoints")
+        owner.execute("UPDATE audit_events SET leaf_hash = repeat('0', 64) WHERE seq = 2")
+    forged = AuditTrail.open(postgres_url, key_path=key)          # the log key signs a forgery
+    forged._range = None
+    forged.checkpoint()
+    refused = CliRunner().invoke(app, witness)
+    assert refused.exit_code == 1 and "refused" in refused.output, refused.output
+
+    added = CliRunner().invoke(app, ["audit", "staff", "add", "u-sam", "P000000000001",
+                                     "--db", postgres_url])
+    assert added.exit_code == 0, added.output
+    from audit.staff import read_staff_register
+
+    assert read_staff_register(trail.cursor()) == {"u-sam": "P000000000001"}
+    trail.close()
+    forged.close()
