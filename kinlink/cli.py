@@ -21,11 +21,12 @@ def _mount() -> None:
     from linkage import cli as linkage_cli
 
     linkage_cli.register(app)
-    from kinlink import backup, config_cli, demo
+    from kinlink import backup, config_cli, db_cli, demo
 
     demo.register(app)
     backup.register(app)
     config_cli.register(app)
+    db_cli.register(app)
     for module_name in ("audit.cli", "policies.cli", "gateway.cli"):
         try:
             module = __import__(module_name, fromlist=["register"])

@@ -159,6 +159,9 @@ def create_once(session: Session, name: str, ddl: str) -> None:
     """Run ``ddl`` (CREATE … IF NOT EXISTS) on PostgreSQL under a transaction-scoped advisory lock
     named for ``name``: two workers starting together would otherwise race on the catalogue
     ("duplicate key value violates unique constraint pg_type_typname_nsp_index")."""
+    exists = session.execute("SELECT to_regclass(?) IS NOT NULL", [name]).fetchone()
+    if exists and exists[0]:
+        return  # set up already (by `kinlink db init`, or another worker): nothing to create
     with session._con.transaction():
         session.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"kinlink-ddl:{name}"])
         session.execute(ddl)

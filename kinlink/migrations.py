@@ -77,6 +77,10 @@ def migrate(con: Any, component: str, package: str, engine: Engine,
     steps = available(package, engine)
     newest = steps[-1].version if steps else 0
     target = newest if target is None else target
+    if _is_psycopg(con) and _recorded_version(con, component) >= target:
+        # Up to date: read only. A gateway's database role may not create anything, not even
+        # with IF NOT EXISTS (PostgreSQL checks the schema privilege first).
+        return []
     current = applied_version(con, component)
     if current > newest:
         raise SchemaTooNew(f"{component} store is at schema version {current}; this kinlink "
@@ -105,6 +109,16 @@ def _apply(con: Any, component: str, step: Migration) -> None:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _recorded_version(con: Any, component: str) -> int:
+    """The ledger's version for ``component`` without creating the ledger (PostgreSQL)."""
+    exists = con.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_migrations WHERE component = %s",
+                      [component]).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _is_psycopg(con: Any) -> bool:
