@@ -153,17 +153,19 @@ def _score(con: duckdb.DuckDBPyConnection, fitted: dict[str, Any], gammas: list[
     scored = score_blocked_pairs(linker, blocked)
     columns = ["unique_id_l", "unique_id_r", "match_key", *gammas, "match_weight",
                "match_probability"]
-    arrow = scored.as_spark_dataframe().select(*columns).toArrow()
-    con.register("spark_pair_scores", arrow)
-    try:
-        casts = ", ".join([
-            "unique_id_l", "unique_id_r", "CAST(match_key AS UTINYINT) AS match_key",
-            *(f"CAST({g} AS TINYINT) AS {g}" for g in gammas),
-            "match_weight", "match_probability"])
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {PAIR_SCORES} AS "
-                    f"SELECT {casts} FROM spark_pair_scores")
-    finally:
-        con.unregister("spark_pair_scores")
+    # The pairs come back as Parquet written by the executors, not collected through the
+    # driver: 15M pairs at 1M records are more than a driver's result limit, and on a cluster
+    # the driver is the one machine that must not hold them all.
+    pairs = scratch / "pairs.parquet"
+    scored.as_spark_dataframe().select(*columns).write.parquet(str(pairs))
+    casts = ", ".join([
+        "unique_id_l", "unique_id_r", "CAST(match_key AS UTINYINT) AS match_key",
+        *(f"CAST({g} AS TINYINT) AS {g}" for g in gammas),
+        "match_weight", "match_probability"])
+    if not any(pairs.glob("*.parquet")):
+        raise RuntimeError("Spark wrote no scored pairs (its job failed without an error)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PAIR_SCORES} AS SELECT {casts} "
+                f"FROM read_parquet('{pairs}/*.parquet')")
     for frame in (scored, blocked):
         frame.drop_table_from_database_and_remove_from_cache()
     linker.table_management.delete_tables_created_by_splink_from_db()
