@@ -43,15 +43,17 @@ def verify_trail(path: Path, key_name: str, public_key: bytes,
 
 
 def _verify(con: duckdb.DuckDBPyConnection, key_name: str, public_key: bytes) -> VerifyResult:
-    rows = con.execute(
-        "SELECT seq, event_json, leaf_hash, chain_hash FROM audit_events ORDER BY seq, rowid"
-    ).fetchall()
+    # Checkpoints first: one signed after this read covers only events committed before it,
+    # which the event read that follows sees, so a live writer cannot cause a false "deleted".
     notes = [
         r[0]
         for r in con.execute(
             "SELECT note FROM checkpoints ORDER BY tree_size, rowid"
         ).fetchall()
     ]
+    rows = con.execute(
+        "SELECT seq, event_json, leaf_hash, chain_hash FROM audit_events ORDER BY seq, rowid"
+    ).fetchall()
     return verify_rows(rows, notes, key_name, public_key)
 
 
