@@ -100,6 +100,21 @@ def _rows_after(head: tuple[int, str], batch: list[_Pending]
     return rows, leaves
 
 
+def _fail(batch: list[_Pending], exc: Exception) -> None:
+    """Every caller in a failed group commit gets the same refusal and no receipts."""
+    error = AuditUnavailable(f"audit write failed: {type(exc).__name__}")
+    error.__cause__ = exc
+    for pending in batch:
+        pending.receipts.clear()
+        pending.error = error
+
+
+def _wake(batch: list[_Pending]) -> None:
+    for pending in batch:
+        pending.done = True
+        pending.wake.set()
+
+
 @dataclass(eq=False)
 class _Pending:
     """One caller's events waiting for a group commit."""
@@ -237,14 +252,8 @@ class AuditTrail:
                 self._head, self._range = None, None
                 with contextlib.suppress(Exception):
                     self._con.execute("ROLLBACK")
-                error = AuditUnavailable(f"audit write failed: {type(exc).__name__}")
-                error.__cause__ = exc
-                for pending in batch:
-                    pending.receipts.clear()
-                    pending.error = error
-        for pending in batch:
-            pending.done = True
-            pending.wake.set()
+                _fail(batch, exc)
+        _wake(batch)
 
     def _commit_shared(self, batch: list[_Pending]) -> None:
         """One group commit to PostgreSQL: the head is read under the store's lock each time,
@@ -259,14 +268,8 @@ class AuditTrail:
         try:
             self._postgres.commit(build)
         except Exception as exc:
-            error = AuditUnavailable(f"audit write failed: {type(exc).__name__}")
-            error.__cause__ = exc
-            for pending in batch:
-                pending.receipts.clear()
-                pending.error = error
-        for pending in batch:
-            pending.done = True
-            pending.wake.set()
+            _fail(batch, exc)
+        _wake(batch)
 
     def _shared_tree(self) -> CompactRange:
         """The tree over every committed leaf, caught up with other processes' appends."""
