@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from audit import AuditEvent, AuditQuery, run_anomaly_rules, search_events, subject_access_report
 from audit.anomalies import AnomalyContext, not_checked
 from audit.staff import read_staff_register, record_break_glass_review
+from audit.subject_access import SubjectAccessReport
 from gateway.access import CallerDep, PurposeDep, base_event, check_purpose, write_audit
 from gateway.tokens import Caller
 
@@ -60,14 +61,26 @@ def audit_events(
     return JSONResponse({"events": events}, headers=NO_STORE)
 
 
+def subject_access_for(request: Request, person_id: str) -> SubjectAccessReport:
+    """The child's report from the gateway's trail, deferrals decided by whether the index
+    shows their case open (the API and the IG pages answer with the same report)."""
+    return subject_access_report(request.app.state.audit.cursor(), person_id,
+                                 case_open=request.app.state.index.case_open(person_id))
+
+
+def anomaly_context(request: Request, cursor: Any) -> AnomalyContext:
+    """What the anomaly rules know beyond the trail: open cases, the staff register, families."""
+    index = request.app.state.index
+    return AnomalyContext(open_cases=index.open_case_persons(),
+                          staff=read_staff_register(cursor) or None, families=index.families())
+
+
 @router.get("/subject-access/{person_id}")
 def subject_access(request: Request, caller: CallerDep, ctx: PurposeDep,
                    person_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> JSONResponse:
     """Who accessed this child's records, when and why (deferred entries withheld, counted)."""
     _gate(request, caller, ctx, person_id, "subject-access report")
-    report = subject_access_report(request.app.state.audit.cursor(), person_id,
-                                  case_open=request.app.state.index.case_open(person_id))
-    return JSONResponse(asdict(report), headers=NO_STORE)
+    return JSONResponse(asdict(subject_access_for(request, person_id)), headers=NO_STORE)
 
 
 @router.get("/anomalies")
@@ -76,10 +89,7 @@ def anomalies(request: Request, caller: CallerDep, ctx: PurposeDep,
     """The IG anomaly rules' findings."""
     _gate(request, caller, ctx, None, "anomaly report")
     cursor = request.app.state.audit.cursor()
-    index = request.app.state.index
-    context = AnomalyContext(open_cases=index.open_case_persons(),
-                             staff=read_staff_register(cursor) or None,
-                             families=index.families())
+    context = anomaly_context(request, cursor)
     findings = run_anomaly_rules(cursor, since, context)
     return JSONResponse({"findings": [asdict(f) for f in findings],
                          "not_checked": not_checked(context)}, headers=NO_STORE)

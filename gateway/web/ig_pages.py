@@ -19,11 +19,10 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from audit import AuditEvent, AuditQuery, run_anomaly_rules, search_events, subject_access_report
-from audit.anomalies import AnomalyContext, not_checked
-from audit.staff import read_staff_register
+from audit import AuditEvent, AuditQuery, run_anomaly_rules, search_events
+from audit.anomalies import not_checked
 from gateway.access import base_event, write_audit
-from gateway.routes.ig import _gate
+from gateway.routes.ig import _gate, anomaly_context, subject_access_for
 from gateway.web.session import check_csrf
 
 __all__ = ["ig_router"]
@@ -86,8 +85,7 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
     def sar_csv(request: Request,
                 person: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
         _ig(request, person, "subject-access report CSV")
-        report = subject_access_report(request.app.state.audit.cursor(), person,
-                                      case_open=request.app.state.index.case_open(person))
+        report = subject_access_for(request, person)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["date", "organisation", "purpose", "lawful_basis", "categories"])
@@ -102,18 +100,14 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
     def sar(request: Request,
             person: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
         _ig(request, person, "subject-access report page")
-        report = subject_access_report(request.app.state.audit.cursor(), person,
-                                      case_open=request.app.state.index.case_open(person))
+        report = subject_access_for(request, person)
         return page(request, "ig_sar.html", {"report": report})
 
     @router.get("/anomalies")
     def anomalies(request: Request) -> Response:
         _ig(request, None, "anomaly report page")
         cursor = request.app.state.audit.cursor()
-        index = request.app.state.index
-        context = AnomalyContext(open_cases=index.open_case_persons(),
-                                 staff=read_staff_register(cursor) or None,
-                                 families=index.families())
+        context = anomaly_context(request, cursor)
         return page(request, "ig_anomalies.html", {
             "findings": run_anomaly_rules(cursor, None, context),
             "not_checked": not_checked(context)})
