@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,13 @@ class MatcherHolder:
     """The matcher for the current index, loaded on first use and again after a link run (a
     new file, or a new PostgreSQL generation)."""
 
-    def __init__(self, location: Path | str | StoreLocation) -> None:
+    def __init__(self, location: Path | str | StoreLocation, recheck_seconds: float = 1.0) -> None:
         self.location = parse_location(location)
+        self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._matcher: Matcher | None = None
         self._stamp: object = None
+        self._checked = 0.0
 
     def _current_stamp(self) -> object:
         if isinstance(self.location, PostgresLocation):
@@ -44,7 +47,14 @@ class MatcherHolder:
         return (stat.st_ino, stat.st_mtime_ns)
 
     def get(self) -> Matcher:
+        """The matcher, looking for a new index at most every ``recheck_seconds`` (as the
+        identity index does): on PostgreSQL each look is a round trip, not to be paid per
+        resolution request."""
+        matcher = self._matcher
+        if matcher is not None and time.monotonic() - self._checked < self.recheck_seconds:
+            return matcher
         stamp = self._current_stamp()
+        self._checked = time.monotonic()
         with self._lock:
             if self._matcher is None or stamp != self._stamp:
                 self._matcher = Matcher.load(self.location)
