@@ -31,6 +31,8 @@ def prediction_blocking_rules() -> list[BlockingRuleCreator]:
         block_on("address_key", "given_name_metaphone"),
         # A household: catches "Baby"/"Unborn" records (no given name, expected date of birth).
         block_on("address_key", "family_name_metaphone"),
+        # The same house without a postcode on one side: a contact record, a police record.
+        block_on("address_line_key", "given_name_metaphone"),
         block_on("given_name_metaphone", "family_name_metaphone", "postcode_district"),
     ]
 

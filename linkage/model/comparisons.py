@@ -146,10 +146,14 @@ def _address() -> ComparisonCreator:
         comparison_levels=[
             cll.CustomLevel(
                 "(address_key_l IS NULL OR address_key_r IS NULL) "
+                "AND (address_line_key_l IS NULL OR address_line_key_r IS NULL) "
                 "AND (postcode_l IS NULL OR postcode_r IS NULL)"
             ).configure(is_null_level=True, label_for_charts="no address to compare"),
+            # One house, by number and postcode or, where a postcode is missing or mistyped, by
+            # number, street and town.
             cll.CustomLevel(
-                "address_key_l = address_key_r", label_for_charts="same house and postcode"
+                "address_key_l = address_key_r OR address_line_key_l = address_line_key_r",
+                label_for_charts="same house",
             ),
             cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(
                 label_for_charts="same postcode"

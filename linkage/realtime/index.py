@@ -33,6 +33,7 @@ MATCH_COLUMNS = (
     "given_name_canonicals", "given_name_metaphone", "given_names_all", "family_name",
     "family_name_tokens", "family_name_metaphone", "dob", "dob_year", "dob_is_jan1", "sex",
     "postcode", "postcode_district", "postcode_sector", "address_key",
+    "address_line_key",
 )
 
 

@@ -118,10 +118,11 @@ def sex(left: Features, right: Features) -> int:
 
 def address(left: Features, right: Features) -> int:
     ka, kb = left["address_key"], right["address_key"]
+    la, lb = left["address_line_key"], right["address_line_key"]
     pa, pb = left["postcode"], right["postcode"]
-    if (ka is None or kb is None) and (pa is None or pb is None):
+    if (ka is None or kb is None) and (la is None or lb is None) and (pa is None or pb is None):
         return -1
-    if ka is not None and kb is not None and ka == kb:
+    if (ka is not None and ka == kb) or (la is not None and la == lb):
         return 4
     if pa is not None and pb is not None and pa == pb:
         return 3

@@ -1,7 +1,10 @@
-"""A light address key for co-residence: the house number (or name) with the postcode.
+"""Light address keys for co-residence.
 
 Free-text address lines are too variable to compare whole; the house number and the postcode are
-what two agencies recording one household almost always agree on.
+what two agencies recording one household almost always agree on (``address_key``). A record
+without a postcode still names its house: ``address_line_key`` is the house with the rest of the
+line (street and town) once case, punctuation and common abbreviations are evened out, so "56
+Wells Lane, Avonleigh" and "56 wells ln avonleigh" are one house even when one has no postcode.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["address_key", "normalise_address"]
+__all__ = ["address_key", "address_line_key", "normalise_address"]
 
 _ABBREVIATIONS: Final = {
     "rd": "road",
@@ -42,11 +45,8 @@ def normalise_address(raw: object) -> str | None:
     return " ".join(words) or None
 
 
-def address_key(address: object, postcode: str | None) -> str | None:
-    """``[flat/]number|postcode``; None when either part is missing."""
-    text = normalise_address(address)
-    if not text or not postcode:
-        return None
+def _house(text: str) -> tuple[str, list[str]] | None:
+    """``([flat/]house, the other words)`` of a normalised line; None when it names no house."""
     flat = _FLAT.search(text)
     rest = _FLAT.sub(" ", text) if flat else text
     number = _NUMBER.search(rest)
@@ -55,5 +55,26 @@ def address_key(address: object, postcode: str | None) -> str | None:
     house = number.group(1) if number else (words[0] if words else "")
     if not house:
         return None
+    others = list(words)
+    others.remove(house)
     prefix = f"{flat.group(1)}/" if flat else ""
-    return f"{prefix}{house}|{postcode}"
+    return f"{prefix}{house}", others
+
+
+def address_key(address: object, postcode: str | None) -> str | None:
+    """``[flat/]number|postcode``; None when either part is missing."""
+    text = normalise_address(address)
+    if not text or not postcode:
+        return None
+    house = _house(text)
+    return f"{house[0]}|{postcode}" if house else None
+
+
+def address_line_key(address: object) -> str | None:
+    """``[flat/]number|street and town``; None without a house or without a street after it
+    (a bare "12" could be any house numbered 12)."""
+    text = normalise_address(address)
+    house = _house(text) if text else None
+    if house is None or not house[1]:
+        return None
+    return f"{house[0]}|{' '.join(house[1])}"

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
-from linkage.standardise.addresses import address_key
+from linkage.standardise.addresses import address_key, address_line_key
 from linkage.standardise.names import (
     canonical_forms,
     canonical_name,
@@ -55,6 +55,7 @@ FEATURE_COLUMNS = [
     "postcode_district",
     "postcode_sector",
     "address_key",
+    "address_line_key",
 ]
 
 del JaroWinkler  # imported for its side effect of failing fast if rapidfuzz is missing
@@ -135,6 +136,7 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
         address_key(a, p) if isinstance(p, str) else None
         for a, p in zip(frame["address"].tolist(), out["postcode"].tolist(), strict=True)
     ]
+    out["address_line_key"] = _per_distinct(frame["address"], address_line_key)
     result = out[FEATURE_COLUMNS].reset_index(drop=True)
     for column in ("given_names_all", "family_name_tokens"):
         result[column] = result[column].map(lambda v: v if isinstance(v, list) else [])
@@ -202,4 +204,5 @@ def standardise_record(record: dict[str, Any]) -> dict[str, Any]:
         "postcode_district": postcode.district if postcode else None,
         "postcode_sector": postcode.sector if postcode else None,
         "address_key": address_key(record.get("address"), postcode.value) if postcode else None,
+        "address_line_key": address_line_key(record.get("address")),
     }

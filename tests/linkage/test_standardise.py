@@ -2,7 +2,7 @@
 
 import pytest
 
-from linkage.standardise.addresses import address_key
+from linkage.standardise.addresses import address_key, address_line_key
 from linkage.standardise.dates import parse_date
 from linkage.standardise.names import (
     canonical_name,
@@ -125,3 +125,15 @@ def test_address_key_uses_house_number_and_postcode() -> None:
     assert address_key("12 High St, Taunton", "TA1 2AB") == "12|TA1 2AB"
     assert address_key("Flat 3, 12 High Street", "TA1 2AB") == "3/12|TA1 2AB"
     assert address_key("12 High St", None) is None
+
+
+def test_address_line_key_names_the_house_without_a_postcode() -> None:
+    # Case, punctuation and abbreviations do not make two houses of one.
+    assert address_line_key("56 Wells Lane, Avonleigh") == address_line_key("56 wells ln avonleigh")
+    assert address_line_key("Flat 4, 52 Oak Way, Avonleigh") == "4/52|oak way avonleigh"
+    # Neighbours, and the same number in another street, are other houses.
+    assert address_line_key("54 Wells Lane, Avonleigh") != address_line_key("56 Wells Lane, Avonleigh")
+    assert address_line_key("Flat 5, 52 Oak Way, Avonleigh") != address_line_key("Flat 4, 52 Oak Way, Avonleigh")
+    # A bare number could be any house numbered 12.
+    assert address_line_key("12") is None
+    assert address_line_key(None) is None
