@@ -9,7 +9,7 @@ already hold several records, only if they agree as groups, not through one chan
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from linkage.persons.constraints import (
 )
 from linkage.persons.expected_births import expected_birth_links
 from linkage.persons.household_parents import household_parent_links
+from linkage.persons.identifier_errors import MisplacedNumber, misplaced_nhs_numbers
 from linkage.persons.profiles import ProfileModel, profile_candidates
 
 __all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records"]
@@ -71,6 +72,8 @@ class ClusterResult:
     household_parent_links: list[tuple[int, int]] = field(default_factory=list)
     #: Pairs joined because their persons' profiles (best level of each comparison) fit.
     profile_links: list[tuple[int, int]] = field(default_factory=list)
+    #: NHS numbers found on records of a child they do not belong to, and disregarded there.
+    misplaced_numbers: list[MisplacedNumber] = field(default_factory=list)
 
 
 #: A parent is at least this many years older than their child (by year of birth).
@@ -229,11 +232,17 @@ def cluster_records(
     """
     if personal_evidence is None:
         personal_evidence = np.ones(len(left), dtype=bool)
-    clusters = _Clusters(facts, relatives)
+    outcomes = ["below_threshold"] * len(left)
+    linkable = (probability >= rules.link_threshold) & personal_evidence
     cannot: dict[int, set[int]] = {}
     for i, j in cannot_link:
         cannot.setdefault(i, set()).add(j)
         cannot.setdefault(j, set()).add(i)
+    misplaced = misplaced_nhs_numbers(facts, left, right, linkable)
+    if misplaced:
+        facts, linkable = _set_aside_misplaced(facts, left, right, linkable, outcomes, cannot,
+                                               misplaced)
+    clusters = _Clusters(facts, relatives)
 
     pair_probability: dict[tuple[int, int], float] = {}
     for i, j, p, ok in zip(
@@ -253,8 +262,6 @@ def cluster_records(
             continue
         clusters.union(a, b)
 
-    outcomes = ["below_threshold"] * len(left)
-    linkable = (probability >= rules.link_threshold) & personal_evidence
     for k in np.flatnonzero((probability >= rules.link_threshold) & ~personal_evidence).tolist():
         outcomes[k] = "insufficient-personal-evidence"
     held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable,
@@ -293,7 +300,37 @@ def cluster_records(
         del root
     return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts,
                          implied_links=implied, birth_links=births,
-                         household_parent_links=parents, profile_links=profiled)
+                         household_parent_links=parents, profile_links=profiled,
+                         misplaced_numbers=misplaced)
+
+
+def _set_aside_misplaced(
+    facts: Sequence[RecordFacts],
+    left: np.ndarray,
+    right: np.ndarray,
+    linkable: np.ndarray,
+    outcomes: list[str],
+    cannot: dict[int, set[int]],
+    misplaced: list[MisplacedNumber],
+) -> tuple[list[RecordFacts], np.ndarray]:
+    """Clustering facts with each misplaced number removed from the records it was keyed onto,
+    and those records kept from the number's owner: the shared number is the error, so their
+    pairs are no evidence and no rival (``identifier_errors``)."""
+    facts = list(facts)
+    linkable = linkable.copy()
+    apart: set[tuple[int, int]] = set()
+    for found in misplaced:
+        for i in found.records:
+            facts[i] = replace(facts[i], nhs_number=None)
+            for j in found.owner_records:
+                cannot.setdefault(i, set()).add(j)
+                cannot.setdefault(j, set()).add(i)
+                apart.add((min(i, j), max(i, j)))
+    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        if (min(i, j), max(i, j)) in apart:
+            linkable[k] = False
+            outcomes[k] = "constraint:identifier-on-another-child"
+    return facts, linkable
 
 
 def _link_profiles(

@@ -118,15 +118,20 @@ def sibling_identifier_error(a: RecordFacts, b: RecordFacts) -> bool:
         return False
     if given_names_compatible(a, b):
         return False
-    if a.dob and b.dob and not (
+    if a.dob and b.dob and _known_day(a.dob) and _known_day(b.dob) and not (
         a.dob[:4] == b.dob[:4] and (a.dob[5:7] == b.dob[8:10] or a.dob[5:7] == b.dob[5:7])
     ):
         return True  # neither the name nor the date is this child's: a sibling's number
-    # Same (or unknown) date: a twin's number, but only when the names are outright different
+    # Same (or unknown, or estimated) date: a twin's number, but only when the names are outright different
     # (Charlotte/Amelia); a short name with a typo (Ava/Aba, Esme/Edme) is still this child. A
     # child whose name really changes (adoption, gender recognition) gets a new NHS number.
     x, y = a.given_name or "", b.given_name or ""
     return x[:1] != y[:1] and Indel.normalized_similarity(x, y) < 0.5
+
+
+def _known_day(dob: str) -> bool:
+    """Does this date of birth name a day? 1 January is how agencies record an unknown one."""
+    return dob[5:] != "01-01"
 
 
 def _equivalent_by_nickname(x: str, y: str) -> bool:
