@@ -46,6 +46,7 @@ from linkage.incremental.scoring import PAIR_SCORES, gamma_columns
 from linkage.index.postgres import scratch_dir
 from linkage.index.store import building_index
 from linkage.ingest.rejects import write_reject_report
+from linkage.ingest.relationship_direction import orient_relationships
 from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
@@ -116,6 +117,9 @@ class LinkSummary:
     seconds: dict[str, float]
     #: full or incremental, pairs scored and reused, and (incremental) records new/changed/withdrawn
     scoring: dict[str, Any] = field(default_factory=dict)
+    #: Per source, whether its relationships file lists the relative second (read from the
+    #: dates of birth in it: see ``linkage.ingest.relationship_direction``).
+    relationships_relative_second: dict[str, bool] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,7 +206,9 @@ def link_sources(
         with timed("cluster persons"):
             decisions = DecisionStore(decisions_path_for(location)).active()
             must, cannot = _decision_pairs(decisions, features)
-            cannot += _related_pairs(ingest.relationships, features)
+            relationships, orientations = orient_relationships(
+                ingest.relationships, dict(zip(features["unique_id"], features["dob"], strict=True)))
+            cannot += _related_pairs(relationships, features)
             facts = _record_facts(features)
             result = cluster_records(
                 facts,
@@ -214,7 +220,7 @@ def link_sources(
                 must_link=must,
                 cannot_link=cannot,
                 personal_evidence=edges["personal_evidence"].to_numpy(dtype=bool),
-                relatives=_relatives(ingest.relationships, features),
+                relatives=_relatives(relationships, features),
                 profile=(ProfileModel.from_splink_json(fitted),
                          edges[gamma_columns(linker)].to_numpy(dtype=np.int8)),
             )
@@ -225,6 +231,8 @@ def link_sources(
             edges = _with_implied_links(edges, result.household_parent_links,
                                         "linked:household-parent")
             edges = _with_implied_links(edges, result.profile_links, "linked:person-profile")
+            edges = _with_implied_links(edges, result.namesake_links,
+                                        "linked:only-namesake-at-house")
             labels = result.labels
 
         with timed("assign IDs"):
@@ -240,7 +248,7 @@ def link_sources(
 
         with timed("families"):
             family_of_record, family_basis, families = _families(
-                con, has_previous, features, ingest.relationships, person_of_record
+                con, has_previous, features, relationships, person_of_record
             )
 
         with timed("write index"):
@@ -295,6 +303,7 @@ def link_sources(
             model=model_hash(model) + (" (retrained)" if model is None or options.retrain else ""),
             seconds=seconds,
             scoring=scoring.as_dict(),
+            relationships_relative_second={o.source: o.relative_second for o in orientations},
         )
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
@@ -426,9 +435,10 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             address_key=clean(address),
             placeholder_name=bool(placeholder),
             sex=clean(sex),
+            address_line_key=clean(line),
         )
         for (nhs, dob, given, canonical, metaphone, all_names, upn, temporary, source, family,
-             address, placeholder, sex) in zip(
+             address, placeholder, sex, line) in zip(
             features["nhs_number"].tolist(),
             features["dob"].tolist(),
             features["given_name"].tolist(),
@@ -442,6 +452,7 @@ def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
             features["address_key"].tolist(),
             features["name_is_placeholder"].fillna(False).astype(bool).tolist(),
             features["sex"].tolist(),
+            features["address_line_key"].tolist(),
             strict=True,
         )
     ]

@@ -149,10 +149,11 @@ def _address() -> ComparisonCreator:
                 "AND (address_line_key_l IS NULL OR address_line_key_r IS NULL) "
                 "AND (postcode_l IS NULL OR postcode_r IS NULL)"
             ).configure(is_null_level=True, label_for_charts="no address to compare"),
-            # One house, by number and postcode or, where a postcode is missing or mistyped, by
-            # number, street and town.
+            # One house, by number and postcode or, where one side has no postcode, by number,
+            # street and town. Two different postcodes are two houses, whatever the lines say.
             cll.CustomLevel(
-                "address_key_l = address_key_r OR address_line_key_l = address_line_key_r",
+                "address_key_l = address_key_r OR (address_line_key_l = address_line_key_r "
+                "AND (postcode_l IS NULL OR postcode_r IS NULL))",
                 label_for_charts="same house",
             ),
             cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(

@@ -17,10 +17,12 @@ from linkage.persons.constraints import (
     GENERATION_GAP_YEARS,
     RecordFacts,
     pair_conflict,
+    reissued_upn,
     sibling_identifier_error,
     twins_in_one_source,
 )
 from linkage.persons.expected_births import expected_birth_links
+from linkage.persons.house_namesakes import house_namesake_candidates
 from linkage.persons.household_parents import household_parent_links
 from linkage.persons.identifier_errors import MisplacedNumber, misplaced_nhs_numbers
 from linkage.persons.profiles import ProfileModel, profile_candidates
@@ -57,6 +59,9 @@ class ClusteringRules:
     #: within this many bits (a factor of 2**margin), is ambiguous: it is held for a reviewer
     #: rather than given to whichever happens to score a little higher.
     ambiguity_margin_bits: float = 6.0
+    #: An undated record below the threshold joins the only person of its name at its house
+    #: (``house_namesakes``) only if the model still finds the pair more likely than not.
+    namesake_floor: float = 0.5
 
 
 @dataclass
@@ -72,6 +77,8 @@ class ClusterResult:
     household_parent_links: list[tuple[int, int]] = field(default_factory=list)
     #: Pairs joined because their persons' profiles (best level of each comparison) fit.
     profile_links: list[tuple[int, int]] = field(default_factory=list)
+    #: Pairs joined because one is undated and the other the only person of its name at its house.
+    namesake_links: list[tuple[int, int]] = field(default_factory=list)
     #: NHS numbers found on records of a child they do not belong to, and disregarded there.
     misplaced_numbers: list[MisplacedNumber] = field(default_factory=list)
 
@@ -100,7 +107,9 @@ class _Clusters:
         self.parent = np.arange(n)
         self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
         self.nhs: dict[int, str | None] = {i: f.nhs_number for i, f in enumerate(facts)}
-        self.upn: dict[int, str | None] = {i: f.upn for i, f in enumerate(facts)}
+        # Records with a permanent UPN, per cluster: two different UPNs are two children unless
+        # the records say the number was re-issued (``reissued_upn``).
+        self.upn: dict[int, list[int]] = {i: [i] if f.upn else [] for i, f in enumerate(facts)}
         years = [int(f.dob[:4]) if f.dob else None for f in facts]
         self.years: dict[int, tuple[int, int] | None] = {
             i: (y, y) if y is not None else None for i, y in enumerate(years)
@@ -121,9 +130,11 @@ class _Clusters:
         nhs_a, nhs_b = self.nhs[a], self.nhs[b]
         if nhs_a and nhs_b and nhs_a != nhs_b:
             return "different-nhs-number"
-        upn_a, upn_b = self.upn[a], self.upn[b]
-        if upn_a and upn_b and upn_a != upn_b:
-            return "different-upn"
+        for i in self.upn[a]:
+            for j in self.upn[b]:
+                if self.facts[i].upn != self.facts[j].upn and not reissued_upn(self.facts[i],
+                                                                               self.facts[j]):
+                    return "different-upn"
         years_a, years_b = self.years[a], self.years[b]
         if (
             years_a
@@ -193,7 +204,7 @@ class _Clusters:
         self.parent[b] = a
         self.members[a].extend(self.members.pop(b))
         self.nhs[a] = self.nhs[a] or self.nhs[b]
-        self.upn[a] = self.upn[a] or self.upn.pop(b)
+        self.upn[a].extend(self.upn.pop(b))
         ya, yb = self.years[a], self.years.pop(b)
         if ya and yb:
             self.years[a] = (min(ya[0], yb[0]), max(ya[1], yb[1]))
@@ -286,12 +297,22 @@ def cluster_records(
         clusters.union(a, b)
         outcomes[k] = "linked"
 
+    # A link made once a record's misplaced NHS number was set aside says so, because a person
+    # checking it sees two different numbers.
+    set_aside = {i for found in misplaced for i in found.records}
+    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        if outcomes[k] == "linked" and (i in set_aside or j in set_aside):
+            outcomes[k] = "linked:nhs-number-of-another-child-set-aside"
+
     implied = _link_through_relatives(clusters, relatives, cannot)
     births = _link_expected_births(clusters, cannot)
     parents = _link_household_parents(clusters, relatives, cannot)
     profiled: list[tuple[int, int]] = []
     if profile is not None:
         profiled = _link_profiles(clusters, left, right, weight, profile, rules, cannot, held)
+    eligible = (np.array([o == "below_threshold" for o in outcomes], dtype=bool)
+                & personal_evidence & (probability >= rules.namesake_floor))
+    namesakes = _link_house_namesakes(clusters, left, right, probability, eligible, cannot, held)
 
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
@@ -301,7 +322,7 @@ def cluster_records(
     return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts,
                          implied_links=implied, birth_links=births,
                          household_parent_links=parents, profile_links=profiled,
-                         misplaced_numbers=misplaced)
+                         namesake_links=namesakes, misplaced_numbers=misplaced)
 
 
 def _set_aside_misplaced(
@@ -369,6 +390,32 @@ def _link_profiles(
                                rules.ambiguity_margin_bits)
     linked: list[tuple[int, int]] = []
     for _, i, j in found:
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or clusters.conflict(a, b, cannot) is not None:
+            continue
+        clusters.union(a, b)
+        linked.append((i, j))
+    return linked
+
+
+def _link_house_namesakes(
+    clusters: _Clusters,
+    left: np.ndarray,
+    right: np.ndarray,
+    probability: np.ndarray,
+    eligible: np.ndarray,
+    cannot: dict[int, set[int]],
+    held: set[int],
+) -> list[tuple[int, int]]:
+    """Undated records joined to the only person of their name at their house
+    (``house_namesakes``), strongest first, hard constraints permitting; a held record stays
+    held."""
+    found = house_namesake_candidates(clusters.facts, clusters.members, clusters.find,
+                                      left, right, probability, eligible)
+    linked: list[tuple[int, int]] = []
+    for _, i, j in found:
+        if i in held or j in held:
+            continue
         a, b = clusters.find(i), clusters.find(j)
         if a == b or clusters.conflict(a, b, cannot) is not None:
             continue

@@ -19,6 +19,8 @@ __all__ = [
     "RecordFacts",
     "given_names_compatible",
     "pair_conflict",
+    "reissued_upn",
+    "same_first_name",
     "sibling_identifier_error",
     "twins_in_one_source",
 ]
@@ -47,6 +49,20 @@ class RecordFacts:
     #: "Baby", "Unborn" or no given name at all: a record made before the child was named.
     placeholder_name: bool = False
     sex: str | None = None
+    #: The house by number, street and town, for records without a postcode.
+    address_line_key: str | None = None
+
+    def houses(self) -> tuple[str, ...]:
+        """Every key naming this record's house (by postcode, by street)."""
+        return tuple(k for k in (self.address_key, self.address_line_key) if k)
+
+    def same_house(self, other: RecordFacts) -> bool:
+        """The model's "same house": number and postcode, or number, street and town when one
+        side has no postcode (two different postcodes are two houses)."""
+        if self.address_key and self.address_key == other.address_key:
+            return True
+        return bool(self.address_line_key and self.address_line_key == other.address_line_key
+                    and (not self.address_key or not other.address_key))
 
 
 #: Two dates of birth this many years apart are a parent and a child (Junior named after his
@@ -77,11 +93,35 @@ def given_names_compatible(a: RecordFacts, b: RecordFacts) -> bool:
     return JaroWinkler.similarity(x, y) >= TYPO_SIMILARITY
 
 
+def same_first_name(a: RecordFacts, b: RecordFacts) -> bool:
+    """Are the first given names one name: identical, one canonical form, a known nickname, or a
+    typo? Stricter than ``given_names_compatible``: no initials, middle names or name parts."""
+    x, y = a.given_name, b.given_name
+    if not x or not y:
+        return False
+    if x == y or (a.given_name_canonical and a.given_name_canonical == b.given_name_canonical):
+        return True
+    return _equivalent_by_nickname(x, y) or JaroWinkler.similarity(x, y) >= TYPO_SIMILARITY
+
+
+def reissued_upn(a: RecordFacts, b: RecordFacts) -> bool:
+    """Two different UPNs on one child: a school (or a move) re-issued the number, and the
+    records agree on the day of birth and on the first name, not by a typo (twins' names can be
+    a letter apart) but exactly, in one spelling or by a known nickname (Livvy/Olivia)."""
+    if not (a.dob and a.dob == b.dob and _known_day(a.dob)):
+        return False
+    x, y = a.given_name, b.given_name
+    if not x or not y:
+        return False
+    return (x == y or bool(a.given_name_canonical and a.given_name_canonical == b.given_name_canonical)
+            or _equivalent_by_nickname(x, y))
+
+
 def pair_conflict(a: RecordFacts, b: RecordFacts) -> str | None:
     """The hard constraint two records break by being one person, or None."""
     if a.nhs_number and b.nhs_number and a.nhs_number != b.nhs_number:
         return "different-nhs-number"
-    if a.upn and b.upn and a.upn != b.upn:
+    if a.upn and b.upn and a.upn != b.upn and not reissued_upn(a, b):
         return "different-upn"
     if sibling_identifier_error(a, b):
         return "identifier-on-another-child"

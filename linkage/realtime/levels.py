@@ -122,7 +122,7 @@ def address(left: Features, right: Features) -> int:
     pa, pb = left["postcode"], right["postcode"]
     if (ka is None or kb is None) and (la is None or lb is None) and (pa is None or pb is None):
         return -1
-    if (ka is not None and ka == kb) or (la is not None and la == lb):
+    if (ka is not None and ka == kb) or (la is not None and la == lb and (pa is None or pb is None)):
         return 4
     if pa is not None and pb is not None and pa == pb:
         return 3

@@ -35,9 +35,11 @@ def _eligible(row: dict[str, str]) -> bool:
 
 
 def draw_queries(out_dir: Path, n: int, seed: int, *, rates: ErrorRates | None = None) -> Path:
-    """Write ``out_dir/queries.csv``: ``n`` people drawn from ``out_dir/truth/persons.csv``.
+    """Write ``out_dir/queries/queries.csv``: ``n`` people drawn from ``out_dir/truth/persons.csv``.
 
-    Reads the persons file twice (count, then pick) so memory does not grow with the population.
+    The file goes into a folder of its own: ``kinlink link --sources out_dir`` reads every CSV at
+    the top of the folder as an agency's extract, and look-ups are not one. Reads the persons file
+    twice (count, then pick) so memory does not grow with the population.
     """
     out_dir = Path(out_dir)
     persons = out_dir / "truth" / "persons.csv"
@@ -65,7 +67,8 @@ def draw_queries(out_dir: Path, n: int, seed: int, *, rates: ErrorRates | None =
                 chosen[order] = row
             index += 1
 
-    path = out_dir / "queries.csv"
+    path = out_dir / "queries" / "queries.csv"
+    path.parent.mkdir(exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(QUERY_COLUMNS)

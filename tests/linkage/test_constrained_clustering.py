@@ -189,3 +189,24 @@ def test_twins_one_letter_apart_stay_apart_without_a_shared_nhs_number() -> None
     same = run([facts("charlotte", nhs="9073767059"), facts("amelia", nhs="9073767059")],
                [(0, 1, 0.999)])
     assert same.labels[0] != same.labels[1]
+
+
+def test_a_reissued_upn_on_one_childs_duplicate_does_not_split_it_but_twins_stay_apart() -> None:
+    def pupil(given: str, upn: str, dob: str = "2011-05-04") -> RecordFacts:
+        return RecordFacts(nhs_number=None, dob=dob, given_name=given, given_name_canonical=given,
+                           given_name_metaphone=None, given_names_all=frozenset([given]),
+                           upn=upn, source="education")
+
+    # One child keyed twice by a school that issued a second UPN: same name, same birthday.
+    result = run([pupil("olivia", "Q926289915580"), pupil("olivia", "G926291618469")],
+                 [(0, 1, 0.9999)])
+    assert result.labels[0] == result.labels[1]
+    # Twins a letter apart, each with their own UPN, are two children.
+    result = run([pupil("ella", "Q926289915580"), pupil("ellie", "G926291618469")],
+                 [(0, 1, 0.9999)])
+    assert result.labels[0] != result.labels[1]
+    assert result.edge_outcomes == ["constraint:different-upn"]
+    # A different UPN with a different birthday is another child, whatever the name.
+    result = run([pupil("olivia", "Q926289915580"), pupil("olivia", "G926291618469", "2012-05-04")],
+                 [(0, 1, 0.9999)])
+    assert result.labels[0] != result.labels[1]

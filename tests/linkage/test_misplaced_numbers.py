@@ -45,6 +45,8 @@ def test_a_record_with_its_sisters_number_joins_its_own_child_with_her_own_numbe
     assert (found.nhs_number, found.records, found.owner_records) == (OLIVIA, (1,), (2,))
     # The pair that shares the number is kept apart and stays visible as the constraint it is.
     assert result.edge_outcomes[1] == "constraint:identifier-on-another-child"
+    # The link made once the number was set aside says so.
+    assert result.edge_outcomes[0] == "linked:nhs-number-of-another-child-set-aside"
 
 
 def test_outnumbered_records_give_the_number_to_the_child_who_holds_it_more_often() -> None:
