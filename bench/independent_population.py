@@ -25,13 +25,15 @@ Population (per family unless said)
     other mix drawn from all lists 2 %; Polish surnames take the feminine form for women
   a son shares his father's given name ("Jr") in 4 % of families with a son and a father
   moved house within the last three years: 24 % of families (70 % within the same town)
+  homes: about five per family in the population (families with children fill ~1 home in 5), so
+    a moved family's old address is sometimes another family's home now; ~20 homes per postcode
 
 Sources (who is in them)
-  health: 99 % of children, 72 % of mothers, 40 % of fathers/carers; mother relationships
+  health: 99 % of children, 85 % of mothers (maternity), 55 % of fathers/carers; mother links
   education: 97 % of children aged 4-15 on the extract date, 55 % of 16-17 year olds; pupils only
   social care: 22 % of families (all children, 88 % of mothers, 55 % of fathers, pre-birth records
     for 45 % of children under 2); relationships mother/father/sibling/carer for 85 % of pairs
-  police: 40 % of social-care families and 6 % of others; 85 % of adults, 35 % of children
+  police: 40 % of social-care families and 8 % of others; 85 % of adults, 35 % of children
     aged 10+, 12 % of younger children (victims, witnesses)
 
 Record mess (health / education / social care / police)
@@ -67,7 +69,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-__all__ = ["EXTRACT_DATE", "SOURCES", "PopulationSummary", "generate"]
+__all__ = ["EXTRACT_DATE", "RELATIONSHIP_READINGS", "SOURCES", "PopulationSummary", "generate"]
 
 #: The day every agency took its extract; ages and moves are measured from it.
 EXTRACT_DATE = date(2026, 9, 30)
@@ -214,15 +216,16 @@ _TOWNS = (  # town, share of families, postcode districts
     ("Wetherden St Mary", 0.06, ("IP14",)),
     ("Oulsby", 0.06, ("NR25", "NR26")),
 )
-_STREETS = (
-    "Mill Lane", "Church Road", "Station Road", "Victoria Street", "Orchard Close", "Beech Avenue",
-    "Kings Road", "Queens Road", "Park View", "The Green", "Meadow Way", "Saxon Drive",
-    "Abbey Road", "Marsh Lane", "Willow Crescent", "Oak Tree Close", "Nelson Street",
-    "Brook Street", "Cromwell Road", "Windmill Hill", "Granary Court", "Heron Way",
-    "Pightle Close", "Staithe Road", "Common Lane", "Bury Road", "Norwich Road", "Quayside",
-    "St Nicholas Street", "Harbour View", "Ferry Lane", "Chapel Walk", "Hollow Lane",
-    "Gilbert Way", "Tennyson Avenue", "Ropemakers Row", "Cherry Tree Road", "Lime Kiln Lane",
+#: Street names are a root and a kind; every town has its own mix, and a name like "Church Road"
+#: recurs from town to town as it does in England.
+_STREET_ROOTS = _names(
+    "Mill Church Station Victoria Orchard Beech Kings Queens Park Meadow Saxon Abbey Marsh Willow "
+    "Oak Nelson Brook Cromwell Windmill Granary Heron Pightle Staithe Common Bury Norwich Ferry "
+    "Chapel Hollow Gilbert Tennyson Ropemakers Cherry Limekiln Priory Swan Rectory Elm Hawthorn "
+    "Falcon Wherry Maltings Cobholm Tolhouse Gresham Blackfriars Castle Lavender Bluebell Coronation"
 )
+_STREET_KINDS = _names("Road Street Lane Close Avenue Crescent Drive Way Court Gardens")
+_HOUSES_PER_POSTCODE = 20  # a unit postcode covers about this many house numbers
 _STREET_ABBREVIATIONS = {"Road": "Rd", "Street": "St", "Lane": "Ln", "Avenue": "Ave",
                          "Close": "Cl", "Crescent": "Cres", "Drive": "Dr", "Court": "Ct"}
 _UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the inward code never uses C I K M O V
@@ -375,14 +378,21 @@ class _Issuer:
 
 
 class _Places:
-    def __init__(self, rng: random.Random) -> None:
+    """Invented towns; a household's current address is its own, but a family that moved left an
+    address that may now be another family's (someone always moves in)."""
+
+    def __init__(self, rng: random.Random, families: int) -> None:
         self.rng = rng
-        # Each town has its own streets, each street one or two postcodes.
+        self.taken: set[tuple[str, str]] = set()
+        # Enough streets that families with children fill about a fifth of the homes.
+        homes_needed = families * 5
         self.streets: dict[str, list[tuple[str, list[str]]]] = {}
-        for town, _, districts in _TOWNS:
-            names = rng.sample(_STREETS, k=min(len(_STREETS), 6 + 4 * len(districts)))
+        all_names = [f"{r} {k}" for r in _STREET_ROOTS for k in _STREET_KINDS]
+        for town, share, districts in _TOWNS:
+            count = max(8, int(homes_needed * share / 120))
+            names = rng.sample(all_names, k=min(len(all_names), count))
             self.streets[town] = [
-                (s, [self._postcode(rng.choice(districts)) for _ in range(rng.choice((1, 1, 2)))])
+                (s, [self._postcode(rng.choice(districts)) for _ in range(120 // _HOUSES_PER_POSTCODE)])
                 for s in names
             ]
 
@@ -390,15 +400,20 @@ class _Places:
         unit = "".join(self.rng.choices(_UNIT_LETTERS, k=2))
         return f"{district} {self.rng.randint(1, 9)}{unit}"
 
-    def address(self, town: str | None = None) -> Address:
+    def address(self, town: str | None = None, current: bool = True) -> Address:
         if town is None:
             town = _weighted(self.rng, [(t, w) for t, w, _ in _TOWNS])
-        street, postcodes = self.rng.choice(self.streets[town])
-        number = self.rng.randint(1, 140)
-        line = f"{number} {street}"
-        if self.rng.random() < 0.12:
-            line = f"Flat {self.rng.randint(1, 12)}, {line}"
-        return Address(line, town, self.rng.choice(postcodes))
+        while True:
+            street, postcodes = self.rng.choice(self.streets[town])
+            number = self.rng.randint(1, 120)
+            line = f"{number} {street}"
+            if self.rng.random() < 0.12:
+                line = f"Flat {self.rng.randint(1, 12)}, {line}"
+            if not current or (town, line) not in self.taken:
+                break
+        if current:
+            self.taken.add((town, line))
+        return Address(line, town, postcodes[(number - 1) // _HOUSES_PER_POSTCODE])
 
 
 def _feminine(surname: str, heritage: str) -> str:
@@ -480,7 +495,7 @@ def _make_family(index: int, rng: random.Random, issuer: _Issuer, places: _Place
     address = places.address()
     previous = None
     if rng.random() < 0.24:
-        previous = places.address(address.town if rng.random() < 0.7 else None)
+        previous = places.address(address.town if rng.random() < 0.7 else None, current=False)
 
     if carers in ("couple", "mother", "grandmother"):
         given = _first_name(rng, _WOMEN, heritage, set())
@@ -826,10 +841,20 @@ def _duplicate(obs: _Observer, record: Record, family: Family, siblings: Sequenc
     return again
 
 
-def generate(out: Path, families: int = 12000, seed: int = 11) -> PopulationSummary:
+#: How a ``<source>_relationships.csv`` row reads. The contract does not say which record the
+#: relationship word describes, so both readings are offered: ``related`` means
+#: "related_record_id is record_id's mother" (a child's record lists its mother), ``record`` means
+#: "record_id is the mother of related_record_id".
+RELATIONSHIP_READINGS = ("related", "record")
+
+
+def generate(out: Path, families: int = 12000, seed: int = 11,
+             relationship_reading: str = "related") -> PopulationSummary:
+    if relationship_reading not in RELATIONSHIP_READINGS:
+        raise ValueError(f"relationship reading must be one of {RELATIONSHIP_READINGS}")
     rng = random.Random(seed)
     issuer = _Issuer(rng)
-    places = _Places(rng)
+    places = _Places(rng, families)
     obs = _Observer(rng, issuer)
     records: list[Record] = []
     relationships: dict[str, list[tuple[str, str, str]]] = {"health": [], "social_care": []}
@@ -838,7 +863,7 @@ def generate(out: Path, families: int = 12000, seed: int = 11) -> PopulationSumm
     for family in population:
         children = family.children
         social_care = rng.random() < 0.22
-        police = rng.random() < (0.40 if social_care else 0.06)
+        police = rng.random() < (0.40 if social_care else 0.08)
 
         def add(source: str, person: Person, fam: Family = family,
                 kids: list[Person] = children) -> Record:
@@ -851,7 +876,7 @@ def generate(out: Path, families: int = 12000, seed: int = 11) -> PopulationSumm
         # Health: children's records, and mothers' maternity/GP records
         health: dict[str, Record] = {}
         for person in family.people:
-            share = {"child": 0.99, "mother": 0.72}.get(person.role, 0.40)
+            share = {"child": 0.99, "mother": 0.85}.get(person.role, 0.55)
             if rng.random() < share:
                 health[person.person_id] = add("health", person)
         mother = next((p for p in family.adults if p.role == "mother"), None)
@@ -910,6 +935,11 @@ def generate(out: Path, families: int = 12000, seed: int = 11) -> PopulationSumm
                 if rng.random() < share:
                     add("police", person)
 
+    if relationship_reading == "record":
+        relationships = {
+            source: [(rel, rec, kind) for rec, rel, kind in rows]
+            for source, rows in relationships.items()
+        }
     return _write(out, population, records, relationships)
 
 
@@ -1006,8 +1036,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--families", type=int, default=12000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--relationship-reading", choices=RELATIONSHIP_READINGS, default="related",
+                        help="related: related_record_id is record_id's mother (default); "
+                             "record: record_id is related_record_id's mother")
     args = parser.parse_args()
-    summary = generate(args.out, args.families, args.seed)
+    summary = generate(args.out, args.families, args.seed, args.relationship_reading)
     print(f"written to {args.out}: {summary}")
 
 
