@@ -148,9 +148,10 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
     field_diffs: dict[str, Counter[str]] = defaultdict(Counter)
     missed_by_cause: Counter[str] = Counter()
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
-    for _, group in frame.groupby("person_id"):
+    for person_id, group in frame.groupby("person_id"):
         if group["cluster"].nunique() < 2:
             continue
+        has_twin = bool(persons.loc[person_id, "twin_of"])
         sizes = group["cluster"].value_counts()
         main = group[group["cluster"] == sizes.index[0]]
         for cluster in sizes.index[1:]:
@@ -159,6 +160,8 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
             if cause == "no deliberate mess":
                 # Nothing wrong with the fragment: the mess is on the main cluster's side.
                 cause = "other side: " + _cause(";".join(main["notes"]))
+            if has_twin:
+                cause = f"twin; {cause}"
             best = None
             for _, r in frag.iterrows():
                 for _, m in main.iterrows():
