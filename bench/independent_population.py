@@ -21,6 +21,9 @@ Population (per family unless said)
   surnames: parents share one 50 % of couples; otherwise children take the father's 55 %, the
     mother's 20 %, a double-barrelled mother-father name 25 %; lone mother's children carry an
     absent father's surname 40 %; the children's surname changed (step-parent, separation) in 5 % of families
+  names: drawn from our lists with weight 1/rank^0.6 (a top name is ~5 % of its list; real
+    top names are 1-3 %, so name clashes are somewhat commoner here than in life); British
+    surnames 35 % from a common list (Smith ~2.5 % of families), 65 % from a long tail of ~1,000
   heritage: White British/Irish 82 %, South Asian 8 %, Polish 4 %, West African/Somali 4 %,
     other mix drawn from all lists 2 %; Polish surnames take the feminine form for women
   a son shares his father's given name ("Jr") in 4 % of families with a son and a father
@@ -164,6 +167,18 @@ _SURNAMES = {
         "Farah Warsame Nwosu"
     ),
 }
+#: Most English surnames are rare; a list of common ones alone would make every third family a
+#: Smith. The long tail is built from place-name parts (as many real surnames were).
+_SURNAME_ROOTS = _names(
+    "Ash Brad Brook Clay Craw Dun Fair Gold Hal Hart Hol Kings Lang Lin Mar Mid New Old Pen Rad "
+    "Ring Rom Sel Shel Stan Stock Thorn Wad Wake Wal War Wes Whit Win Yar Barn Birk Black Brom "
+    "Cal Cran Elm Fen Gis Hen Ick Kel Ley Mos Nor Ock Pid Quen Rush Sax Tad Ux"
+)
+_SURNAME_ENDINGS = _names(
+    "ley ford ton field worth wood shaw by ham well more cott wick land bury stone combe hurst "
+    "thorpe dale"
+)
+_LISTED_SURNAME_SHARE = 0.35  # British families with a surname from the common list
 _HERITAGE = (("british", 0.82), ("south_asian", 0.08), ("polish", 0.04), ("african", 0.04),
              ("mixed", 0.02))
 
@@ -328,7 +343,7 @@ class Family:
         return [p for p in self.people if p.role != "child"]
 
 
-def _zipf_pick(rng: random.Random, names: Sequence[str], exponent: float = 0.9) -> str:
+def _zipf_pick(rng: random.Random, names: Sequence[str], exponent: float = 0.6) -> str:
     weights = [1.0 / (rank + 1) ** exponent for rank in range(len(names))]
     return rng.choices(list(names), weights=weights, k=1)[0]
 
@@ -422,6 +437,14 @@ def _feminine(surname: str, heritage: str) -> str:
     return surname
 
 
+def _surname(rng: random.Random, heritage: str) -> str:
+    if heritage == "mixed":
+        heritage = rng.choice(list(_SURNAMES))
+    if heritage == "british" and rng.random() > _LISTED_SURNAME_SHARE:
+        return rng.choice(_SURNAME_ROOTS) + rng.choice(_SURNAME_ENDINGS)
+    return _zipf_pick(rng, _SURNAMES[heritage])
+
+
 def _draw_heritage(rng: random.Random) -> str:
     return _weighted(rng, _HERITAGE)
 
@@ -443,7 +466,8 @@ def _first_name(rng: random.Random, table: dict[str, list[str]], heritage: str,
 def _middle_names(rng: random.Random, sex: str, heritage: str, given: str) -> list[str]:
     table = _BOYS if sex == "M" else _GIRLS
     count = rng.choices((0, 1, 2), weights=(0.2, 0.65, 0.15))[0]
-    return [_first_name(rng, table, heritage, {given}) for _ in range(count)]
+    avoid = {given, *(_MOHAMMED_SPELLINGS if given in _MOHAMMED_SPELLINGS else ())}
+    return [_first_name(rng, table, heritage, avoid) for _ in range(count)]
 
 
 def _make_family(index: int, rng: random.Random, issuer: _Issuer, places: _Places) -> Family:
@@ -471,8 +495,8 @@ def _make_family(index: int, rng: random.Random, issuer: _Issuer, places: _Place
     father_dob = mother_dob - timedelta(days=int(max(-3.0, rng.gauss(2.5, 3.5)) * 365.25))
 
     father_heritage = heritage if rng.random() < 0.9 or heritage == "mixed" else _draw_heritage(rng)
-    father_surname = _zipf_pick(rng, _list_for(_SURNAMES, father_heritage, rng))
-    mother_surname = _zipf_pick(rng, _list_for(_SURNAMES, heritage, rng))
+    father_surname = _surname(rng, father_heritage)
+    mother_surname = _surname(rng, heritage)
     double = False
     if carers == "couple":
         if rng.random() < 0.5:
@@ -512,7 +536,7 @@ def _make_family(index: int, rng: random.Random, issuer: _Issuer, places: _Place
         gdob = mother_dob - timedelta(days=int(rng.uniform(18, 30) * 365.25))
         given = _first_name(rng, _WOMEN, heritage, set())
         people.append(Person(pid(), family_id, "carer", heritage, given, [],
-                             _feminine(_zipf_pick(rng, _list_for(_SURNAMES, heritage, rng)),
+                             _feminine(_surname(rng, heritage),
                                        heritage), gdob, "F", issuer.nhs_number()))
         # The mother does not live here: she is in the extracts only through the child's
         # history, so keep her out of the household.
@@ -552,7 +576,7 @@ def _make_family(index: int, rng: random.Random, issuer: _Issuer, places: _Place
         # Separation or a step-parent: the children's surname changed, and not every agency
         # heard (siblings change together).
         new = (mother_surname if child_surname != mother_surname
-               else _zipf_pick(rng, _list_for(_SURNAMES, heritage, rng)))
+               else _surname(rng, heritage))
         for child in [p for p in people if p.role == "child"]:
             child.old_surname = child.surname
             child.surname = _feminine(new, heritage) if child.sex == "F" else new
@@ -563,7 +587,7 @@ def _child(person_id: str, family_id: str, heritage: str, given: str, sex: str, 
            birth: date, rng: random.Random, issuer: _Issuer) -> Person:
     middle = _middle_names(rng, sex, heritage, given)
     if given == "Mohammed" and not middle:
-        middle = [_first_name(rng, _BOYS, heritage, {given})]
+        middle = [_first_name(rng, _BOYS, heritage, {given, *_MOHAMMED_SPELLINGS})]
     return Person(person_id, family_id, "child", heritage, given, middle,
                   _feminine(surname, heritage) if sex == "F" else surname, birth, sex,
                   issuer.nhs_number())
