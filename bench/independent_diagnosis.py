@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -64,6 +65,15 @@ def _diff(a: pd.Series, b: pd.Series) -> tuple[list[str], int]:
             else:
                 differ.append(f)
     return differ, agree
+
+
+def _address_key(line: object, postcode: object) -> str:
+    """Postcode, house number and the street's first word: enough to tell "the same home" from
+    "the same postcode" without a gazetteer."""
+    text = _norm(line).replace(",", " ")
+    numbers = re.findall(r"\d+", text)
+    words = re.findall(r"[A-Z]+", text.split(numbers[-1], 1)[1]) if numbers else []
+    return f"{_norm(postcode)}|{numbers[-1] if numbers else ''}|{words[0] if words else ''}"
 
 
 def _show(r: pd.Series) -> str:
@@ -184,8 +194,16 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
                          f"{outcome} p={probability:.3f}"))
 
     total_frag = sum(len(v) for v in fragments.values())
+    base: Counter[str] = Counter()
+    base_pairs: Counter[str] = Counter()
+    for cause, items in fragments.items():
+        key = cause.replace("twin; ", "").replace("other side: ", "")
+        base[key] += len(items)
+        base_pairs[key] += missed_by_cause[cause]
+    summary = ", ".join(f"{k} {v} ({base_pairs[k]} pairs)" for k, v in base.most_common())
     lines.append(f"## Splits: {total_frag} fragments, "
                  f"{frame.groupby('person_id')['cluster'].nunique().gt(1).sum()} persons split")
+    lines.append(f"by cause on either side (twins and other side folded in): {summary}")
     for cause, items in sorted(fragments.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"\n### {cause}: {len(items)} fragments, {missed_by_cause[cause]} missed pairs"
                      f" (to main cluster)")
@@ -234,9 +252,16 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
         else:
             by_fam = {f: set(group[group["family_id"] == f]["postcode"].dropna()) for f in fams}
             shared = set.intersection(*by_fam.values()) if by_fam else set()
+            homes = [
+                {_address_key(r["address"], r["postcode"])
+                 for _, r in group[group["family_id"] == f].iterrows() if r["postcode"]}
+                for f in fams
+            ]
+            same_home = bool(set.intersection(*homes)) if homes else False
             stale = group["notes"].str.contains("stale_address").any()
-            why = ("shared postcode, stale address" if shared and stale
-                   else "shared postcode" if shared else "no shared postcode")
+            where = "same home" if same_home else "same postcode, different home"
+            why = (f"{where}, stale address" if shared and stale
+                   else where if shared else "no shared postcode")
         fam_mixed[why] += 1
         if len(fam_examples[why]) < examples:
             desc = []
