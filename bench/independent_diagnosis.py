@@ -24,6 +24,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from linkage.evaluation import cluster_accuracy  # noqa: E402
 from linkage.ingest.reader import read_sources  # noqa: E402
 
 __all__ = ["diagnose"]
@@ -158,6 +159,7 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
     field_diffs: dict[str, Counter[str]] = defaultdict(Counter)
     missed_by_cause: Counter[str] = Counter()
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+    rejoin: dict[str, dict[str, str]] = defaultdict(dict)  # base cause → fragment uid → main
     for person_id, group in frame.groupby("person_id"):
         if group["cluster"].nunique() < 2:
             continue
@@ -187,6 +189,9 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
             outcomes[cause][outcome] += 1
             missed = len(frag) * len(main)
             missed_by_cause[cause] += missed
+            key = cause.replace("twin; ", "").replace("other side: ", "")
+            for uid in frag["uid"]:
+                rejoin[key][uid] = sizes.index[0]
             field_diffs[cause]["differs: " + (",".join(d) or "nothing")] += 1
             source_pairs[cause][f"{r['source']}~{m['source']}"] += 1
             fragments[cause].append(
@@ -201,9 +206,19 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
         base[key] += len(items)
         base_pairs[key] += missed_by_cause[cause]
     summary = ", ".join(f"{k} {v} ({base_pairs[k]} pairs)" for k, v in base.most_common())
+    # What each cause costs: person recall if its fragments had joined their main cluster.
+    truth_ids = frame["person_id"]
+    now = cluster_accuracy(frame["cluster"], truth_ids).recall
+    costs = []
+    for key, moves in rejoin.items():
+        fixed = frame["uid"].map(moves).fillna(frame["cluster"])
+        costs.append((cluster_accuracy(fixed, truth_ids).recall - now, key))
+    costs.sort(reverse=True)
     lines.append(f"## Splits: {total_frag} fragments, "
                  f"{frame.groupby('person_id')['cluster'].nunique().gt(1).sum()} persons split")
     lines.append(f"by cause on either side (twins and other side folded in): {summary}")
+    lines.append(f"person recall {now:.5f}; recall gained if one cause's fragments had joined: "
+                 + ", ".join(f"{k} +{gain:.5f}" for gain, k in costs))
     for cause, items in sorted(fragments.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"\n### {cause}: {len(items)} fragments, {missed_by_cause[cause]} missed pairs"
                      f" (to main cluster)")
