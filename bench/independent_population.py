@@ -16,7 +16,8 @@ and which deliberate mess each record carries, for diagnosis; kinlink does not r
 Rates, chosen for English agency data as we understand it (not tuned against kinlink):
 
 Population (per family unless said)
-  children 1/2/3/4/5: 40/36/15/6/3 %; twins 1.6 % of maternities
+  children 1/2/3/4/5: 40/36/15/6/3 %; twins 1.6 % of maternities, a quarter of them given
+    similar names (Ella/Ellie, Jack/Jake, Leo/Theo, Hassan/Hussain)
   carers: two parents 64 %, lone mother 30 %, lone father 3 %, grandmother as carer 3 %
   surnames: parents share one 50 % of couples; otherwise children take the father's 55 %, the
     mother's 20 %, a double-barrelled mother-father name 25 %; lone mother's children carry an
@@ -26,7 +27,10 @@ Population (per family unless said)
     surnames 35 % from a common list (Smith ~2.5 % of families), 65 % from a long tail of ~1,000
   heritage: White British/Irish 82 %, South Asian 8 %, Polish 4 %, West African/Somali 4 %,
     other mix drawn from all lists 2 %; Polish surnames take the feminine form for women
-  a son shares his father's given name ("Jr") in 4 % of families with a son and a father
+  a son shares his father's given name ("Jr") in 4 % of families with a son and a father;
+    social care and police add "Jnr" to the middle names in 25 % of his records
+  30 % of South Asian boys are Mohammed with the name they go by as a middle name; schools and
+    the police record the name they go by in 60 % of their records
   moved house within the last three years: 24 % of families (70 % within the same town)
   homes: about five per family in the population (families with children fill ~1 home in 5), so
     a moved family's old address is sometimes another family's home now; ~20 homes per postcode
@@ -56,9 +60,15 @@ Record mess (health / education / social care / police)
   address not updated after a move 10 / 8 / 25 / 45 %; postcode missing 1 / 1 / 6 / 15 %
   postcode lower case 10 %, without its space 15 %, extra space 3 %
   sex missing 0.5 / 0.5 / 3 / 4 %
-  duplicate record of the same person in the same source 0.5 / 0.4 / 5 / 7 %
+  duplicate record of the same person in the same source 0.5 / 0.4 / 5 / 7 % (observed afresh,
+    so with its own mess; a social-care duplicate has its own local ID)
   newborns under 6 months still "Baby <surname>" in health: 5 %
   Mohammed/Muhammad/Mohammad recorded in another spelling: 15 % of records
+  pre-birth records: "Unborn"/"Baby", expected date = birth + N(3, 9) days, the mother's surname
+    60 %, sex mostly U or empty, no NHS number
+
+Relationships: by default a row ``child,mother,mother`` means "related_record_id is record_id's
+mother"; ``--relationship-reading record`` writes the other reading (see RELATIONSHIP_READINGS).
 """
 
 from __future__ import annotations
