@@ -92,7 +92,8 @@ def _show(r: pd.Series) -> str:
 Edges = dict[frozenset[str], tuple[float, str]]
 
 
-def _load(sources: Path, db: Path) -> tuple[pd.DataFrame, pd.DataFrame, Edges]:
+def _load(sources: Path, db: Path
+          ) -> tuple[pd.DataFrame, pd.DataFrame, Edges, set[frozenset[str]]]:
     import duckdb
 
     ingest = read_sources(sources)
@@ -109,6 +110,7 @@ def _load(sources: Path, db: Path) -> tuple[pd.DataFrame, pd.DataFrame, Edges]:
             "match_grade FROM record_links").df()
         edges = con.execute(
             "SELECT unique_id_l, unique_id_r, match_probability, outcome FROM person_edges").df()
+        queued = con.execute("SELECT unique_id_l, unique_id_r FROM review_candidates").df()
     links["uid"] = links["source"] + ":" + links["record_id"]
     frame = (records.merge(truth[["uid", "person_id", "family_id"]], on="uid")
              .merge(notes[["uid", "notes"]], on="uid")
@@ -118,7 +120,9 @@ def _load(sources: Path, db: Path) -> tuple[pd.DataFrame, pd.DataFrame, Edges]:
         frozenset((e.unique_id_l, e.unique_id_r)): (float(e.match_probability), str(e.outcome))
         for e in edges.itertuples(index=False)
     }
-    return frame, persons.set_index("person_id"), scored
+    review = {frozenset((a, b)) for a, b in zip(queued["unique_id_l"], queued["unique_id_r"],
+                                                strict=True)}
+    return frame, persons.set_index("person_id"), scored, review
 
 
 def _best_edge(left: pd.DataFrame, right: pd.DataFrame,
@@ -150,7 +154,7 @@ def _relation(a: str, b: str, persons: pd.DataFrame) -> str:
 
 
 def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
-    frame, persons, edges = _load(sources, db)
+    frame, persons, edges, review = _load(sources, db)
     lines: list[str] = []
 
     # ---- splits: fragments of a true person outside its largest cluster
@@ -160,6 +164,7 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
     missed_by_cause: Counter[str] = Counter()
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
     rejoin: dict[str, dict[str, str]] = defaultdict(dict)  # base cause → fragment uid → main
+    in_review: Counter[str] = Counter()  # fragments a reviewer would be shown
     for person_id, group in frame.groupby("person_id"):
         if group["cluster"].nunique() < 2:
             continue
@@ -187,6 +192,8 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
                     main["nhs_number"].map(_norm)):
                 outcome += " (same NHS number)"
             outcomes[cause][outcome] += 1
+            if any(frozenset((a, b)) in review for a in frag["uid"] for b in main["uid"]):
+                in_review[cause] += 1
             missed = len(frag) * len(main)
             missed_by_cause[cause] += missed
             key = cause.replace("twin; ", "").replace("other side: ", "")
@@ -217,13 +224,15 @@ def diagnose(sources: Path, db: Path, examples: int = 5) -> str:
     lines.append(f"## Splits: {total_frag} fragments, "
                  f"{frame.groupby('person_id')['cluster'].nunique().gt(1).sum()} persons split")
     lines.append(f"by cause on either side (twins and other side folded in): {summary}")
+    lines.append(f"fragments with a pair in the review queue: {sum(in_review.values())}")
     lines.append(f"person recall {now:.5f}; recall gained if one cause's fragments had joined: "
                  + ", ".join(f"{k} +{gain:.5f}" for gain, k in costs))
     for cause, items in sorted(fragments.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"\n### {cause}: {len(items)} fragments, {missed_by_cause[cause]} missed pairs"
                      f" (to main cluster)")
         lines.append("  outcome: " + ", ".join(f"{k} {v}"
-                                               for k, v in outcomes[cause].most_common()))
+                                               for k, v in outcomes[cause].most_common())
+                     + f"; in the review queue: {in_review[cause]}")
         lines.append("  fields: " + ", ".join(f"{k} {v}"
                                               for k, v in field_diffs[cause].most_common(6)))
         lines.append("  sources: " + ", ".join(f"{k} {v}"
