@@ -196,7 +196,7 @@ def _to_canonical(
 
     def postcode(v: Any) -> tuple[Any, str | None]:
         p = clean_postcode(v)
-        return (p.value, None) if p else (None, "not a valid UK postcode")
+        return (p.value, None) if p else (None, "not a postcode")
 
     def sex(v: Any) -> tuple[Any, str | None]:
         if not is_known_sex_code(v):
@@ -207,6 +207,7 @@ def _to_canonical(
     check("upn", upn)
     check("dob", dob)
     check("postcode", postcode)
+    _note_postcodes_from_elsewhere(path, out["postcode"], rejects)
     check("sex", sex)
 
     contract = list(CANONICAL_COLUMNS)
@@ -221,6 +222,21 @@ def _to_canonical(
         for r in records
     ]
     return out.reset_index(drop=True)
+
+
+def _note_postcodes_from_elsewhere(path: Path, postcodes: pd.Series, rejects: list[Reject]) -> None:
+    """One line for the whole file, not one per row: a source from outside the UK would otherwise
+    fill the report with thousands of rows that all say the same thing, hiding the real problems.
+    The values are kept (they still say "same place" when equal), so this is a note, not a reject.
+    """
+    kept = postcodes.dropna()
+    is_uk = {v: clean_postcode(v).is_uk for v in kept.unique()}  # type: ignore[union-attr]
+    elsewhere = int((~kept.map(is_uk).astype(bool)).sum())
+    if elsewhere:
+        rejects.append(Reject(
+            str(path), None, "postcode",
+            f"{elsewhere} postcode(s) not in the UK format: kept for exact comparison only "
+            "(no district or sector)"))
 
 
 def _read_relationships(

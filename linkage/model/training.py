@@ -15,7 +15,11 @@ from splink import Linker
 from splink.internals.duckdb.database_api import DuckDBAPI
 from splink.internals.exceptions import EMTrainingException
 
-from linkage.model.blocking import deterministic_rules, training_blocking_rules
+from linkage.model.blocking import (
+    demographic_rules,
+    deterministic_rules,
+    training_blocking_rules,
+)
 from linkage.model.settings import model_settings
 
 __all__ = ["adapt_to_population", "new_linker", "train_model"]
@@ -24,6 +28,9 @@ log = logging.getLogger(__name__)
 
 #: Rough recall of the near-certain rules: people without an NHS number or UPN are not found by them.
 DETERMINISTIC_RECALL = 0.7
+#: Exact name and date of birth alone find far fewer of a population's true pairs than an
+#: identifier does: every typo, nickname or swapped date escapes them.
+DEMOGRAPHIC_RECALL = 0.3
 
 
 def new_linker(db_api: DuckDBAPI, table: str, model: dict[str, Any] | None = None) -> Linker:
@@ -35,9 +42,33 @@ def new_linker(db_api: DuckDBAPI, table: str, model: dict[str, Any] | None = Non
 
 
 def _estimate_prior(linker: Linker) -> None:
-    linker.training.estimate_probability_two_random_records_match(
-        deterministic_rules(), recall=DETERMINISTIC_RECALL
-    )
+    """The prior from near-certain matches; for data where none of them can fire (no identifiers
+    and no postcodes), from looser exact rules, and failing those an assumption of about one
+    other record per record.
+
+    Splink sets the prior to 0 when its rules find no pair, and every match weight after that is
+    the logarithm of zero: the run would stop on a data set that simply lacks identifiers.
+    """
+    for rules, recall in ((deterministic_rules(), DETERMINISTIC_RECALL),
+                          (demographic_rules(), DEMOGRAPHIC_RECALL)):
+        linker.training.estimate_probability_two_random_records_match(rules, recall=recall)
+        if _prior(linker) > 0:
+            return
+    records = _record_count(linker)
+    prior = 1 / max(records - 1, 1)
+    log.warning("no record pairs agree exactly on an identifier or on name and date of birth; "
+                "assuming about one other record per record (prior %.3g)", prior)
+    linker._settings_obj._probability_two_random_records_match = prior
+
+
+def _prior(linker: Linker) -> float:
+    return float(linker._settings_obj._probability_two_random_records_match)
+
+
+def _record_count(linker: Linker) -> int:
+    table = next(iter(linker._input_tables_dict.values())).physical_name
+    return int(linker._db_api._execute_sql_against_backend(
+        f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 def _estimate_u(linker: Linker, max_pairs: float) -> None:

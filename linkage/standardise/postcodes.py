@@ -1,6 +1,12 @@
-"""UK postcodes normalised to ``AA9A 9AA`` with area, district (outward code) and sector.
+"""Postcodes: UK ones normalised to ``AA9A 9AA`` with area, district (outward code) and sector;
+any other postcode-shaped value kept as written, for exact comparison only.
 
 District and sector give partial agreement: a family that moved round the corner keeps its sector.
+A postcode that is not UK-shaped (a family arriving from abroad, an extract from another country's
+system, a benchmark file) still says two records live at the same place when it is equal, so it is
+kept, upper-cased and without spaces; only the partial levels are lost, because its parts mean
+nothing we know. Values that cannot be a postcode at all (no digit, a run of one character, too
+short or too long) are dropped.
 """
 
 from __future__ import annotations
@@ -12,14 +18,22 @@ from typing import Final
 __all__ = ["Postcode", "clean_postcode"]
 
 _PATTERN: Final = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})$")
+#: Postal codes worldwide run from 3 characters (Iceland) to 10 (Iran, Brazil with separators
+#: removed is 8); every national scheme we know has at least one digit (Ireland's Eircode included).
+_ELSEWHERE: Final = re.compile(r"^(?=.*\d)[A-Z0-9]{3,10}$")
 
 
 @dataclass(frozen=True, slots=True)
 class Postcode:
     value: str
-    area: str
-    district: str
-    sector: str
+    #: None for a postcode that is not UK-shaped: it compares only as a whole.
+    area: str | None
+    district: str | None
+    sector: str | None
+
+    @property
+    def is_uk(self) -> bool:
+        return self.district is not None
 
 
 def clean_postcode(raw: object) -> Postcode | None:
@@ -27,8 +41,11 @@ def clean_postcode(raw: object) -> Postcode | None:
         return None
     text = re.sub(r"[^A-Za-z0-9]", "", str(raw)).upper()
     match = _PATTERN.match(text)
-    if not match:
-        return None
-    outward, inward = match.groups()
-    area = re.match(r"[A-Z]+", outward).group(0)  # type: ignore[union-attr]
-    return Postcode(f"{outward} {inward}", area, outward, f"{outward} {inward[0]}")
+    if match:
+        outward, inward = match.groups()
+        area = re.match(r"[A-Z]+", outward).group(0)  # type: ignore[union-attr]
+        return Postcode(f"{outward} {inward}", area, outward, f"{outward} {inward[0]}")
+    # "0000", "9999": a placeholder, which would otherwise put strangers at one address.
+    if _ELSEWHERE.match(text) and len(set(text)) > 1:
+        return Postcode(text, None, None, None)
+    return None
