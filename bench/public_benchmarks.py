@@ -187,9 +187,12 @@ def run_one(kinlink: str, wheel: Path, dataset: str, variant: str, workdir: Path
             [kinlink, "evaluate", "--db", str(db), "--truth", str(target / "truth.csv"),
              "--json"])
     except RuntimeError as exc:
-        last = [line for line in str(exc).splitlines() if line.strip()]
+        # The exception's own line (``ValueError: …``, or the CLI's ``error: …``), not the
+        # traceback's last line, which is often only a caret marker.
+        lines = [line.strip() for line in str(exc).splitlines()]
+        errors = [line for line in lines if re.match(r"^([\w.]*(Error|Exception)\b|error:)", line)]
         return Outcome(dataset, variant, len(truth), 0.0, {}, 0, baseline,
-                       error=last[-1] if last else "failed")
+                       error=(errors or [line for line in lines if line] or ["failed"])[-1])
     return Outcome(dataset, variant, len(truth), seconds, json.loads(evaluated)["persons"],
                    int(summary["rejects"]), baseline)
 

@@ -81,6 +81,10 @@ def train_model(linker: Linker, max_pairs: float = 5e6) -> None:
     _estimate_u(linker, max_pairs)
     trained = 0
     for rule in training_blocking_rules():
+        # Splink's session removes the comparisons its rule fixes, and swaps in a blocking-adjusted
+        # prior, on the linker's own settings before it finds the rule has no pairs; it then raises
+        # without putting them back, and the model would lose (say) its NHS-number comparison.
+        before = linker._settings_obj.core_model_settings.copy()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True
@@ -89,6 +93,7 @@ def train_model(linker: Linker, max_pairs: float = 5e6) -> None:
         except EMTrainingException:
             # A population without (say) NHS numbers gives that session no pairs; the other
             # sessions still train every comparison it would have.
+            linker._settings_obj.core_model_settings = before
             log.info("EM session produced no pairs; skipped")
     if trained == 0:
         raise ValueError("training failed: no EM session found any candidate pairs in this data")
