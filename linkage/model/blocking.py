@@ -60,8 +60,8 @@ def deterministic_rules() -> list[str]:
 
 
 def demographic_rules() -> list[str]:
-    """Looser exact rules for data in which no deterministic rule can fire (no identifiers, no
-    postcodes): still nearly always the same person, though they miss most true pairs."""
+    """Near-certain rules for a population with no identifiers: the same name and date of birth
+    are still nearly always one person (twins differ in given name), though they miss many pairs."""
     return [
         "l.given_name = r.given_name AND l.family_name = r.family_name AND l.dob = r.dob",
     ]

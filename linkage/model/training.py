@@ -28,9 +28,11 @@ log = logging.getLogger(__name__)
 
 #: Rough recall of the near-certain rules: people without an NHS number or UPN are not found by them.
 DETERMINISTIC_RECALL = 0.7
-#: Exact name and date of birth alone find far fewer of a population's true pairs than an
-#: identifier does: every typo, nickname or swapped date escapes them.
-DEMOGRAPHIC_RECALL = 0.3
+#: Exact name and date of birth find fewer of a population's true pairs than an identifier does:
+#: every typo, nickname or swapped date escapes them. Measured: 0.63 on kinlink's synthetic
+#: population, 0.29-0.42 on the FEBRL benchmark files (bench/public_benchmarks.py). The middle
+#: keeps the prior within a factor of about 1.4 of the truth on both.
+DEMOGRAPHIC_RECALL = 0.5
 
 
 def new_linker(db_api: DuckDBAPI, table: str, model: dict[str, Any] | None = None) -> Linker:
@@ -42,33 +44,40 @@ def new_linker(db_api: DuckDBAPI, table: str, model: dict[str, Any] | None = Non
 
 
 def _estimate_prior(linker: Linker) -> None:
-    """The prior from near-certain matches; for data where none of them can fire (no identifiers
-    and no postcodes), from looser exact rules, and failing those an assumption of about one
-    other record per record.
+    """The prior from near-certain matches: identifiers where the population has any, otherwise
+    exact name and date of birth; failing those, about one other record per record.
 
-    Splink sets the prior to 0 when its rules find no pair, and every match weight after that is
-    the logarithm of zero: the run would stop on a data set that simply lacks identifiers.
+    The identifier rules' recall does not carry over to a population without identifiers (the
+    demographic rule alone finds a half or less of the true pairs, so the prior came out two to
+    three times too small there), and Splink sets the prior to 0 when its rules find no pair, after
+    which every match weight is the logarithm of zero.
     """
-    for rules, recall in ((deterministic_rules(), DETERMINISTIC_RECALL),
-                          (demographic_rules(), DEMOGRAPHIC_RECALL)):
+    plans = [(demographic_rules(), DEMOGRAPHIC_RECALL)]
+    if _has_identifiers(linker):
+        plans.insert(0, (deterministic_rules(), DETERMINISTIC_RECALL))
+    for rules, recall in plans:
         linker.training.estimate_probability_two_random_records_match(rules, recall=recall)
         if _prior(linker) > 0:
             return
-    records = _record_count(linker)
+    records = _count(linker, "count(*)")
     prior = 1 / max(records - 1, 1)
     log.warning("no record pairs agree exactly on an identifier or on name and date of birth; "
                 "assuming about one other record per record (prior %.3g)", prior)
     linker._settings_obj._probability_two_random_records_match = prior
 
 
+def _has_identifiers(linker: Linker) -> bool:
+    return _count(linker, "count(nhs_number) + count(upn)") > 0
+
+
 def _prior(linker: Linker) -> float:
     return float(linker._settings_obj._probability_two_random_records_match)
 
 
-def _record_count(linker: Linker) -> int:
+def _count(linker: Linker, expression: str) -> int:
     table = next(iter(linker._input_tables_dict.values())).physical_name
     return int(linker._db_api._execute_sql_against_backend(
-        f"SELECT count(*) FROM {table}").fetchall()[0][0])
+        f"SELECT {expression} FROM {table}").fetchall()[0][0])
 
 
 def _estimate_u(linker: Linker, max_pairs: float) -> None:

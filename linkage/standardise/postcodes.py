@@ -5,8 +5,8 @@ District and sector give partial agreement: a family that moved round the corner
 A postcode that is not UK-shaped (a family arriving from abroad, an extract from another country's
 system, a benchmark file) still says two records live at the same place when it is equal, so it is
 kept, upper-cased and without spaces; only the partial levels are lost, because its parts mean
-nothing we know. Values that cannot be a postcode at all (no digit, a run of one character, too
-short or too long) are dropped.
+nothing we know. Values that cannot be a postcode at all (no digit, all zeros or nines, too short
+or too long) and incomplete UK postcodes are dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ _PATTERN: Final = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})$")
 #: Postal codes worldwide run from 3 characters (Iceland) to 10 (Iran, Brazil with separators
 #: removed is 8); every national scheme we know has at least one digit (Ireland's Eircode included).
 _ELSEWHERE: Final = re.compile(r"^(?=.*\d)[A-Z0-9]{3,10}$")
+#: The start of a UK postcode with its end missing ("TA1", "TA1 2"): kept whole it would agree
+#: with every other truncated one in the district, and put house 12 of a thousand streets at one
+#: address; so it is dropped, as before.
+_UK_PART: Final = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,8 @@ def clean_postcode(raw: object) -> Postcode | None:
         outward, inward = match.groups()
         area = re.match(r"[A-Z]+", outward).group(0)  # type: ignore[union-attr]
         return Postcode(f"{outward} {inward}", area, outward, f"{outward} {inward[0]}")
-    # "0000", "9999": a placeholder, which would otherwise put strangers at one address.
-    if _ELSEWHERE.match(text) and len(set(text)) > 1:
+    # All zeros or all nines is a placeholder, which would put strangers at one address (a run of
+    # another digit can be real: 2222 and 3333 are Australian postcodes).
+    if _ELSEWHERE.match(text) and set(text) not in ({"0"}, {"9"}) and not _UK_PART.match(text):
         return Postcode(text, None, None, None)
     return None
