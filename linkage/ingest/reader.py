@@ -30,6 +30,9 @@ __all__ = ["IngestResult", "read_sources"]
 _ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
 _SUFFIXES = (".csv", ".parquet")
 _RELATIONSHIP_SUFFIX = "_relationships"
+#: A column with at least this many values, every one rejected, is one problem (a wrong date
+#: format, a column mapped to the wrong field), reported once for the file instead of per row.
+_WHOLE_COLUMN = 5
 
 _NHS_PROBLEMS = {
     "invalid_check": "NHS number fails its check digit",
@@ -171,13 +174,22 @@ def _to_canonical(
             lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else None
         )
 
+    formats = config.formats_for("dob")
+
     def check(column: str, clean: Callable[[Any], tuple[Any, str | None]]) -> None:
         values = out[column]
         distinct = {v: clean(v) for v in values.dropna().unique()}
         cleaned = values.map(lambda v: distinct.get(v, (None, None))[0]).astype(object)
         problems = values.map(lambda v: distinct.get(v, (None, None))[1])
-        for idx in problems.index[problems.notna()]:
-            rejects.append(Reject(str(path), int(row_numbers[idx]), column, str(problems[idx])))
+        failed = int(problems.notna().sum())
+        if failed >= _WHOLE_COLUMN and failed == int(values.notna().sum()):
+            # Not thousands of bad rows but one wrong setting: say so once, where it is fixed.
+            rejects.append(Reject(str(path), None, column, _whole_column_problem(
+                column, failed, problems.value_counts().index[0], path, formats)))
+        else:
+            for idx in problems.index[problems.notna()]:
+                rejects.append(
+                    Reject(str(path), int(row_numbers[idx]), column, str(problems[idx])))
         out[column] = cleaned
 
     def nhs(v: Any) -> tuple[Any, str | None]:
@@ -187,8 +199,6 @@ def _to_canonical(
     def upn(v: Any) -> tuple[Any, str | None]:
         r = clean_upn(v)
         return (r.value, _UPN_PROBLEMS.get(r.status))
-
-    formats = config.formats_for("dob")
 
     def dob(v: Any) -> tuple[Any, str | None]:
         r = parse_date(v, formats)
@@ -222,6 +232,16 @@ def _to_canonical(
         for r in records
     ]
     return out.reset_index(drop=True)
+
+
+def _whole_column_problem(
+    column: str, count: int, problem: str, path: Path, formats: tuple[str, ...]
+) -> str:
+    setting = (f"date_formats.dob in {path.with_suffix('.yaml').name} (now "
+               f"{', '.join(formats)})" if column == "dob"
+               else f"columns.{column} in {path.with_suffix('.yaml').name}")
+    return (f"all {count} values rejected, most as: {problem}; the whole column is set to null. "
+            f"Check {setting}")
 
 
 def _note_postcodes_from_elsewhere(path: Path, postcodes: pd.Series, rejects: list[Reject]) -> None:

@@ -96,6 +96,11 @@ def test_dates_follow_the_source_format_and_reject_impossible_ones() -> None:
     assert parse_date("2015-02-30").status == "unparseable"
     assert parse_date("1900-01-01").status == "placeholder"
     assert parse_date("2199-01-01").status == "future"
+    # ISO 8601's basic form is ISO too; only eight digits, and never a day-first date misread.
+    assert parse_date("20150302").iso == "2015-03-02"
+    assert parse_date("2015032").status == "unparseable"
+    assert parse_date("02032015").status == "unparseable"
+    assert parse_date("20150302", ["%d/%m/%Y"]).status == "unparseable"
     estimated = parse_date("2015-01-01")
     assert estimated.iso == "2015-01-01" and estimated.possibly_estimated
 
