@@ -30,6 +30,9 @@ __all__ = ["IngestResult", "read_sources"]
 _ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
 _SUFFIXES = (".csv", ".parquet")
 _RELATIONSHIP_SUFFIX = "_relationships"
+#: A column with at least this many values, every one rejected, is one problem (a wrong date
+#: format, a column mapped to the wrong field), reported once for the file instead of per row.
+_WHOLE_COLUMN = 5
 
 _NHS_PROBLEMS = {
     "invalid_check": "NHS number fails its check digit",
@@ -171,13 +174,22 @@ def _to_canonical(
             lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else None
         )
 
+    formats = config.formats_for("dob")
+
     def check(column: str, clean: Callable[[Any], tuple[Any, str | None]]) -> None:
         values = out[column]
         distinct = {v: clean(v) for v in values.dropna().unique()}
         cleaned = values.map(lambda v: distinct.get(v, (None, None))[0]).astype(object)
         problems = values.map(lambda v: distinct.get(v, (None, None))[1])
-        for idx in problems.index[problems.notna()]:
-            rejects.append(Reject(str(path), int(row_numbers[idx]), column, str(problems[idx])))
+        failed = int(problems.notna().sum())
+        if failed >= _WHOLE_COLUMN and failed == int(values.notna().sum()):
+            # Not thousands of bad rows but one wrong setting: say so once, where it is fixed.
+            rejects.append(Reject(str(path), None, column, _whole_column_problem(
+                column, failed, problems.value_counts().index[0], path, formats)))
+        else:
+            for idx in problems.index[problems.notna()]:
+                rejects.append(
+                    Reject(str(path), int(row_numbers[idx]), column, str(problems[idx])))
         out[column] = cleaned
 
     def nhs(v: Any) -> tuple[Any, str | None]:
@@ -188,15 +200,13 @@ def _to_canonical(
         r = clean_upn(v)
         return (r.value, _UPN_PROBLEMS.get(r.status))
 
-    formats = config.formats_for("dob")
-
     def dob(v: Any) -> tuple[Any, str | None]:
         r = parse_date(v, formats)
         return (r.iso, _DATE_PROBLEMS.get(r.status))
 
     def postcode(v: Any) -> tuple[Any, str | None]:
         p = clean_postcode(v)
-        return (p.value, None) if p else (None, "not a valid UK postcode")
+        return (p.value, None) if p else (None, "not a postcode")
 
     def sex(v: Any) -> tuple[Any, str | None]:
         if not is_known_sex_code(v):
@@ -207,6 +217,7 @@ def _to_canonical(
     check("upn", upn)
     check("dob", dob)
     check("postcode", postcode)
+    _note_postcodes_from_elsewhere(path, out["postcode"], rejects)
     check("sex", sex)
 
     contract = list(CANONICAL_COLUMNS)
@@ -221,6 +232,31 @@ def _to_canonical(
         for r in records
     ]
     return out.reset_index(drop=True)
+
+
+def _whole_column_problem(
+    column: str, count: int, problem: str, path: Path, formats: tuple[str, ...]
+) -> str:
+    setting = (f"date_formats.dob in {path.with_suffix('.yaml').name} (now "
+               f"{', '.join(formats)})" if column == "dob"
+               else f"columns.{column} in {path.with_suffix('.yaml').name}")
+    return (f"all {count} values rejected, most as: {problem}; the whole column is set to null. "
+            f"Check {setting}")
+
+
+def _note_postcodes_from_elsewhere(path: Path, postcodes: pd.Series, rejects: list[Reject]) -> None:
+    """One line for the whole file, not one per row: a source from outside the UK would otherwise
+    fill the report with thousands of rows that all say the same thing, hiding the real problems.
+    The values are kept (they still say "same place" when equal), so this is a note, not a reject.
+    """
+    kept = postcodes.dropna()
+    is_uk = {v: clean_postcode(v).is_uk for v in kept.unique()}  # type: ignore[union-attr]
+    elsewhere = int((~kept.map(is_uk).astype(bool)).sum())
+    if elsewhere:
+        rejects.append(Reject(
+            str(path), None, "postcode",
+            f"{elsewhere} postcode(s) not in the UK format: kept for exact comparison only "
+            "(no district or sector)"))
 
 
 def _read_relationships(

@@ -1,4 +1,8 @@
-"""The reject report: every field a run set to null, and why — never the value itself."""
+"""The reject report: every field a run set to null, and why — never the value itself.
+
+A problem that concerns a whole file (every postcode in a foreign format, say) is one line with no
+row number, so the rows that need fixing are not buried under it.
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from linkage.contract import CANONICAL_COLUMNS
 from linkage.ingest.errors import ExtractError
+from linkage.standardise.dates import DEFAULT_DATE_FORMATS
 
 __all__ = ["SourceConfig", "load_source_config"]
 
@@ -37,7 +38,7 @@ class SourceConfig(BaseModel):
     def formats_for(self, column: str) -> tuple[str, ...]:
         fmt = self.date_formats.get(column)
         if fmt is None:
-            return ("%Y-%m-%d",)
+            return DEFAULT_DATE_FORMATS
         return (fmt,) if isinstance(fmt, str) else tuple(fmt)
 
 

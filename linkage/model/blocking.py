@@ -11,7 +11,12 @@ from __future__ import annotations
 from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
-__all__ = ["deterministic_rules", "prediction_blocking_rules", "training_blocking_rules"]
+__all__ = [
+    "demographic_rules",
+    "deterministic_rules",
+    "prediction_blocking_rules",
+    "training_blocking_rules",
+]
 
 
 def prediction_blocking_rules() -> list[BlockingRuleCreator]:
@@ -53,4 +58,12 @@ def deterministic_rules() -> list[str]:
         "l.upn = r.upn AND l.dob = r.dob",
         "l.given_name = r.given_name AND l.family_name = r.family_name AND l.dob = r.dob "
         "AND l.postcode = r.postcode",
+    ]
+
+
+def demographic_rules() -> list[str]:
+    """Near-certain rules for a population with no identifiers: the same name and date of birth
+    are still nearly always one person (twins differ in given name), though they miss many pairs."""
+    return [
+        "l.given_name = r.given_name AND l.family_name = r.family_name AND l.dob = r.dob",
     ]

@@ -6,14 +6,19 @@ it is weaker evidence (the model's term-frequency adjustment reads the same fact
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final, Literal
 
-__all__ = ["DEFAULT_DATE_FORMATS", "ParsedDate", "parse_date"]
+__all__ = ["DEFAULT_DATE_FORMATS", "ISO_BASIC", "ParsedDate", "parse_date"]
 
-DEFAULT_DATE_FORMATS: Final = ("%Y-%m-%d",)
+#: ISO 8601, extended (``2015-03-02``) and basic (``20150302``). The basic form cannot be misread
+#: as a day-first date: ``02032015`` read as year-month-day has month 20, and fails.
+ISO_BASIC: Final = "%Y%m%d"
+DEFAULT_DATE_FORMATS: Final = ("%Y-%m-%d", ISO_BASIC)
+_EIGHT_DIGITS: Final = re.compile(r"^\d{8}$")
 _PLACEHOLDERS: Final = frozenset({date(1900, 1, 1), date(1901, 1, 1), date(9999, 12, 31)})
 _EARLIEST: Final = date(1900, 1, 1)
 
@@ -41,6 +46,9 @@ def parse_date(
         return ParsedDate(None, "missing")
     parsed: date | None = None
     for fmt in formats:
+        # strptime takes one-digit months and days: "2015312" would be a date, which one unknown.
+        if fmt == ISO_BASIC and not _EIGHT_DIGITS.match(text):
+            continue
         try:
             parsed = datetime.strptime(text, fmt).date()
             break

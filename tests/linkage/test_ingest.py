@@ -47,6 +47,30 @@ def test_a_bad_field_is_nulled_and_reported_without_its_value(
     assert secret.strip(",") not in f"{reject.problem}{reject.file}{reject.field}"
 
 
+def test_postcodes_from_elsewhere_are_kept_with_one_note_for_the_file(tmp_path: Path) -> None:
+    rows = "".join(f"r{i},,,Bo,Smith,2015-03-02,F,{pc},,\n"
+                   for i, pc in enumerate(["4011", "2000", "TA1 2AB", "4011", "0000"]))
+    write(tmp_path, "register.csv", HEADER + rows)
+    result = read_sources(tmp_path)
+    assert list(result.sources["register"]["postcode"]) == ["4011", "2000", "TA1 2AB", "4011",
+                                                            None]
+    by_row = sorted((r.row or 0, r.field, r.problem) for r in result.rejects)
+    assert by_row[0][:2] == (0, "postcode") and by_row[0][2].startswith("3 postcode(s)")
+    assert by_row[1:] == [(6, "postcode", "not a postcode")]
+
+
+def test_a_column_rejected_whole_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    rows = "".join(f"r{i},,,Bo,Smith,0{i}/03/2015,F,TA1 2AB,,\n" for i in range(1, 8))
+    write(tmp_path, "police.csv", HEADER + rows)
+    result = read_sources(tmp_path)
+    assert result.sources["police"]["dob"].isna().all()
+    assert len(result.rejects) == 1, result.rejects
+    reject = result.rejects[0]
+    assert (reject.row, reject.field) == (None, "dob")
+    assert "all 7 values" in reject.problem and "date_formats.dob in police.yaml" in reject.problem
+    assert "2015" not in reject.problem
+
+
 def test_rows_without_or_with_a_repeated_record_id_are_skipped_and_reported(tmp_path: Path) -> None:
     write(tmp_path, "health.csv", HEADER + GOOD + ",,,Bo,Smith,,,,,\n" + GOOD)
     result = read_sources(tmp_path)

@@ -96,6 +96,11 @@ def test_dates_follow_the_source_format_and_reject_impossible_ones() -> None:
     assert parse_date("2015-02-30").status == "unparseable"
     assert parse_date("1900-01-01").status == "placeholder"
     assert parse_date("2199-01-01").status == "future"
+    # ISO 8601's basic form is ISO too; only eight digits, and never a day-first date misread.
+    assert parse_date("20150302").iso == "2015-03-02"
+    assert parse_date("2015032").status == "unparseable"
+    assert parse_date("02032015").status == "unparseable"
+    assert parse_date("20150302", ["%d/%m/%Y"]).status == "unparseable"
     estimated = parse_date("2015-01-01")
     assert estimated.iso == "2015-01-01" and estimated.possibly_estimated
 
@@ -106,6 +111,19 @@ def test_postcodes_normalise_and_split() -> None:
     assert (pc.value, pc.district, pc.sector, pc.area) == ("TA1 2AB", "TA1", "TA1 2", "TA")
     assert clean_postcode("sw1a 1aa").value == "SW1A 1AA"  # type: ignore[union-attr]
     assert clean_postcode("not a postcode") is None
+    assert pc.is_uk
+
+
+def test_a_postcode_from_elsewhere_is_kept_whole_without_district_or_sector() -> None:
+    for raw, value in [("4011", "4011"), (" 2222 ", "2222"), ("75008", "75008"),
+                       ("d02 x285", "D02X285"), ("1012-ab", "1012AB")]:
+        pc = clean_postcode(raw)
+        assert pc is not None, raw
+        assert (pc.value, pc.area, pc.district, pc.sector) == (value, None, None, None)
+        assert not pc.is_uk
+    # Placeholders and non-postcodes are still dropped.
+    for raw in ["0000", "99999", "n/a", "XXXX", "12", "12345678901", "TA1", "ta1 2", "SW1A"]:
+        assert clean_postcode(raw) is None, raw
 
 
 def test_sex_codes() -> None:
