@@ -6,9 +6,11 @@ is born every other agency records the real name (often the father's surname) an
 birth, weeks from the expected one, so pairwise scoring finds nothing personal in common and the
 pre-birth history stays split from the child.
 
-The household settles it: a pre-birth record belongs to the one child born at its address within a
-few weeks of the expected date, when a member of that household carries the record's surname. When
-two children fit (twins, or one child's records still in two persons) nothing is linked, because
+The household settles it: a pre-birth record belongs to the one child born at its address (by
+postcode or by street) within a few weeks of the expected date, when a member of that household
+carries the record's surname. A record with no address at all belongs to the one child of its
+surname born within those weeks anywhere in the extracts. When two children fit (twins, or one
+child's records still in two persons, or two families of one surname) nothing is linked, because
 the record could be either; a person reviews it.
 """
 
@@ -56,29 +58,38 @@ def expected_birth_links(
     unborn = set(unborn_roots)
     born_at: dict[str, list[tuple[date, int, int]]] = {}
     surnames_at: dict[str, set[str]] = {}
+    born_named: dict[str, list[tuple[date, int, int]]] = {}
     for root, recs in members.items():
         if root in unborn:
             continue
         for i in recs:
             fact = facts[i]
-            if not fact.address_key:
-                continue
-            if fact.family_name:
-                surnames_at.setdefault(fact.address_key, set()).add(fact.family_name)
             day = _day(fact.dob)
-            if day is not None:
-                born_at.setdefault(fact.address_key, []).append((day, root, i))
+            if day is not None and fact.family_name:
+                born_named.setdefault(fact.family_name, []).append((day, root, i))
+            for key in fact.houses():
+                if fact.family_name:
+                    surnames_at.setdefault(key, set()).add(fact.family_name)
+                if day is not None:
+                    born_at.setdefault(key, []).append((day, root, i))
 
     links: list[tuple[int, int]] = []
     for root in sorted(unborn_roots):
         fits: dict[int, tuple[int, int, int]] = {}  # child root → (days apart, unborn rec, child rec)
         for i in members[root]:
             fact, expected = facts[i], _day(facts[i].dob)
-            if expected is None or not fact.address_key or not fact.family_name:
+            if expected is None or not fact.family_name:
                 continue
-            if fact.family_name not in surnames_at.get(fact.address_key, set()):
-                continue
-            for day, child, j in born_at.get(fact.address_key, ()):
+            houses = fact.houses()
+            if houses:
+                near = [born for key in houses if fact.family_name in surnames_at.get(key, ())
+                        for born in born_at.get(key, ())]
+            else:
+                # No address on the record: the only child of that surname born near the
+                # expected date anywhere in the extracts. Common surnames find several and so
+                # link nothing.
+                near = born_named.get(fact.family_name, [])
+            for day, child, j in near:
                 apart = abs((day - expected).days)
                 if apart <= window_days and (child not in fits or apart < fits[child][0]):
                     fits[child] = (apart, i, j)

@@ -77,3 +77,21 @@ def test_a_reviewers_different_decision_stands() -> None:
     result = run(records, cannot_link=[(0, 1)])
     assert result.labels[0] != result.labels[1]
     assert result.birth_links == []
+
+
+def test_a_pre_birth_record_without_an_address_joins_the_only_child_of_its_surname_born_then() -> None:
+    records = [unborn(address=None, surname="romhurst"),
+               person("zara", "2025-01-27", surname="romhurst", address="4|IP3 2YF"),
+               person("amy", "2025-01-20", surname="marsh", address="9|IP3 2YF")]
+    result = run(records)
+    assert result.labels[0] == result.labels[1] != result.labels[2]
+    assert result.birth_links == [(0, 1)]
+
+
+def test_two_children_of_that_surname_born_then_leave_an_addressless_record_to_a_reviewer() -> None:
+    records = [unborn(address=None, surname="smith"),
+               person("zara", "2025-01-27", surname="smith", address="4|IP3 2YF"),
+               person("leo", "2025-02-10", surname="smith", address="7|NR1 1AA")]
+    result = run(records)
+    assert len(set(result.labels.tolist())) == 3
+    assert result.birth_links == []
