@@ -44,6 +44,32 @@ def _identifier(
     )
 
 
+def _local_identifier() -> ComparisonCreator:
+    """A system's own person ID (``source:id``) says something only about two records of that
+    system: across systems the numbers are unrelated, so the pair is treated as having none to
+    compare (not as "different", which would cost every cross-agency pair a bit)."""
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.CustomLevel(
+                "local_id_key_l IS NULL OR local_id_key_r IS NULL "
+                "OR split_part(local_id_key_l, ':', 1) <> split_part(local_id_key_r, ':', 1)"
+            ).configure(is_null_level=True, label_for_charts="no local IDs of one system"),
+            cll.ExactMatchLevel("local_id_key").configure(
+                label_for_charts="Local person ID identical",
+                m_probability=0.5,
+                fix_m_probability=True,
+            ),
+            cll.ElseLevel().configure(
+                label_for_charts="Local person ID different",
+                m_probability=0.5,
+                fix_m_probability=True,
+            ),
+        ],
+        output_column_name="local_id_key",
+        comparison_description="Local person ID (same system)",
+    )
+
+
 def _given_name() -> ComparisonCreator:
     return cl.CustomComparison(
         comparison_levels=[
@@ -194,7 +220,7 @@ def model_comparisons() -> list[ComparisonCreator]:
         _identifier("upn", "Unique Pupil Number", m_agree=0.99, m_differ=0.01),
         # Duplicates inside one case system usually carry a second local ID, so a different
         # local ID is weak evidence against.
-        _identifier("local_id_key", "Local person ID (same system)", m_agree=0.5, m_differ=0.5),
+        _local_identifier(),
         _given_name(),
         _family_name(),
         _date_of_birth(),

@@ -52,6 +52,13 @@ def _identifier(column: str) -> Callable[[Features, Features], int]:
     return gamma
 
 
+def local_identifier(left: Features, right: Features) -> int:
+    a, b = left["local_id_key"], right["local_id_key"]
+    if a is None or b is None or a.split(":", 1)[0] != b.split(":", 1)[0]:
+        return -1
+    return 1 if a == b else 0
+
+
 def given_name(left: Features, right: Features) -> int:
     a, b = left["given_name"], right["given_name"]
     if a is None or b is None:
@@ -139,7 +146,7 @@ def address(left: Features, right: Features) -> int:
 GAMMA_FUNCTIONS: dict[str, Callable[[Features, Features], int]] = {
     "nhs_number": _identifier("nhs_number"),
     "upn": _identifier("upn"),
-    "local_id_key": _identifier("local_id_key"),
+    "local_id_key": local_identifier,
     "given_name": given_name,
     "family_name": family_name,
     "dob": date_of_birth,
