@@ -44,6 +44,10 @@ def _identifier(
     )
 
 
+#: Given and family names recorded the wrong way round.
+_SWAPPED = "(given_name_l = family_name_r AND family_name_l = given_name_r)"
+
+
 def _local_identifier() -> ComparisonCreator:
     """A system's own person ID (``source:id``) says something only about two records of that
     system: across systems the numbers are unrelated, so the pair is treated as having none to
@@ -74,8 +78,14 @@ def _given_name() -> ComparisonCreator:
     return cl.CustomComparison(
         comparison_levels=[
             cll.NullLevel("given_name"),
-            cll.ExactMatchLevel("given_name", term_frequency_adjustments=True).configure(
-                label_for_charts="given name identical"
+            # A clerk who types the family name into the given-name box swaps the two: both
+            # names still agree, so both comparisons count it as their exact level. Twins cannot
+            # meet it (they share a family name, not a given name equal to it).
+            cll.CustomLevel(f"given_name_l = given_name_r OR {_SWAPPED}").configure(
+                label_for_charts="given name identical (or swapped with the family name)",
+                tf_adjustment_column="given_name",
+                tf_adjustment_weight=1.0,
+                disable_tf_exact_match_detection=True,
             ),
             cll.CustomLevel(
                 "list_has_any(given_name_canonicals_l, given_name_canonicals_r)",
@@ -107,8 +117,11 @@ def _family_name() -> ComparisonCreator:
     return cl.CustomComparison(
         comparison_levels=[
             cll.NullLevel("family_name"),
-            cll.ExactMatchLevel("family_name", term_frequency_adjustments=True).configure(
-                label_for_charts="family name identical"
+            cll.CustomLevel(f"family_name_l = family_name_r OR {_SWAPPED}").configure(
+                label_for_charts="family name identical (or swapped with the given name)",
+                tf_adjustment_column="family_name",
+                tf_adjustment_weight=1.0,
+                disable_tf_exact_match_detection=True,
             ),
             cll.JaroWinklerLevel("family_name", 0.92).configure(
                 label_for_charts="family name typo (Jaro-Winkler >= 0.92)"

@@ -77,6 +77,8 @@ def given_names_compatible(a: RecordFacts, b: RecordFacts) -> bool:
     x, y = a.given_name, b.given_name
     if x == y:
         return True
+    if x == b.family_name and y == a.family_name:
+        return True  # the two names recorded the wrong way round
     if a.given_name_canonical and a.given_name_canonical == b.given_name_canonical:
         return True
     if a.given_name_metaphone and a.given_name_metaphone == b.given_name_metaphone:

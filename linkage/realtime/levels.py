@@ -59,11 +59,17 @@ def local_identifier(left: Features, right: Features) -> int:
     return 1 if a == b else 0
 
 
+def _swapped(left: Features, right: Features) -> bool:
+    """Given and family names recorded the wrong way round (both present on both sides)."""
+    return (left["given_name"] is not None and left["given_name"] == right["family_name"]
+            and left["family_name"] is not None and left["family_name"] == right["given_name"])
+
+
 def given_name(left: Features, right: Features) -> int:
     a, b = left["given_name"], right["given_name"]
     if a is None or b is None:
         return -1
-    if a == b:
+    if a == b or _swapped(left, right):
         return 5
     if _any_shared(left["given_name_canonicals"], right["given_name_canonicals"]):
         return 4
@@ -84,7 +90,7 @@ def family_name(left: Features, right: Features) -> int:
     a, b = left["family_name"], right["family_name"]
     if a is None or b is None:
         return -1
-    if a == b:
+    if a == b or _swapped(left, right):
         return 4
     if _jw(a, b) >= 0.92:
         return 3
