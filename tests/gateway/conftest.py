@@ -128,7 +128,8 @@ def start_gateway(db: Path, log_path: Path, port: int | None = None) -> Gateway:
 def linked_population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A linked index of 80 synthetic households, copied per server so each owns its files."""
     root = tmp_path_factory.mktemp("gateway-population")
-    generate_population(root / "extracts", families=80, seed=3)
+    # Seed 8 leaves pairs of every kind for the review queue (uncertain, held, constraint).
+    generate_population(root / "extracts", families=80, seed=8)
     db = root / "kinlink.duckdb"
     result = CliRunner().invoke(app, ["link", "--sources", str(root / "extracts"), "--db", str(db)])
     assert result.exit_code == 0, result.output

@@ -106,7 +106,9 @@ def test_workers_on_postgresql_lose_no_audit_event_when_one_is_killed(
         server.wait(timeout=60)
     ok = {rid for rid, status in answered if status == 200}
     assert len(ok) > 100 and len(answered) > killed_at + 20, "load did not continue after the kill"
-    assert {status for _, status in answered} <= {200, 503}
+    # 403: a person whose records carry a restriction (adoption, gender recognition) is refused
+    # under every purpose; 503: the worker that took the request died before answering it.
+    assert {status for _, status in answered} <= {200, 403, 503}
     with psycopg.connect(postgres_url) as con:
         audited = {r[0] for r in con.execute(
             "SELECT event_json::json->>'request_id' FROM audit_events").fetchall()}
