@@ -1,7 +1,8 @@
 """Hard constraints: pairs of records that may never be in one person, whatever the score says.
 
 Scores are evidence; these are facts about how children's records go wrong (domain/linkage.md):
-two valid, different NHS numbers (or permanent UPNs) are two people; dates of birth a generation
+two valid, different NHS numbers are two people, and so are two permanent UPNs unless the records
+agree on the day of birth and the first name (a school re-issued the number); dates of birth a generation
 apart are a parent and a child; and two records *from one agency* sharing a date of birth but with
 genuinely different given names are twins, not one child. (Across agencies a different given name is
 as often a preferred name as a twin, so there it is evidence for the model, not a constraint; twins
