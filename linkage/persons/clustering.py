@@ -18,6 +18,7 @@ from linkage.persons.constraints import (
     RecordFacts,
     pair_conflict,
     reissued_upn,
+    same_first_name,
     sibling_identifier_error,
     twins_in_one_source,
 )
@@ -614,10 +615,22 @@ def _ambiguous_records(
         for w, other in candidates[1:]:
             if best_weight - w >= rules.ambiguity_margin_bits:
                 break
+            if _named_for(facts[record], facts[best], facts[other]):
+                continue
             if pair_conflict(facts[best], facts[other]) is not None:
                 held.add(record)
                 break
     return held
+
+
+def _named_for(record: RecordFacts, best: RecordFacts, other: RecordFacts) -> bool:
+    """Does the record carry the best candidate's given name, spelt exactly, and not the other's
+    in any form? Twins Harry and Harvey are a letter apart, so a record of "Harry" scores well
+    against both; but it names Harry, and only a record that could name either is ambiguous."""
+    name = record.given_name
+    if not name or name != best.given_name or not other.given_name:
+        return False
+    return not same_first_name(record, other)
 
 
 def _youngest_child_year(

@@ -210,3 +210,14 @@ def test_a_reissued_upn_on_one_childs_duplicate_does_not_split_it_but_twins_stay
     result = run([pupil("olivia", "Q926289915580"), pupil("olivia", "G926291618469", "2012-05-04")],
                  [(0, 1, 0.9999)])
     assert result.labels[0] != result.labels[1]
+
+
+def test_a_record_naming_one_twin_exactly_goes_to_that_twin_not_to_review() -> None:
+    # Twins Isla and Isabella; a third record says "isla" and scores well against both (the
+    # names share letters), but it names Isla. A record with no given name stays held.
+    records = [facts("isla"), facts("isabella"), facts("isla"), facts(None)]
+    result = run(records, [(0, 2, 0.99999), (1, 2, 0.9999), (0, 3, 0.999), (1, 3, 0.999)])
+    labels = result.labels.tolist()
+    assert labels[2] == labels[0] != labels[1]
+    assert labels[3] not in (labels[0], labels[1])
+    assert result.edge_outcomes[2:] == ["held:ambiguous", "held:ambiguous"]
