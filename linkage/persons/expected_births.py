@@ -9,7 +9,7 @@ pre-birth history stays split from the child.
 The household settles it: a pre-birth record belongs to the one child born at its address (by
 postcode or by street) within a few weeks of the expected date, when a member of that household
 carries the record's surname. A record with no address at all belongs to the one child of its
-surname born within those weeks anywhere in the extracts. When two children fit (twins, or one
+surname born within three weeks anywhere in the extracts. When two children fit (twins, or one
 child's records still in two persons, or two families of one surname) nothing is linked, because
 the record could be either; a person reviews it.
 """
@@ -21,11 +21,15 @@ from datetime import date
 
 from linkage.persons.constraints import RecordFacts
 
-__all__ = ["EXPECTED_BIRTH_WINDOW_DAYS", "expected_birth_links"]
+__all__ = ["EXPECTED_BIRTH_WINDOW_DAYS", "SURNAME_ONLY_WINDOW_DAYS", "expected_birth_links"]
 
 #: How far a real date of birth may fall from the expected one: the model's own "within 45 days
 #: (estimated or expected date)" level, so the rule and the scores agree on what counts as near.
 EXPECTED_BIRTH_WINDOW_DAYS = 45
+#: With nothing but the surname to go on, only a birth within three weeks of the expected date
+#: counts (most births are): a pregnancy whose child is not in the extracts yet must not find a
+#: namesake's baby born a month away.
+SURNAME_ONLY_WINDOW_DAYS = 21
 
 
 def _day(value: str | None) -> date | None:
@@ -89,9 +93,10 @@ def expected_birth_links(
                 # expected date anywhere in the extracts. Common surnames find several and so
                 # link nothing.
                 near = born_named.get(fact.family_name, [])
+            within = window_days if houses else min(window_days, SURNAME_ONLY_WINDOW_DAYS)
             for day, child, j in near:
                 apart = abs((day - expected).days)
-                if apart <= window_days and (child not in fits or apart < fits[child][0]):
+                if apart <= within and (child not in fits or apart < fits[child][0]):
                     fits[child] = (apart, i, j)
         if len(fits) == 1:
             (_, i, j), = fits.values()

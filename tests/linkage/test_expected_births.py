@@ -95,3 +95,13 @@ def test_two_children_of_that_surname_born_then_leave_an_addressless_record_to_a
     result = run(records)
     assert len(set(result.labels.tolist())) == 3
     assert result.birth_links == []
+
+
+def test_an_addressless_record_does_not_reach_a_namesakes_baby_born_a_month_away() -> None:
+    # With only the surname to go on, the window is three weeks: this pregnancy's child may not
+    # be in the extracts yet, and a namesake's baby born 30 days earlier is not it.
+    records = [unborn(expected="2025-02-18", address=None, surname="saxton"),
+               person("evelyn", "2025-01-19", surname="saxton", address="33|PE33 5PX")]
+    result = run(records)
+    assert result.birth_links == []
+    assert result.labels[0] != result.labels[1]
