@@ -199,6 +199,15 @@ class _Clusters:
                 return True
         return False
 
+    def join(self, i: int, j: int, cannot: dict[int, set[int]]) -> bool:
+        """Join the persons of records i and j, as every rule-made link does: unless they are
+        one already or a hard constraint holds between them. True when joined."""
+        a, b = self.find(i), self.find(j)
+        if a == b or self.conflict(a, b, cannot) is not None:
+            return False
+        self.union(a, b)
+        return True
+
     def union(self, a: int, b: int) -> int:
         if len(self.members[a]) < len(self.members[b]):
             a, b = b, a
@@ -389,14 +398,7 @@ def _link_profiles(
     found = profile_candidates(model, left, right, weight, gammas, clusters.find,
                                lambda root: len(clusters.members[root]), threshold,
                                rules.ambiguity_margin_bits)
-    linked: list[tuple[int, int]] = []
-    for _, i, j in found:
-        a, b = clusters.find(i), clusters.find(j)
-        if a == b or clusters.conflict(a, b, cannot) is not None:
-            continue
-        clusters.union(a, b)
-        linked.append((i, j))
-    return linked
+    return [(i, j) for _, i, j in found if clusters.join(i, j, cannot)]
 
 
 def _link_house_namesakes(
@@ -413,16 +415,8 @@ def _link_house_namesakes(
     held."""
     found = house_namesake_candidates(clusters.facts, clusters.members, clusters.find,
                                       left, right, probability, eligible)
-    linked: list[tuple[int, int]] = []
-    for _, i, j in found:
-        if i in held or j in held:
-            continue
-        a, b = clusters.find(i), clusters.find(j)
-        if a == b or clusters.conflict(a, b, cannot) is not None:
-            continue
-        clusters.union(a, b)
-        linked.append((i, j))
-    return linked
+    return [(i, j) for _, i, j in found
+            if i not in held and j not in held and clusters.join(i, j, cannot)]
 
 
 def _link_household_parents(
@@ -443,13 +437,10 @@ def _link_household_parents(
         i, j = link.contact, link.match
         if len(targets[before[i]]) != 1:
             continue
-        a, b = clusters.find(i), clusters.find(j)
-        if a == b or not _dates_compatible(clusters, a, b):
+        if not _dates_compatible(clusters, clusters.find(i), clusters.find(j)):
             continue
-        if clusters.conflict(a, b, cannot) is not None:
-            continue
-        clusters.union(a, b)
-        linked.append((i, j))
+        if clusters.join(i, j, cannot):
+            linked.append((i, j))
     return linked
 
 
@@ -458,14 +449,8 @@ def _link_expected_births(
 ) -> list[tuple[int, int]]:
     """Each pre-birth record joined to the one child born from it (``expected_births``), unless a
     hard constraint (a reviewer's "different", a relationship between the two) says otherwise."""
-    linked: list[tuple[int, int]] = []
-    for i, j in expected_birth_links(clusters.facts, clusters.members):
-        a, b = clusters.find(i), clusters.find(j)
-        if a == b or clusters.conflict(a, b, cannot) is not None:
-            continue
-        clusters.union(a, b)
-        linked.append((i, j))
-    return linked
+    return [(i, j) for i, j in expected_birth_links(clusters.facts, clusters.members)
+            if clusters.join(i, j, cannot)]
 
 
 def _dates_compatible(clusters: _Clusters, a: int, b: int) -> bool:
@@ -538,11 +523,9 @@ def _link_through_relatives(
                         continue
                     if not _dates_compatible(clusters, a, b):
                         continue  # a stepfather and a father may share a name, not a birthday
-                    if clusters.conflict(a, b, cannot) is not None:
-                        continue
-                    clusters.union(a, b)
-                    implied.append((i, j))
-                    changed = True
+                    if clusters.join(i, j, cannot):
+                        implied.append((i, j))
+                        changed = True
         if not changed:
             break
     return implied
