@@ -1,29 +1,8 @@
 """The hard constraints hold whatever the scores say, including through a weak chaining record."""
 
-import numpy as np
-
-from linkage.persons.clustering import ClusteringRules, cluster_records
 from linkage.persons.constraints import RecordFacts, given_names_compatible
-
-
-def facts(given: str | None, dob: str | None = "2015-03-02", nhs: str | None = None) -> RecordFacts:
-    return RecordFacts(
-        nhs_number=nhs,
-        dob=dob,
-        given_name=given,
-        given_name_canonical=given,
-        given_name_metaphone=None,
-        given_names_all=frozenset([given]) if given else frozenset(),
-        source="health",
-    )
-
-
-def run(records, edges, **kw):
-    left = np.array([e[0] for e in edges])
-    right = np.array([e[1] for e in edges])
-    p = np.array([e[2] for e in edges], dtype=float)
-    w = np.log2(p / (1 - p + 1e-12))
-    return cluster_records(records, left, right, p, w, ClusteringRules(), **kw)
+from tests.linkage.scored_pairs import child as facts
+from tests.linkage.scored_pairs import cluster as run
 
 
 def test_twins_are_never_merged_even_with_a_high_score() -> None:

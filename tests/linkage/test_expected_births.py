@@ -1,10 +1,8 @@
 """Pre-birth records join the one child born from them, and never a twin, a sibling or a
 neighbour's baby."""
 
-import numpy as np
-
-from linkage.persons.clustering import ClusteringRules, cluster_records
 from linkage.persons.constraints import RecordFacts
+from tests.linkage.scored_pairs import cluster as run
 
 HOME = "12|TA1 1AA"
 
@@ -23,14 +21,6 @@ def person(given: str, dob: str, surname: str = "marsh", address: str | None = H
     return RecordFacts(nhs_number=nhs, dob=dob, given_name=given, given_name_canonical=given,
                        given_name_metaphone=None, given_names_all=frozenset([given]),
                        source=source, family_name=surname, address_key=address)
-
-
-def run(records: list[RecordFacts], edges: list[tuple[int, int, float]] = (), **kw):
-    left = np.array([e[0] for e in edges], dtype=np.int64)
-    right = np.array([e[1] for e in edges], dtype=np.int64)
-    p = np.array([e[2] for e in edges], dtype=float)
-    w = np.log2(p / (1 - p + 1e-12))
-    return cluster_records(records, left, right, p, w, ClusteringRules(), **kw)
 
 
 def test_a_pre_birth_record_joins_the_child_born_weeks_later_at_its_address() -> None:

@@ -1,10 +1,8 @@
 """An undated record joins the only person of its name at its house, and nobody when the house
 holds two people who could bear the name."""
 
-import numpy as np
-
-from linkage.persons.clustering import ClusteringRules, cluster_records
 from linkage.persons.constraints import RecordFacts
+from tests.linkage.scored_pairs import cluster as run
 
 HOUSE, LINE = "73|TA2 7DJ", "73|halcon road tonebridge"
 
@@ -16,13 +14,6 @@ def person(given: str, dob: str | None, *, address_key: str | None = HOUSE,
         given_name_metaphone=None, given_names_all=frozenset({given, *middle.split()}),
         source="police", address_key=address_key, address_line_key=line, sex="F",
     )
-
-
-def run(records: list[RecordFacts], edges: list[tuple[int, int, float]]):  # type: ignore[no-untyped-def]
-    left = np.array([e[0] for e in edges])
-    right = np.array([e[1] for e in edges])
-    p = np.array([e[2] for e in edges], dtype=float)
-    return cluster_records(records, left, right, p, np.log2(p / (1 - p)), ClusteringRules())
 
 
 def test_an_undated_contact_joins_the_only_person_of_her_name_at_her_house() -> None:

@@ -1,10 +1,9 @@
 """A parent's contact record joins that parent's own records through the child's household, and
 never a grandmother, a namesake of another age, or a recorded carer."""
 
-import numpy as np
-
-from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
+from linkage.persons.clustering import Relative
 from linkage.persons.constraints import RecordFacts
+from tests.linkage.scored_pairs import cluster
 
 HOME = "12|TA1 1AA"
 
@@ -17,12 +16,8 @@ def rec(given: str, dob: str | None, surname: str, address: str | None = HOME,
 
 
 def run(records: list[RecordFacts], relatives: list[Relative],
-        edges: list[tuple[int, int, float]] = ()):
-    left = np.array([e[0] for e in edges], dtype=np.int64)
-    right = np.array([e[1] for e in edges], dtype=np.int64)
-    p = np.array([e[2] for e in edges], dtype=float)
-    w = np.log2(p / (1 - p + 1e-12))
-    return cluster_records(records, left, right, p, w, ClusteringRules(), relatives=relatives)
+        edges: list[tuple[int, int, float]] = ()):  # type: ignore[no-untyped-def]
+    return cluster(records, edges, relatives=relatives)
 
 
 def family(contact: RecordFacts, *others: RecordFacts) -> list[RecordFacts]:

@@ -3,31 +3,12 @@ joins its own child; when nothing says whose number it is, nothing is done."""
 
 import numpy as np
 
-from linkage.persons.clustering import ClusteringRules, cluster_records
-from linkage.persons.constraints import RecordFacts, sibling_identifier_error
+from linkage.persons.constraints import sibling_identifier_error
 from linkage.persons.identifier_errors import misplaced_nhs_numbers
+from tests.linkage.scored_pairs import child as facts
+from tests.linkage.scored_pairs import cluster as run
 
 OLIVIA, FREYA = "9434765919", "9434765870"
-
-
-def facts(given: str, dob: str | None, nhs: str | None = None) -> RecordFacts:
-    return RecordFacts(
-        nhs_number=nhs,
-        dob=dob,
-        given_name=given,
-        given_name_canonical=given,
-        given_name_metaphone=None,
-        given_names_all=frozenset([given]),
-        source="health",
-    )
-
-
-def run(records: list[RecordFacts], edges: list[tuple[int, int, float]]):  # type: ignore[no-untyped-def]
-    left = np.array([e[0] for e in edges])
-    right = np.array([e[1] for e in edges])
-    p = np.array([e[2] for e in edges], dtype=float)
-    return cluster_records(records, left, right, p, np.log2(p / (1 - p + 1e-12)),
-                           ClusteringRules())
 
 
 def test_a_record_with_its_sisters_number_joins_its_own_child_with_her_own_number() -> None:
