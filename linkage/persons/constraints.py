@@ -96,15 +96,18 @@ def given_names_compatible(a: RecordFacts, b: RecordFacts) -> bool:
     return JaroWinkler.similarity(x, y) >= TYPO_SIMILARITY
 
 
-def same_first_name(a: RecordFacts, b: RecordFacts) -> bool:
-    """Are the first given names one name: identical, one canonical form, a known nickname, or a
-    typo? Stricter than ``given_names_compatible``: no initials, middle names or name parts."""
+def same_first_name(a: RecordFacts, b: RecordFacts, typos: bool = True) -> bool:
+    """Are the first given names one name: identical, one canonical form, a known nickname, or
+    (with ``typos``) a typo? Stricter than ``given_names_compatible``: no initials, middle names
+    or name parts."""
     x, y = a.given_name, b.given_name
     if not x or not y:
         return False
     if x == y or (a.given_name_canonical and a.given_name_canonical == b.given_name_canonical):
         return True
-    return _equivalent_by_nickname(x, y) or JaroWinkler.similarity(x, y) >= TYPO_SIMILARITY
+    if _equivalent_by_nickname(x, y):
+        return True
+    return typos and JaroWinkler.similarity(x, y) >= TYPO_SIMILARITY
 
 
 def reissued_upn(a: RecordFacts, b: RecordFacts) -> bool:
@@ -113,11 +116,7 @@ def reissued_upn(a: RecordFacts, b: RecordFacts) -> bool:
     a letter apart) but exactly, in one spelling or by a known nickname (Livvy/Olivia)."""
     if not (a.dob and a.dob == b.dob and _known_day(a.dob)):
         return False
-    x, y = a.given_name, b.given_name
-    if not x or not y:
-        return False
-    return (x == y or bool(a.given_name_canonical and a.given_name_canonical == b.given_name_canonical)
-            or _equivalent_by_nickname(x, y))
+    return same_first_name(a, b, typos=False)
 
 
 def pair_conflict(a: RecordFacts, b: RecordFacts) -> str | None:
