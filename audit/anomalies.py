@@ -162,8 +162,12 @@ def _volume_spike(con: duckdb.DuckDBPyConnection, since: dt.datetime, explained:
                                        f"peers' median {p:.0f}", n) for w, d, n, m, p in rows]
 
 
-def _break_glass(con: duckdb.DuckDBPyConnection, since: dt.datetime) -> list[Finding]:
-    """Every break-glass use not yet reviewed; overdue when older than the review window."""
+def _break_glass(con: duckdb.DuckDBPyConnection, since: dt.datetime,
+                 now: dt.datetime) -> list[Finding]:
+    """Every break-glass use not yet reviewed; overdue when older than the review window.
+
+    ``now`` is passed in, never read from the clock here, so that a report on an old copy of the
+    trail (and every test) judges "overdue" against the moment it is asked about."""
     rows = _rows(con, """
         WITH used AS (
             SELECT seq, recorded_at,
@@ -174,9 +178,10 @@ def _break_glass(con: duckdb.DuckDBPyConnection, since: dt.datetime) -> list[Fin
             SELECT CAST(json_extract_string(event_json, '$.reference') AS BIGINT) AS seq
             FROM audit_events WHERE event_type = 'BreakGlass'
               AND json_extract_string(event_json, '$.detail') = 'break-glass reviewed')
-        SELECT who, recorded_at < now() - to_days(?) AS overdue, count(*), min(seq)
+        SELECT who, recorded_at < CAST(? AS TIMESTAMPTZ) - to_days(?) AS overdue, count(*),
+               min(seq)
         FROM used WHERE seq NOT IN (SELECT seq FROM reviewed WHERE seq IS NOT NULL)
-        GROUP BY 1, 2 ORDER BY 2 DESC, 3 DESC""", [since, BREAK_GLASS_REVIEW_DAYS])
+        GROUP BY 1, 2 ORDER BY 2 DESC, 3 DESC""", [since, now, BREAK_GLASS_REVIEW_DAYS])
     return [Finding("overdue-break-glass-review" if overdue else "break-glass", w,
                     f"{n} break-glass accesses " + (
                         f"not reviewed within {BREAK_GLASS_REVIEW_DAYS} days" if overdue
@@ -285,8 +290,14 @@ RULES: dict[str, Callable[..., list[Finding]]] = {
 
 
 def run_anomaly_rules(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = None,
-                      context: AnomalyContext | None = None) -> list[Finding]:
-    since = since or (dt.datetime.now(dt.UTC) - dt.timedelta(days=30))
+                      context: AnomalyContext | None = None,
+                      now: dt.datetime | None = None) -> list[Finding]:
+    """Every rule over events recorded since ``since`` (default: the 30 days before ``now``).
+
+    ``now`` is the moment the report is about; only the outermost caller (a route, the CLI) may
+    leave it to the wall clock."""
+    now = now or dt.datetime.now(dt.UTC)
+    since = since or (now - dt.timedelta(days=30))
     explained = sorted(context.open_cases) if context else []
     findings = []
     for name, rule in RULES.items():
@@ -294,6 +305,8 @@ def run_anomaly_rules(con: duckdb.DuckDBPyConnection, since: dt.datetime | None 
             findings += rule(con, since, explained, context or AnomalyContext())
         elif name == "volume-spike":
             findings += rule(con, since, explained)
+        elif name == "break-glass":
+            findings += rule(con, since, now)
         else:
             findings += rule(con, since)
     if context is not None and context.staff is not None:

@@ -275,7 +275,10 @@ def _context(db: str, con: duckdb.DuckDBPyConnection, hours: Path | None = None)
 def anomalies(
     db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
-    since: Annotated[str | None, typer.Option(help="ISO date (default: 30 days ago)")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO date (default: 30 days before --at)")] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="ISO date-time the report is about (default: now); break-glass reviews "
+                     "are overdue relative to it")] = None,
     hours: Annotated[Path | None, typer.Option(
         "--hours", help="YAML of team (role or agency) → {start, end, weekends}; others 7–19, "
                         "weekdays, UK time.")] = None,
@@ -289,7 +292,8 @@ def anomalies(
 
     with _read_only(db, audit) as con:
         context = _context(db, con, hours)
-        findings = run_anomaly_rules(con, _when(since, "--since"), context)  # type: ignore[arg-type]
+        findings = run_anomaly_rules(con, _when(since, "--since"), context,
+                                     _when(at, "--at"))
     if as_json:
         print(json.dumps([f.__dict__ for f in findings], default=str))
         return

@@ -24,6 +24,9 @@ from kinlink.cli import app
 
 runner = CliRunner()
 MONDAY = dt.datetime(2026, 11, 16, 10, 0, tzinfo=dt.UTC)
+# The moment the reports are asked about: the day after the fixture's last events. Never the wall
+# clock, so the findings are the same whatever today is.
+AS_OF = MONDAY + dt.timedelta(days=15)
 
 
 def read(subject: str, when: dt.datetime, **kw: object) -> AuditEvent:
@@ -94,7 +97,7 @@ def test_subject_access_report_honours_deferral(trail: tuple[Path, AuditTrail]) 
 
 def test_each_anomaly_rule_fires_on_its_pattern_only(trail: tuple[Path, AuditTrail]) -> None:
     _, t = trail
-    findings = run_anomaly_rules(t.cursor(), since=MONDAY - dt.timedelta(days=1))
+    findings = run_anomaly_rules(t.cursor(), since=MONDAY - dt.timedelta(days=1), now=AS_OF)
     by_rule: dict[str, set[str | None]] = {}
     for f in findings:
         by_rule.setdefault(f.rule, set()).add(f.who)
@@ -108,6 +111,18 @@ def test_each_anomaly_rule_fires_on_its_pattern_only(trail: tuple[Path, AuditTra
     assert by_rule["searches-without-follow-on"] == {"u-search"}
     flagged = {w for ws in by_rule.values() for w in ws}
     assert "u-normal" not in flagged and "u-peer" not in flagged
+    assert "overdue-break-glass-review" not in by_rule
+
+
+def test_break_glass_becomes_overdue_relative_to_the_moment_asked_about(
+    trail: tuple[Path, AuditTrail]
+) -> None:
+    _, t = trail
+    since = MONDAY - dt.timedelta(days=1)
+    week_later = AS_OF + dt.timedelta(days=7)
+    overdue = [f for f in run_anomaly_rules(t.cursor(), since, now=week_later)
+               if f.rule.endswith("break-glass-review") or f.rule == "break-glass"]
+    assert [(f.rule, f.who) for f in overdue] == [("overdue-break-glass-review", "u-bg")]
 
 
 def test_fhir_export_is_balp_shaped(trail: tuple[Path, AuditTrail]) -> None:
@@ -131,8 +146,10 @@ def test_cli_reports(trail: tuple[Path, AuditTrail], tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", "sar", "--person", "PSAR", "--db", str(db),
                                  "--format", "csv"])
     assert result.exit_code == 0 and "police" in result.output and "u-normal" not in result.output
-    result = runner.invoke(app, ["audit", "anomalies", "--db", str(db), "--since", "2026-11-01"])
+    result = runner.invoke(app, ["audit", "anomalies", "--db", str(db), "--since", "2026-11-01",
+                                 "--at", AS_OF.isoformat()])
     assert result.exit_code == 0 and "u-spike" in result.output and "not checked" in result.output
+    assert "break-glass" in result.output and "overdue" not in result.output
     result = runner.invoke(app, ["audit", "search", "--db", str(db), "--user", "u-bg", "--json"])
     assert result.exit_code == 0 and json.loads(result.output)[0]["break_glass"] is True
     out = tmp_path / "audit.ndjson"
@@ -150,7 +167,7 @@ def test_context_rules_staff_lookups_open_cases_and_break_glass_reviews(tmp_path
     db = tmp_path / "kinlink.duckdb"
     t = AuditTrail.open(audit_path_for(db))
     night = dt.datetime(2026, 11, 18, 2, 0, tzinfo=dt.UTC)
-    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=5)
+    old = MONDAY - dt.timedelta(days=5)
     t.append([
         read("P-self", MONDAY, user_id="u-self"), read("P-mum", MONDAY, user_id="u-self"),
         read("P-coll", MONDAY, user_id="u-self"), read("P-other", MONDAY, user_id="u-self"),
@@ -165,8 +182,8 @@ def test_context_rules_staff_lookups_open_cases_and_break_glass_reviews(tmp_path
     context = AnomalyContext(open_cases=frozenset({"P-case"}), staff=staff,
                              families={"P-self": frozenset({"P-mum"})})
     assert not_checked(context) == {}
-    since = MONDAY - dt.timedelta(days=1)
-    findings = run_anomaly_rules(t.cursor(), since, context)
+    since = old - dt.timedelta(days=1)
+    findings = run_anomaly_rules(t.cursor(), since, context, now=AS_OF)
     lookups = {f.detail for f in findings if f.rule == "self-family-colleague-lookups"}
     assert lookups == {"1 reads of own record", "1 reads of a family member's record",
                        "1 reads of a colleague's record"}
@@ -180,7 +197,7 @@ def test_context_rules_staff_lookups_open_cases_and_break_glass_reviews(tmp_path
     record_break_glass_review(t, seqs[0], "ig-1", "justified: child missing overnight")
     with pytest.raises(ValueError):
         record_break_glass_review(t, 0, "ig-1", "not a break-glass event at all")
-    after = [f for f in run_anomaly_rules(t.cursor(), since, context)
+    after = [f for f in run_anomaly_rules(t.cursor(), since, context, now=AS_OF)
              if f.rule == "overdue-break-glass-review"]
     assert after[0].count == 1
     assert "self-family-colleague-lookups" in not_checked(None)
