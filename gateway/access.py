@@ -194,7 +194,7 @@ def decide_for_person(
     decision = request.app.state.policies.decide(AccessRequest(
         purpose=ctx.purpose, role=caller.role, party=caller.agency, client_id=caller.client_id,
         user_id=caller.user_id, source_parties=agencies, requested_categories=categories,
-        subject=SubjectFacts(age=subject_age(records), restricted_markers=markers,
+        subject=SubjectFacts(age=subject_age(records, request.app.state.policies.today()), restricted_markers=markers,
                              consent=ctx.consent,
                              legitimate_relationship=caller.agency in agencies),
         justification=ctx.justification, reference=ctx.reference,

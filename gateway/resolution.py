@@ -74,7 +74,7 @@ def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: st
         purpose=ctx.purpose, role=caller.role, party=caller.agency, client_id=caller.client_id,
         user_id=caller.user_id, source_parties=frozenset(r.agency for r in records),
         requested_categories=frozenset({"identity"}),
-        subject=SubjectFacts(age=subject_age(records), consent=ctx.consent,
+        subject=SubjectFacts(age=subject_age(records, request.app.state.policies.today()), consent=ctx.consent,
                              restricted_markers=frozenset(r.restriction for r in records
                                                           if r.restriction),
                              legitimate_relationship=caller.agency in {r.agency for r in records}),

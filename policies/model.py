@@ -232,6 +232,13 @@ class Decision:
 @dataclass(frozen=True)
 class PolicyBundle:
     agreements: tuple[Agreement, ...]
+    #: The date agreements are judged at (in force, due for review) and subjects' ages counted
+    #: at, when a request names none; None: today. Set only for tests and rehearsals, so their
+    #: outcome does not change with the calendar.
+    as_of: dt.date | None = None
+
+    def today(self) -> dt.date:
+        return self.as_of or dt.date.today()
 
     def purpose(self, code: str) -> Purpose | None:
         for agreement in self.agreements:
