@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
+import resource
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -96,6 +99,9 @@ class LinkOptions:
     incremental: bool | None = None
     #: Where pairs are scored: "duckdb" or "spark" (``linkage.engines``). Spark scores every pair.
     engine: str = "duckdb"
+    #: DuckDB's memory budget for the run (e.g. "4GB"); beyond it DuckDB spills to disk beside the
+    #: index instead of growing. None: ``default_memory_limit()``.
+    memory_limit: str | None = None
 
 
 @dataclass
@@ -121,6 +127,11 @@ class LinkSummary:
     #: Per source, whether its relationships file lists the relative second (read from the
     #: dates of birth in it: see ``linkage.ingest.relationship_direction``).
     relationships_relative_second: dict[str, bool] = field(default_factory=dict)
+    #: Per stage, the process's peak resident memory (MB) while the stage ran: DuckDB's buffers
+    #: and the Python objects alike.
+    peak_mb: dict[str, float] = field(default_factory=dict)
+    #: The DuckDB memory budget the run was given.
+    memory_limit: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,6 +158,7 @@ class LinkRun:
                         + "-" + uuid.uuid4().hex[:6])
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seconds: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] | None = None
     # read and standardise
     prepared: PreparedSources = field(init=False)
@@ -181,12 +193,20 @@ class LinkRun:
         return self.prepared.features
 
     def timed(self, name: str, step: Callable[[LinkRun], None]) -> None:
+        reset_peak_memory()
         t0 = time.perf_counter()
         with self.progress(name):
             step(self)
         self.seconds[name] = round(time.perf_counter() - t0, 2)
+        self.peak_mb[name] = round(peak_memory_mb(), 1)
+
+    @property
+    def memory_limit(self) -> str:
+        return self.options.memory_limit or default_memory_limit()
 
     def open_index(self, con: duckdb.DuckDBPyConnection) -> None:
+        # The index being built is a file, so DuckDB spills to its own ``<file>.tmp`` beside it.
+        con.execute(f"SET memory_limit = '{_checked_memory_limit(self.memory_limit)}'")
         self.con = con
         self.has_previous = _has_previous(con)
         self.writer = IndexWriter(con, self.has_previous)
@@ -201,6 +221,7 @@ def link_sources(
     """Link every extract in ``sources_dir`` into the index at ``db_path`` (a DuckDB file or a
     ``postgresql://`` URL)."""
     run = LinkRun(sources_dir, parse_location(db_path), options or LinkOptions(), stage)
+    _checked_memory_limit(run.memory_limit)  # before any work, not after standardising
     run.timed("read and standardise", read_and_standardise)
     run.model = load_model(run.options.model_path)
     with building_index(run.location) as con:
@@ -387,9 +408,43 @@ def _summary(run: LinkRun) -> LinkSummary:
         retired_person_ids=len(run.persons.retired),
         model=model_hash(run.model) + (" (retrained)" if retrained else ""),
         seconds=run.seconds,
+        peak_mb=run.peak_mb,
+        memory_limit=run.memory_limit,
         scoring=run.scoring.as_dict(),
         relationships_relative_second={o.source: o.relative_second for o in run.orientations},
     )
+
+
+def default_memory_limit() -> str:
+    """Half the machine's memory: DuckDB's own default (80 %) leaves too little for the Python
+    side of the run (features, edges, clustering) and for anything else on the machine."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, total // 2 // 2**20)}MB"
+
+
+def _checked_memory_limit(limit: str) -> str:
+    """A size DuckDB understands ("4GB", "512MB"), refused with a clear message otherwise."""
+    text = limit.strip().upper().replace(" ", "")
+    if not re.fullmatch(r"\d+(\.\d+)?(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", text):
+        raise ValueError(f"--memory-limit must be a size such as 4GB or 512MB, not {limit!r}")
+    return text
+
+
+def reset_peak_memory() -> None:
+    """Start a new peak: Linux resets a process's high-water mark (VmHWM) on writing 5 to
+    ``/proc/self/clear_refs``, so each stage's peak is its own, not the run's so far."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory since the last reset (the run's peak where /proc is
+    not available)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _score_pairs(
