@@ -12,6 +12,7 @@ from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 __all__ = [
+    "PREDICTION_KEYS",
     "demographic_rules",
     "deterministic_rules",
     "prediction_blocking_rules",
@@ -19,27 +20,32 @@ __all__ = [
 ]
 
 
+#: The prediction rules as the columns each one joins on (every rule is an equi-join, so its pairs
+#: and its largest block can be counted from the keys alone: ``linkage.model.blocking_report``).
+PREDICTION_KEYS: tuple[tuple[str, ...], ...] = (
+    ("nhs_number",),
+    ("upn",),
+    ("local_id_key",),
+    # Demographic rules: each tolerates an error in every field it does not name.
+    ("dob", "family_name_metaphone"),
+    ("dob", "given_name_canonical"),
+    # Same name, any date (or none): a parent's school-contact record, a moved family.
+    ("given_name_canonical", "family_name_metaphone"),
+    ("postcode", "given_name_canonical"),
+    ("postcode", "dob"),
+    # Same postcode and year of birth: a "Baby" record under the mother's surname.
+    ("postcode", "dob_year"),
+    ("address_key", "given_name_metaphone"),
+    # A household: catches "Baby"/"Unborn" records (no given name, expected date of birth).
+    ("address_key", "family_name_metaphone"),
+    # The same house without a postcode on one side: a contact record, a police record.
+    ("address_line_key", "given_name_metaphone"),
+    ("given_name_metaphone", "family_name_metaphone", "postcode_district"),
+)
+
+
 def prediction_blocking_rules() -> list[BlockingRuleCreator]:
-    return [
-        block_on("nhs_number"),
-        block_on("upn"),
-        block_on("local_id_key"),
-        # Demographic rules: each tolerates an error in every field it does not name.
-        block_on("dob", "family_name_metaphone"),
-        block_on("dob", "given_name_canonical"),
-        # Same name, any date (or none): a parent's school-contact record, a moved family.
-        block_on("given_name_canonical", "family_name_metaphone"),
-        block_on("postcode", "given_name_canonical"),
-        block_on("postcode", "dob"),
-        # Same postcode and year of birth: a "Baby" record under the mother's surname.
-        block_on("postcode", "dob_year"),
-        block_on("address_key", "given_name_metaphone"),
-        # A household: catches "Baby"/"Unborn" records (no given name, expected date of birth).
-        block_on("address_key", "family_name_metaphone"),
-        # The same house without a postcode on one side: a contact record, a police record.
-        block_on("address_line_key", "given_name_metaphone"),
-        block_on("given_name_metaphone", "family_name_metaphone", "postcode_district"),
-    ]
+    return [block_on(*keys) for keys in PREDICTION_KEYS]
 
 
 def training_blocking_rules() -> list[BlockingRuleCreator]:
