@@ -77,6 +77,11 @@ def link(
         str | None, typer.Option(help="DuckDB's memory budget, e.g. 4GB; beyond it the run "
                                       "spills to disk (default: half the machine's memory).")
     ] = None,
+    largest_block: Annotated[
+        int | None, typer.Option(min=2, help="Most records a name-only blocking key pairs "
+                                             "exhaustively; larger blocks also need the year of "
+                                             "birth or postcode district to agree (default 300).")
+    ] = None,
 ) -> None:
     """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
     from linkage.engines import ENGINES
@@ -94,6 +99,7 @@ def link(
         incremental=incremental,
         engine=engine,
         memory_limit=memory_limit,
+        **({"largest_block": largest_block} if largest_block is not None else {}),
     )
     try:
         with _progress(not as_json) as stage:
@@ -168,11 +174,20 @@ def blocking(
         Path | None, typer.Option(help="Truth CSV to measure recall of true pairs.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    bounded: Annotated[
+        bool, typer.Option("--bounded/--unbounded",
+                           help="Rules as a link run blocks, large name blocks split by a second "
+                                "key (default), or the model's rules as they are.")
+    ] = True,
+    largest_block: Annotated[
+        int | None, typer.Option(min=2, help="The bound, as `kinlink link --largest-block`.")
+    ] = None,
 ) -> None:
     """Report the comparisons each blocking rule adds and (with --truth) the true pairs it finds."""
     from linkage.model.blocking_report import blocking_report
 
-    rows = blocking_report(sources, truth)
+    rows = blocking_report(sources, truth, bounded,
+                           **({"largest_block": largest_block} if largest_block else {}))
     if as_json:
         out.print_json(json.dumps(rows))
         return

@@ -51,6 +51,7 @@ from linkage.index.store import building_index
 from linkage.index.writer import EntityIds, IndexWriter
 from linkage.ingest.rejects import write_reject_report
 from linkage.ingest.relationship_direction import orient_relationships
+from linkage.model.blocking import LARGEST_BLOCK, add_block_bounds
 from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
@@ -102,6 +103,9 @@ class LinkOptions:
     #: DuckDB's memory budget for the run (e.g. "4GB"); beyond it DuckDB spills to disk beside the
     #: index instead of growing. None: ``default_memory_limit()``.
     memory_limit: str | None = None
+    #: Most records one key of a bounded blocking rule pairs exhaustively
+    #: (``linkage.model.blocking``); beyond it a second key must agree too.
+    largest_block: int = LARGEST_BLOCK
 
 
 @dataclass
@@ -248,6 +252,7 @@ def read_and_standardise(run: LinkRun) -> None:
 def store_records(run: LinkRun) -> None:
     run.writer.source_records(run.prepared.canonical, run.prepared.ingest)
     run.writer.record_features(run.features)
+    add_block_bounds(run.con, largest_block=run.options.largest_block)
     store_fingerprints(run.con)
 
 
@@ -456,7 +461,7 @@ def _score_pairs(
     options: LinkOptions,
 ) -> PairScoring:
     """Every pair afresh, or (when the previous index allows) only the pairs a change touched."""
-    structure = scoring_structure(fitted)
+    structure = scoring_structure(fitted, options.largest_block)
     con.execute("INSERT OR REPLACE INTO meta VALUES ('scoring_structure', ?)", [structure])
     reason = why_not_incremental(con, has_previous, structure)
     if options.incremental is True and reason is not None:

@@ -17,12 +17,17 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from splink import blocking_analysis
+from splink import block_on, blocking_analysis
 from splink.internals.duckdb.database_api import DuckDBAPI
 
 from linkage.evaluation import read_truth
 from linkage.features import prepare_sources
-from linkage.model.blocking import PREDICTION_KEYS, prediction_blocking_rules
+from linkage.model.blocking import (
+    LARGEST_BLOCK,
+    PREDICTION_KEYS,
+    add_block_bounds,
+    effective_keys,
+)
 
 __all__ = ["blocking_report", "rule_name"]
 
@@ -31,13 +36,18 @@ def rule_name(keys: tuple[str, ...]) -> str:
     return " + ".join(keys)
 
 
-def blocking_report(sources: Path, truth_path: Path | None = None) -> list[dict[str, Any]]:
+def blocking_report(sources: Path, truth_path: Path | None = None, bounded: bool = True,
+                    largest_block: int = LARGEST_BLOCK) -> list[dict[str, Any]]:
+    """One row per rule as a link run blocks: with ``bounded`` (the default) each bounded rule is
+    its split (small blocks, then large blocks on each second key); without, the model's rules."""
     prepared = prepare_sources(sources)
-    rules = prediction_blocking_rules()
+    keys_list = effective_keys(list(PREDICTION_KEYS), bounded)
+    rules = [block_on(*keys) for keys in keys_list]
     with contextlib.closing(duckdb.connect()) as con:
         con.register("features_df", prepared.features)
         con.execute("CREATE TABLE record_features AS SELECT * FROM features_df")
         con.unregister("features_df")
+        add_block_bounds(con, largest_block=largest_block)
         db_api = DuckDBAPI(connection=con)
         counts = blocking_analysis.count_comparisons_from_blocking_rules(
             db_api.register("record_features"),
@@ -46,7 +56,7 @@ def blocking_report(sources: Path, truth_path: Path | None = None) -> list[dict[
             record_sample_proportion=1.0,
         )
         rows: list[dict[str, Any]] = []
-        for keys, count in zip(PREDICTION_KEYS, counts, strict=True):
+        for keys, count in zip(keys_list, counts, strict=True):
             pairs, largest, largest_pairs = _block_sizes(con, keys)
             rows.append({
                 "rule": rule_name(keys),
@@ -57,7 +67,7 @@ def blocking_report(sources: Path, truth_path: Path | None = None) -> list[dict[
                 "cumulative comparisons": int(count["cumulative_comparison_count"]),
             })
         if truth_path is not None:
-            _add_recall(con, read_truth(truth_path), rows)
+            _add_recall(con, read_truth(truth_path), keys_list, rows)
     return rows
 
 
@@ -76,13 +86,13 @@ def _block_sizes(con: duckdb.DuckDBPyConnection, keys: tuple[str, ...]) -> tuple
 
 
 def _add_recall(con: duckdb.DuckDBPyConnection, truth: pd.DataFrame,
-                rows: list[dict[str, Any]]) -> None:
+                keys_list: list[tuple[str, ...]], rows: list[dict[str, Any]]) -> None:
     """Each rule's share of the true pairs alone, and of the rules so far together."""
     truth = truth.assign(unique_id=truth["source"] + ":" + truth["record_id"])
     con.register("truth_df", truth[["unique_id", "person_id"]])
     found = ", ".join(
         "coalesce(" + " AND ".join(f'l."{k}" = r."{k}"' for k in keys) + f", FALSE) AS rule_{i}"
-        for i, keys in enumerate(PREDICTION_KEYS)
+        for i, keys in enumerate(keys_list)
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE true_pairs_found AS
@@ -94,18 +104,18 @@ def _add_recall(con: duckdb.DuckDBPyConnection, truth: pd.DataFrame,
     )
     con.unregister("truth_df")
     total = con.execute("SELECT count(*) FROM true_pairs_found").fetchall()[0][0] or 1
-    alone = ", ".join(f"count(*) FILTER (rule_{i})" for i in range(len(PREDICTION_KEYS)))
+    alone = ", ".join(f"count(*) FILTER (rule_{i})" for i in range(len(keys_list)))
     so_far = ", ".join(
         "count(*) FILTER (" + " OR ".join(f"rule_{j}" for j in range(i + 1)) + ")"
-        for i in range(len(PREDICTION_KEYS))
+        for i in range(len(keys_list))
     )
     only = ", ".join(
         f"count(*) FILTER (rule_{i} AND NOT ("
-        + (" OR ".join(f"rule_{j}" for j in range(len(PREDICTION_KEYS)) if j != i) or "FALSE")
+        + (" OR ".join(f"rule_{j}" for j in range(len(keys_list)) if j != i) or "FALSE")
         + "))"
-        for i in range(len(PREDICTION_KEYS))
+        for i in range(len(keys_list))
     )
-    n = len(PREDICTION_KEYS)
+    n = len(keys_list)
     values = con.execute(f"SELECT {alone}, {so_far}, {only} FROM true_pairs_found").fetchall()[0]
     for i, row in enumerate(rows):
         row["recall alone"] = values[i] / total

@@ -27,12 +27,16 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def report(population: Path) -> list[dict[str, Any]]:
+def run_report(population: Path, *options: str) -> list[dict[str, Any]]:
     result = runner.invoke(app, ["blocking", "--sources", str(population), "--json",
-                                 "--truth", str(population / "truth" / "truth.csv")])
+                                 "--truth", str(population / "truth" / "truth.csv"), *options])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def report(population: Path) -> list[dict[str, Any]]:
+    return run_report(population, "--unbounded")
 
 
 def test_pairs_and_largest_block_per_rule_match_a_count_by_hand(
@@ -70,3 +74,30 @@ def test_recall_per_rule_counts_true_pairs_sharing_the_keys(
         assert row["cumulative recall of true pairs"] == pytest.approx(so_far)
         assert row["true pairs no other rule finds"] == only
     assert report[-1]["cumulative recall of true pairs"] > 0.95
+
+
+def test_the_bounded_report_splits_only_large_name_blocks(
+    population: Path, report: list[dict[str, Any]]
+) -> None:
+    """With a bound of 3 records, the name rule becomes: blocks of at most 3, then larger blocks
+    on year of birth, then on postcode district; together never more pairs than the rule alone,
+    and every other rule unchanged."""
+    bounded = run_report(population, "--largest-block", "3")
+    name_rule = "given_name_canonical + family_name_metaphone"
+    split = [r for r in bounded if r["rule"].startswith(name_rule)]
+    assert [r["rule"] for r in split] == [
+        f"{name_rule} + small_block_given_name_canonical_family_name_metaphone",
+        f"{name_rule} + dob_year", f"{name_rule} + postcode_district"]
+    features = prepare_sources(population).features.dropna(
+        subset=["given_name_canonical", "family_name_metaphone"])
+    sizes = features.groupby(["given_name_canonical", "family_name_metaphone"]).size()
+    small = sizes[sizes <= 3]
+    assert split[0]["pairs"] == int((small * (small - 1) // 2).sum())
+    assert split[0]["largest block"] == int(small.max())
+    (whole,) = [r for r in report if r["rule"] == name_rule]
+    assert sum(r["new comparisons"] for r in split) <= whole["new comparisons"]
+    others = [r for r in bounded if not r["rule"].startswith(name_rule)]
+    assert [r["rule"] for r in others] == [r["rule"] for r in report if r["rule"] != name_rule]
+    assert [r["pairs"] for r in others] == [r["pairs"] for r in report if r["rule"] != name_rule]
+    assert bounded[-1]["cumulative recall of true pairs"] <= report[-1][
+        "cumulative recall of true pairs"]
