@@ -52,6 +52,10 @@ from linkage.index.writer import EntityIds, IndexWriter
 from linkage.ingest.rejects import write_reject_report
 from linkage.ingest.relationship_direction import orient_relationships
 from linkage.model.blocking import LARGEST_BLOCK, add_block_bounds
+from linkage.model.comparisons import DobLevel as DOB
+from linkage.model.comparisons import FamilyNameLevel as FAMILY
+from linkage.model.comparisons import GivenNameLevel as GIVEN
+from linkage.model.comparisons import IdentifierLevel as ID
 from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
@@ -61,25 +65,24 @@ from linkage.review.decisions import DecisionStore, decisions_path_for
 
 __all__ = ["INDEX_STAGES", "LinkOptions", "LinkRun", "LinkSummary", "StageTimer", "link_sources"]
 
-#: Agreement on something personal to one child, read from Splink's comparison levels (numbered
-#: from the top level down to 0 = "different"; -1 = missing), so a pair that agrees only on what a
-#: household shares (surname, address) never links: a shared identifier; or, with dates of birth
-#: not flatly different, the given name exact/diminutive/typo, a weaker name match with a close
-#: date (or, with no date to compare, the same surname — and, for a merely similar name, one
-#: keystroke apart: Ava/Avs, not John/Jean), or a nameless "Baby" record within weeks.
-#: Level numbers: given name 5 exact, 4 diminutive, 3 typo, 2 middle/contained, 1 sounds alike;
-#: family name 4 exact, 3 typo, 2 double-barrelled part; date of birth 6 exact, 5 swapped, 4 one
-#: digit, 3 within 45 days, 2 estimated 1 January, 1 same day and month.
-PERSONAL_EVIDENCE_SQL = """(
-    p.gamma_nhs_number = 1 OR p.gamma_upn = 1 OR p.gamma_local_id_key = 1
-    OR (p.gamma_dob <> 0 AND (
-        p.gamma_given_name >= 3
-        OR (p.gamma_given_name = 2 AND (p.gamma_dob >= 4
-            OR (p.gamma_dob = -1 AND p.gamma_family_name >= 3)))
-        OR (p.gamma_given_name = 1 AND (p.gamma_dob >= 4
-            OR (p.gamma_dob IN (-1, 2) AND p.gamma_family_name >= 3
+#: Agreement on something personal to one child, read from Splink's comparison levels (named in
+#: ``linkage.model.comparisons``), so a pair that agrees only on what a household shares
+#: (surname, address) never links: a shared identifier; or, with dates of birth not flatly
+#: different, the given name exact/diminutive/typo, a weaker name match with a close date (or,
+#: with no date to compare, the same surname — and, for a merely similar name, one keystroke
+#: apart: Ava/Avs, not John/Jean), or a nameless "Baby" record within weeks.
+PERSONAL_EVIDENCE_SQL = f"""(
+    p.gamma_nhs_number = {ID.IDENTICAL} OR p.gamma_upn = {ID.IDENTICAL}
+    OR p.gamma_local_id_key = {ID.IDENTICAL}
+    OR (p.gamma_dob <> {DOB.DIFFERENT} AND (
+        p.gamma_given_name >= {GIVEN.TYPO}
+        OR (p.gamma_given_name = {GIVEN.MIDDLE_OR_CONTAINED} AND (p.gamma_dob >= {DOB.ONE_DIGIT}
+            OR (p.gamma_dob = {DOB.NULL} AND p.gamma_family_name >= {FAMILY.TYPO})))
+        OR (p.gamma_given_name = {GIVEN.SOUNDS_ALIKE} AND (p.gamma_dob >= {DOB.ONE_DIGIT}
+            OR (p.gamma_dob IN ({DOB.NULL}, {DOB.SAME_YEAR_ESTIMATED_JAN1})
+                AND p.gamma_family_name >= {FAMILY.TYPO}
                 AND damerau_levenshtein(l.given_name, r.given_name) <= 1)))
-        OR (p.gamma_given_name = -1 AND p.gamma_dob >= 3)
+        OR (p.gamma_given_name = {GIVEN.NULL} AND p.gamma_dob >= {DOB.WITHIN_45_DAYS})
     ))
 )"""
 
@@ -313,15 +316,9 @@ def cluster_persons(run: LinkRun) -> None:
         profile=(ProfileModel.from_splink_json(run.fitted), edges[gammas].to_numpy(dtype=np.int8)),
     )
     edges = edges.drop(columns=gammas)
-    edges["outcome"] = result.edge_outcomes
-    for implied, outcome in (
-        (result.implied_links, "linked:same-relative"),
-        (result.birth_links, "linked:expected-birth"),
-        (result.household_parent_links, "linked:household-parent"),
-        (result.profile_links, "linked:person-profile"),
-        (result.namesake_links, "linked:only-namesake-at-house"),
-    ):
-        edges = _with_implied_links(edges, implied, outcome)
+    edges["outcome"] = [str(o) for o in result.edge_outcomes]
+    for outcome, pairs in result.rule_links.items():
+        edges = _with_implied_links(edges, pairs, str(outcome))
     run.edges = edges
     run.labels = result.labels
 
