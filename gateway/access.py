@@ -36,10 +36,17 @@ __all__ = [
 ]
 
 
+def _header_text(text: str) -> str:
+    """RFC 6750 section 3: error_description is printable ASCII without ``"`` or ``\\``. Anything
+    else is replaced, so no text from a token can end the quoted string, add a header line, or
+    make the answer unencodable (a 500 instead of a 401)."""
+    return "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in text)
+
+
 def _unauthorised(description: str, error: str = "invalid_token") -> HTTPException:
     return HTTPException(401, description, headers={
-        "WWW-Authenticate": f'Bearer realm="kinlink", error="{error}", '
-                            f'error_description="{description}", DPoP algs="ES256"'})
+        "WWW-Authenticate": f'Bearer realm="kinlink", error="{_header_text(error)}", '
+                            f'error_description="{_header_text(description)}", DPoP algs="ES256"'})
 
 
 def require_caller(request: Request) -> Caller:
