@@ -26,6 +26,7 @@ __all__ = [
     "PurposeContext",
     "PurposeDep",
     "audit_event",
+    "audit_sign_in",
     "base_event",
     "check_purpose",
     "decide_for_person",
@@ -180,6 +181,15 @@ def audit_event(
                       outcome=outcome or ("permit" if status < 400 else "deny"),
                       subject_person_id=subject, http_status=status, detail=detail,
                       record_count=record_count, query=query, **fields)
+
+
+def audit_sign_in(request: Request, username: str, detail: str) -> None:
+    """A failed or refused staff sign-in, for IG: who was tried, from where, and what happened.
+    There is no caller yet, so only the attempted username and the request are recorded."""
+    write_audit(request, [AuditEvent(event_type="AuthorizationDecision", action="E",
+                                     outcome="deny", user_id=username[:100], http_status=401,
+                                     request_id=request.headers.get("x-request-id"),
+                                     detail=detail)])
 
 
 def check_purpose(request: Request, caller: Caller, ctx: PurposeContext,
