@@ -27,6 +27,7 @@ __all__ = [
     "PurposeContext",
     "PurposeDep",
     "audit_event",
+    "audit_sign_in",
     "base_event",
     "check_purpose",
     "decide_for_person",
@@ -37,10 +38,17 @@ __all__ = [
 ]
 
 
+def _header_text(text: str) -> str:
+    """RFC 6750 section 3: error_description is printable ASCII without ``"`` or ``\\``. Anything
+    else is replaced, so no text from a token can end the quoted string, add a header line, or
+    make the answer unencodable (a 500 instead of a 401)."""
+    return "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in text)
+
+
 def _unauthorised(description: str, error: str = "invalid_token") -> HTTPException:
     return HTTPException(401, description, headers={
-        "WWW-Authenticate": f'Bearer realm="kinlink", error="{error}", '
-                            f'error_description="{description}", DPoP algs="ES256"'})
+        "WWW-Authenticate": f'Bearer realm="kinlink", error="{_header_text(error)}", '
+                            f'error_description="{_header_text(description)}", DPoP algs="ES256"'})
 
 
 def require_caller(request: Request) -> Caller:
@@ -174,6 +182,15 @@ def audit_event(
                       outcome=outcome or ("permit" if status < 400 else "deny"),
                       subject_person_id=subject, http_status=status, detail=detail,
                       record_count=record_count, query=query, **fields)
+
+
+def audit_sign_in(request: Request, username: str, detail: str) -> None:
+    """A failed or refused staff sign-in, for IG: who was tried, from where, and what happened.
+    There is no caller yet, so only the attempted username and the request are recorded."""
+    write_audit(request, [AuditEvent(event_type="AuthorizationDecision", action="E",
+                                     outcome="deny", user_id=username[:100], http_status=401,
+                                     request_id=request.headers.get("x-request-id"),
+                                     detail=detail)])
 
 
 def check_purpose(request: Request, caller: Caller, ctx: PurposeContext,

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.clients import Client
 from gateway.users import StaffUser
+from gateway.web.sign_in_throttle import record_sign_in, sign_in_refused
 
 __all__ = [
     "PAGES_CLIENT_ID",
@@ -129,7 +130,11 @@ def authorize_router() -> APIRouter:
                   "code_challenge": code_challenge, "state": state}
         if client_id != PAGES_CLIENT_ID or not _allowed_redirect(request, redirect_uri):
             return HTMLResponse("Invalid sign-in request.", 400)
+        if sign_in_refused(request, username):
+            return _page(request, params, "Too many attempts to sign in. Wait 15 minutes, "
+                                          "then try again.", 429)
         user = request.app.state.staff.authenticate(username, password)
+        record_sign_in(request, username, user is not None)
         if user is None:
             return _page(request, params, "Enter a correct username and password", 401)
         code = request.app.state.codes.issue(user, code_challenge, redirect_uri)

@@ -87,18 +87,17 @@ def add(
         help="private_key_jwt (a key pair; RFC 7523) or client_secret.")] = "client_secret",
 ) -> None:
     """Register a client; prints its credentials once, as JSON."""
-    from gateway.clients import ClientRegistry
+    from gateway.clients import ClientRegistry, unknown_names
     from gateway.settings import GatewaySettings
     from policies import load_policies
 
     codes = [p.strip() for p in purposes.split(",") if p.strip()]
-    bundle = load_policies()
-    unknown = [p for p in codes if bundle.purpose(p) is None]
-    if unknown:
-        typer.echo(f"error: unknown purpose {unknown[0]!r}", err=True)
-        raise typer.Exit(2)
     if auth not in ("client_secret", "private_key_jwt"):
         typer.echo("error: --auth must be client_secret or private_key_jwt", err=True)
+        raise typer.Exit(2)
+    problem = unknown_names(load_policies(), agency, role, codes)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(2)
     settings = GatewaySettings.from_env(db, issuer)
     registry = ClientRegistry(settings.clients_path)

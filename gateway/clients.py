@@ -29,8 +29,9 @@ from kinlink.database import (
     create_once,
     parse_location,
 )
+from policies import PolicyBundle
 
-__all__ = ["Client", "ClientRegistry", "hash_secret"]
+__all__ = ["Client", "ClientRegistry", "hash_secret", "unknown_names"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (
@@ -54,6 +55,20 @@ class Client:
     agency: str
     role: str
     purposes: tuple[str, ...]
+
+
+def unknown_names(bundle: PolicyBundle, agency: str, role: str,
+                  purposes: list[str]) -> str | None:
+    """Why a client with these names would be useless (or None): a role, purpose or agency no
+    agreement defines is denied everything, so registering it silently only hides the typo."""
+    for kind, values, known in (("purpose", purposes, bundle.purpose_codes()),
+                                ("role", [role], bundle.roles()),
+                                ("agency", [agency], bundle.parties())):
+        wrong = [v for v in values if v not in known]
+        if wrong:
+            return (f"unknown {kind} {wrong[0]!r}: no sharing agreement defines it "
+                    f"(known: {', '.join(sorted(known))})")
+    return None
 
 
 def hash_secret(secret: str, salt: bytes) -> str:

@@ -245,7 +245,9 @@ class ExternalIssuer:
             raise InvalidToken("token algorithm not accepted")
         typ = str(header.get("typ", "")).lower()
         if typ not in self.token_types:
-            raise InvalidToken(f"not an access token (typ {typ or 'missing'!r} not accepted)")
+            # The token's own typ is never echoed: it is attacker-chosen text bound for a header.
+            raise InvalidToken("not an access token (its typ is not one this issuer's access "
+                               "tokens carry)")
         if not isinstance(header.get("kid"), str):
             raise InvalidToken("token has no key id")
         try:

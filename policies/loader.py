@@ -122,10 +122,30 @@ def _check_references(agreement: Agreement, path: Path) -> None:
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
         raise PolicyError(f"{path}: rules: clause id {duplicated[0]} is used twice")
-    if agreement.break_glass:
-        for j, purpose in enumerate(agreement.break_glass.purposes):
-            if purpose not in agreement.purposes:
-                raise PolicyError(f"{path}: break_glass.purposes[{j}]: {purpose!r} is not defined")
+    for i, marker in enumerate(agreement.markers.values()):
+        _known(path, f"restricted_markers[{i}].redact", marker.redact, set(agreement.categories),
+               "category")
+    glass = agreement.break_glass
+    if glass:
+        _known(path, "break_glass.purposes", glass.purposes, set(agreement.purposes), "purpose")
+        roles = {r for rule in agreement.rules for r in rule.roles if r != "*"}
+        _known(path, "break_glass.roles", glass.roles, roles, "role (no clause names it)")
+        _known(path, "break_glass.never_overrides", glass.never_overrides,
+               set(agreement.markers), "restricted marker")
+        for j, code in enumerate(glass.never_overrides):
+            if agreement.markers[code].break_glass_overrides:
+                raise PolicyError(
+                    f"{path}: break_glass.never_overrides[{j}]: {code!r} is marked "
+                    "break_glass_overrides: true; the two cannot both hold")
+
+
+def _known(path: Path, where: str, values: tuple[str, ...], known: set[str], kind: str) -> None:
+    """Every name must be one the agreement defines: a typo redacts nothing, or opens break-glass
+    to a role nobody meant, and must stop the load instead."""
+    for j, value in enumerate(values):
+        if value not in known:
+            raise PolicyError(f"{path}: {where}[{j}]: {value!r} is not a {kind} defined in this "
+                              f"agreement (known: {', '.join(sorted(known)) or 'none'})")
 
 
 def load_policies(directory: Path | None = None, as_of: dt.date | None = None) -> PolicyBundle:
@@ -137,4 +157,17 @@ def load_policies(directory: Path | None = None, as_of: dt.date | None = None) -
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise PolicyError(f"{directory}: no sharing agreements (*.yaml) found")
-    return PolicyBundle(tuple(load_agreement(f) for f in files), as_of=as_of)
+    agreements = tuple(load_agreement(f) for f in files)
+    _check_purposes_unique(agreements)
+    return PolicyBundle(agreements, as_of=as_of)
+
+
+def _check_purposes_unique(agreements: tuple[Agreement, ...]) -> None:
+    """One purpose, one agreement: otherwise which clauses decide would depend on file names."""
+    seen: dict[str, str] = {}
+    for agreement in agreements:
+        for code in agreement.purposes:
+            if code in seen:
+                raise PolicyError(f"{agreement.source}: purposes: {code!r} is already defined in "
+                                  f"{seen[code]}; a purpose belongs to one agreement")
+            seen[code] = agreement.source

@@ -260,9 +260,17 @@ class PolicyBundle:
         return agreement.parties if agreement else ()
 
     def roles(self) -> frozenset[str]:
-        """Every role some clause names (``*`` aside): the roles a client may be given."""
-        return frozenset(r for a in self.agreements for rule in a.rules for r in rule.roles
-                         if r != "*")
+        """Every role the agreements name (a clause's, break-glass's, its reviewer's and those it
+        notifies; ``*`` aside): the roles a client may be given."""
+        named = {r for a in self.agreements for rule in a.rules for r in rule.roles}
+        for agreement in self.agreements:
+            if agreement.break_glass:
+                glass = agreement.break_glass
+                named |= {*glass.roles, glass.reviewer_role, *glass.notify}
+        return frozenset(named - {"*"})
+
+    def parties(self) -> frozenset[str]:
+        return frozenset(p for a in self.agreements for p in a.parties)
 
     def purpose_codes(self) -> frozenset[str]:
         return frozenset(c for a in self.agreements for c in a.purposes)

@@ -6,6 +6,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gateway.clients import ClientRegistry
@@ -38,6 +39,22 @@ def test_clients_add_refuses_an_unknown_purpose(tmp_path: Path) -> None:
                                  "--purposes", "s47-enquiry,nosiness",
                                  "--db", str(tmp_path / "k.duckdb")])
     assert result.exit_code == 2 and "nosiness" in result.output
+
+
+@pytest.mark.parametrize(("option", "value", "known"), [
+    ("--role", "mash-health", "mash-health-practitioner"),
+    ("--agency", "helth", "health"),
+])
+def test_clients_add_refuses_a_role_or_agency_no_agreement_defines(
+        tmp_path: Path, option: str, value: str, known: str) -> None:
+    """Such a client would be denied everything; the typo is named with the names that exist."""
+    args = {"--agency": "health", "--role": "mash-health-practitioner", option: value}
+    result = runner.invoke(app, ["clients", "add", "x", *[x for kv in args.items() for x in kv],
+                                 "--purposes", "s47-enquiry", "--db", str(tmp_path / "k.duckdb")])
+    assert result.exit_code == 2, result.output
+    assert repr(value) in result.output and known in result.output
+    assert not (tmp_path / "k.clients.duckdb").exists() or not ClientRegistry(
+        GatewaySettings(db_path=tmp_path / "k.duckdb").clients_path).list()
 
 
 def test_keys_rotate_keeps_the_previous_key_published(tmp_path: Path) -> None:

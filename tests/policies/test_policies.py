@@ -167,3 +167,114 @@ def test_the_bundle_judges_agreements_at_the_date_it_is_given() -> None:
     overdue = load_policies(as_of=dt.date(2027, 3, 2))
     decision = overdue.decide(request(at=None))
     assert decision.effect == "deny" and decision.reasons[0].startswith("agreement-expired")
+# --- issue 19: markers that fail open, break-glass beyond the clauses, unchecked names --------
+
+
+def test_an_unknown_marker_denies(bundle) -> None:
+    """A marker code the agreement does not define (here spelt with a capital) must deny, not be
+    skipped: the record is restricted whatever the spelling."""
+    decision = bundle.decide(request(subject=SubjectFacts(
+        restricted_markers=frozenset({"Adoption"}))))
+    assert decision.effect == "deny" and not decision.permitted
+    assert "restricted-marker:Adoption" in decision.reasons[0]
+    glass = bundle.decide(request(subject=SubjectFacts(restricted_markers=frozenset({"Adoption"})),
+                                  break_glass=BreakGlassRequest("x" * 80)))
+    assert glass.effect == "deny" and not glass.break_glass
+
+
+def test_break_glass_opens_only_what_a_clause_shares_for_the_purpose(bundle) -> None:
+    """Under missing-child only MASH-3.1 shares anything (identity, address, family,
+    involvements): break-glass must not release a child protection plan no clause shares."""
+    plan = bundle.decide(request(purpose="missing-child", role="mash-manager",
+                                 source_parties=frozenset({"social_care"}),
+                                 requested_categories=frozenset({"cp-plan"}),
+                                 break_glass=BreakGlassRequest("x" * 80)))
+    assert plan.effect == "deny" and not plan.break_glass
+    assert any(w.category == "cp-plan" and w.clause == "default-deny" for w in plan.withheld)
+
+
+def test_break_glass_still_opens_what_the_clauses_refused_on_a_condition(bundle) -> None:
+    """A clause that shares the category but refused on its condition (a short justification)
+    is what break-glass exists for."""
+    asked = dict(source_parties=frozenset({"social_care"}),
+                 requested_categories=frozenset({"cp-plan"}), justification="s47")
+    assert bundle.decide(request(**asked)).effect == "deny"
+    glass = bundle.decide(request(**asked, break_glass=BreakGlassRequest("x" * 80)))
+    assert glass.effect == "permit" and glass.break_glass
+    assert glass.permitted == {"social_care": frozenset({"cp-plan"})}
+
+
+def _glass_markers(d: dict, overrides: bool, never: list[str]) -> None:
+    for marker in d["restricted_markers"]:
+        if marker["code"] == "refuge-address":
+            marker["break_glass_overrides"] = overrides
+    d["break_glass"]["never_overrides"] = never
+
+
+def test_break_glass_overrides_a_marker_only_where_the_agreement_says(tmp_path: Path) -> None:
+    asked = dict(subject=SubjectFacts(restricted_markers=frozenset({"refuge-address"})),
+                 source_parties=frozenset({"health"}), break_glass=BreakGlassRequest("x" * 80))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    strict = load_policies(edited(tmp_path / "a", lambda d: _glass_markers(
+        d, False, ["adoption", "gender-recognition"])))
+    kept = strict.decide(request(**asked))
+    assert "address" not in kept.permitted.get("health", frozenset())
+    lifted = load_policies(edited(tmp_path / "b", lambda d: _glass_markers(
+        d, True, ["adoption", "gender-recognition"])))
+    opened = lifted.decide(request(**asked))
+    assert "address" in opened.permitted["health"] and opened.break_glass
+    assert any("retrospective-review" in o for o in opened.obligations)
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda d: d["restricted_markers"][2]["redact"].append("adress"),
+         "restricted_markers[2].redact[2]: 'adress'"),
+        (lambda d: d["break_glass"]["roles"].append("mash-soical-worker"),
+         "break_glass.roles[3]: 'mash-soical-worker'"),
+        (lambda d: d["break_glass"]["never_overrides"].append("adopted"),
+         "break_glass.never_overrides[2]: 'adopted'"),
+        (lambda d: _glass_markers(d, True, ["adoption", "refuge-address"]),
+         "break_glass.never_overrides[1]: 'refuge-address'"),
+    ],
+)
+def test_every_name_the_agreement_uses_is_checked(tmp_path: Path, change, where: str) -> None:
+    directory = edited(tmp_path, change)
+    with pytest.raises(PolicyError) as info:
+        load_policies(directory)
+    assert str(directory / "mash.yaml") in str(info.value) and where in str(info.value)
+
+
+def test_a_purpose_defined_in_two_agreements_is_refused(tmp_path: Path) -> None:
+    edited(tmp_path, lambda d: None)
+    data = yaml.safe_load((DEFAULT_POLICY_DIR / "mash.yaml").read_text())
+    data["id"] = "another-isa"
+    (tmp_path / "another.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(PolicyError) as info:
+        load_policies(tmp_path)
+    message = str(info.value)
+    assert "another.yaml" in message and "mash.yaml" in message and "already defined" in message
+
+
+def test_break_glass_settings_come_from_the_purposes_own_agreement(tmp_path: Path) -> None:
+    """Pages used to take break-glass from the first agreement whatever the purpose."""
+    def only_early_help(d: dict) -> None:
+        d["id"] = "aaa-early-help"
+        d["purposes"] = [p for p in d["purposes"] if p["code"] == "early-help"]
+        d["rules"] = [r for r in d["rules"] if r["purposes"] == ["early-help"]]
+        d.pop("break_glass")
+    edited(tmp_path, lambda d: None)
+    data = yaml.safe_load((DEFAULT_POLICY_DIR / "mash.yaml").read_text())
+    only_early_help(data)
+    (tmp_path / "aaa.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    mash = yaml.safe_load((tmp_path / "mash.yaml").read_text())
+    mash["purposes"] = [p for p in mash["purposes"] if p["code"] != "early-help"]
+    mash["rules"] = [r for r in mash["rules"] if "early-help" not in r["purposes"]]
+    (tmp_path / "mash.yaml").write_text(yaml.safe_dump(mash, sort_keys=False))
+    two = load_policies(tmp_path)
+    assert two.agreements[0].id == "aaa-early-help"
+    glass = two.break_glass_for("s47-enquiry")
+    assert glass is not None and "mash-social-worker" in glass.roles
+    assert two.break_glass_for("early-help") is None
