@@ -51,6 +51,7 @@ from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
 from linkage.persons.constraints import RecordFacts
+from linkage.persons.grades import CERTAIN_AT, grade_for
 from linkage.persons.profiles import ProfileModel
 from linkage.review.decisions import DecisionStore, decisions_path_for
 
@@ -611,14 +612,10 @@ def _grades(
     for i in range(n):
         if sizes[i] == 1:
             grades.append("sole")
-        elif certain[i] or best[i] >= 0.9999:
-            grades.append("certain")
-        elif best[i] >= 0.99:
-            grades.append("probable")
         else:
-            grades.append("possible")
+            grades.append(grade_for(float(best[i]), bool(certain[i])))
     probability = np.where(sizes == 1, 1.0, best)
-    probability = np.where(certain & (sizes > 1), np.maximum(probability, 0.9999), probability)
+    probability = np.where(certain & (sizes > 1), np.maximum(probability, CERTAIN_AT), probability)
     return grades, probability
 
 
