@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ from fastapi import HTTPException, Request
 
 from audit import AuditEvent
 from gateway.access import PurposeContext, base_event, check_purpose, decision_fields, write_audit
-from gateway.disclosure import subject_age
+from gateway.disclosure import disclose, subject_age
 from gateway.tokens import Caller
 from kinlink.database import PostgresLocation, StoreLocation, parse_location
+from linkage.index.reader import PersonRecord
 from linkage.index.replica import current_number
 from linkage.realtime import Candidate, Matcher
 from policies import AccessRequest, Decision, SubjectFacts
@@ -66,25 +67,34 @@ class MatcherHolder:
 class Resolution:
     candidate: Candidate
     decision: Decision
+    #: The person's records as the decision releases them (identity and address at most).
+    released: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str) -> Decision:
+#: What a candidate may carry: who the child is and where they live, each only as permitted.
+CANDIDATE_CATEGORIES = frozenset({"identity", "address"})
+
+
+def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str
+            ) -> tuple[Decision, list[PersonRecord]]:
     records = request.app.state.index.records(person_id)
     return request.app.state.policies.decide(AccessRequest(
         purpose=ctx.purpose, role=caller.role, party=caller.agency, client_id=caller.client_id,
         user_id=caller.user_id, source_parties=frozenset(r.agency for r in records),
-        requested_categories=frozenset({"identity"}),
+        requested_categories=CANDIDATE_CATEGORIES,
         subject=SubjectFacts(age=subject_age(records), consent=ctx.consent,
                              restricted_markers=frozenset(r.restriction for r in records
                                                           if r.restriction),
                              legitimate_relationship=caller.agency in {r.agency for r in records}),
         justification=ctx.justification, reference=ctx.reference,
-        consent_override_reason=ctx.consent_override_reason))
+        consent_override_reason=ctx.consent_override_reason)), records
 
 
 def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[str, Any],
-            top: int, min_probability: float = 0.5) -> list[Resolution]:
-    """Candidates the caller may see, best first; every candidate considered is audited."""
+            top: int, min_probability: float = 0.5,
+            ihe_transaction: str | None = None) -> list[Resolution]:
+    """Candidates the caller may see, best first; every candidate considered is audited (with
+    ``ihe_transaction`` naming the IHE transaction, ITI-119 for a FHIR $match)."""
     check_purpose(request, caller, ctx, "PatientQuery", None)
     try:
         matcher = request.app.state.matcher.get()
@@ -96,21 +106,33 @@ def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[s
     base = base_event(request, caller, ctx)
     recorded_query = {k: v for k, v in query.items() if v not in (None, "")}
     for candidate in candidates:
-        decision = _decide(request, caller, ctx, candidate.person_id)
+        decision, records = _decide(request, caller, ctx, candidate.person_id)
         allowed = decision.effect == "permit" and any(
             "identity" in cats for cats in decision.permitted.values())
         events.append(AuditEvent(
             event_type="PatientQuery", outcome="permit" if allowed else "deny",
             subject_person_id=candidate.person_id, query=recorded_query,
-            http_status=200, detail=f"resolution candidate ({candidate.grade})",
+            http_status=200, detail=_detail(candidate), ihe_transaction=ihe_transaction,
             **{**base, **decision_fields(decision)}))
         if allowed:
-            shown.append(Resolution(candidate, decision))
+            shown.append(Resolution(candidate, decision, disclose(records, decision)))
     if not events:
         events.append(AuditEvent(event_type="PatientQuery", outcome="permit",
                                  query=recorded_query, http_status=200,
-                                 detail="resolution: no candidate", **base))
+                                 detail="resolution: no candidate",
+                                 ihe_transaction=ihe_transaction, **base))
     write_audit(request, events)
     for item in shown:
         request.app.state.metrics.match_grades.labels(item.candidate.grade).inc()
     return shown
+
+
+def _detail(candidate: Candidate) -> str:
+    """What the audit says of a candidate: its grade and, where one applied, the constraint or
+    the rival that kept it from being certain."""
+    notes = [candidate.grade]
+    if candidate.constraint:
+        notes.append(f"constraint {candidate.constraint}")
+    if candidate.ambiguous_with:
+        notes.append("ambiguous with " + ", ".join(candidate.ambiguous_with))
+    return f"resolution candidate ({'; '.join(notes)})"
