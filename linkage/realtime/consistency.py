@@ -11,6 +11,7 @@ then names someone else, which is the disclosure to the wrong family the constra
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +44,12 @@ class Consistency:
     certain_where_refused: int = 0
     #: Records matched with their whole batch person left out.
     absent: int = 0
-    #: Of those, answered "certain" (necessarily for someone else).
+    #: Of those, answered "certain" (necessarily for another batch person: a split of the same
+    #: child, or someone else).
     absent_certain: int = 0
+    #: With the true persons known (a synthetic population): "certain" answers, record left out
+    #: or person left out, for a person none of whose best records is the query's true person.
+    false_certain: int = 0
     #: A few unique IDs of each kind of failure, to look at.
     examples: dict[str, list[str]] = field(default_factory=dict)
 
@@ -58,10 +63,11 @@ class Consistency:
             found.append(unique_id)
 
 
-def check_consistency(matcher: Matcher, db: Any, sample: int | None = None,
-                      seed: int = 0) -> Consistency:
+def check_consistency(matcher: Matcher, db: Any, sample: int | None = None, seed: int = 0,
+                      truth: Mapping[str, str] | None = None) -> Consistency:
     """Leave-one-out and leave-person-out matching of the index's own records (all, or a
-    ``sample`` of them drawn with ``seed``)."""
+    ``sample`` of them drawn with ``seed``); ``truth`` (unique ID → true person) adds the count
+    of certain answers that are wrong in fact, not only against the batch run."""
     with connect_index(db) as con:
         rows = con.execute(_RECORDS_SQL).fetchall()
         refused: dict[str, set[str]] = {}
@@ -98,7 +104,14 @@ def check_consistency(matcher: Matcher, db: Any, sample: int | None = None,
                 result.note("certain-where-refused", record["unique_id"])
         alone = set(index.rows_of_person(row).tolist())
         result.absent += 1
-        if any(c.grade == "certain" for c in matcher.match(query, top=5, exclude_rows=alone)):
+        without = matcher.match(query, top=5, exclude_rows=alone)
+        if any(c.grade == "certain" for c in without):
             result.absent_certain += 1
             result.note("absent-certain", record["unique_id"])
+        if truth is not None:
+            wanted = truth.get(record["unique_id"])
+            if any(c.grade == "certain" and truth.get(c.best_record) != wanted
+                   for c in (*found, *without)):
+                result.false_certain += 1
+                result.note("false-certain", record["unique_id"])
     return result
