@@ -10,6 +10,7 @@ means nothing for a URL.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class GatewaySettings:
     audit_key: Path | None = None
     keys_directory: Path | None = None
     audit_checkpoint_seconds: float = 60.0
+    #: Agreements and ages judged at this date instead of today (tests and rehearsals only).
+    policy_date: dt.date | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.store, PostgresLocation) and self.keys_directory is None:
@@ -129,6 +132,7 @@ class GatewaySettings:
             audit_key=config.audit_key,
             keys_directory=config.keys_dir,
             audit_checkpoint_seconds=config.audit_checkpoint_seconds,
+            policy_date=config.policy_date,
         )
 
     @classmethod

@@ -11,6 +11,7 @@ test keeps the two equal.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
@@ -72,6 +73,10 @@ class KinlinkConfig(BaseModel):
         "process write a file."))
     audit_checkpoint_seconds: float = Field(60.0, gt=0, description=(
         "How often the gateway signs a checkpoint of the audit trail while it grows."))
+    policy_date: dt.date | None = Field(None, description=(
+        "Judge the sharing agreements (in force, due for review) and subjects' ages as at this "
+        "date (YYYY-MM-DD) instead of today. For tests and rehearsals only: a gateway started "
+        "with it warns in its log, and `/readyz` reports it."))
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description=(
         "Application log level (logs never carry personal data)."))
 
