@@ -22,16 +22,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from audit import AuditEvent
-from gateway.access import (
-    CallerDep,
-    PurposeDep,
-    base_event,
-    decide_for_person,
-    decision_fields,
-    write_audit,
-)
-from gateway.disclosure import disclose
+from gateway.access import CallerDep, PurposeDep
+from gateway.disclosure import REFUSAL_TEXT
 from gateway.fhir import (
     FHIR_JSON,
     FhirError,
@@ -41,6 +33,7 @@ from gateway.fhir import (
     person_to_patient,
 )
 from gateway.resolution import CANDIDATE_CATEGORIES, Resolution, resolve
+from gateway.views import person_view
 
 __all__ = ["router"]
 
@@ -48,13 +41,12 @@ MATCH_GRADE = "http://hl7.org/fhir/StructureDefinition/match-grade"
 ITI_119 = "ITI-119"
 #: When this CapabilityStatement's content last changed (FHIR asks for a date; not "now").
 CAPABILITY_DATE = "2026-12-03"
-NOT_AVAILABLE = "not available for this purpose"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _refusal_text(status: int, detail: str) -> str:
     """The generic words for a refusal (the reason is in the audit event); others as they are."""
-    return NOT_AVAILABLE if status in (403, 404) else detail
+    return REFUSAL_TEXT if status in (403, 404) else detail
 
 
 class FhirRoute(APIRoute):
@@ -151,16 +143,15 @@ def patient_match(
 @router.get("/Patient/{person_id}")
 def patient_read(request: Request, person_id: PersonId, caller: CallerDep,
                  ctx: PurposeDep) -> JSONResponse:
-    """The person as a FHIR Patient: the same decision and audit as ``/v1/persons/{id}``."""
-    access = decide_for_person(request, caller, ctx, person_id, categories=CANDIDATE_CATEGORIES)
-    permitted = access.decision.effect == "permit"
-    released = disclose(access.records, access.decision) if permitted else []
-    status = 200 if permitted else 403
-    write_audit(request, [AuditEvent(
-        event_type="PatientRead", outcome=access.decision.effect,
-        subject_person_id=access.person_id, record_count=len(released), http_status=status,
-        detail="FHIR Patient read",
-        **{**base_event(request, caller, ctx), **decision_fields(access.decision)})])
-    if not permitted:
-        return operation_outcome(403, NOT_AVAILABLE)
-    return _fhir(person_to_patient(access.person_id, released))
+    """The person as a FHIR Patient: the same use case (decision, disclosure, audit) as
+    ``/v1/persons/{id}``, asking only for identity and address."""
+    view = person_view(request, caller, ctx, person_id, categories=CANDIDATE_CATEGORIES,
+                       detail="FHIR Patient read")
+    if not view.permitted:
+        return operation_outcome(403, REFUSAL_TEXT)
+    patient = person_to_patient(person_id, view.records)
+    if view.access.person_id != person_id:
+        # A retired ID reads as itself, pointing to the person it was merged into.
+        patient["link"] = [{"other": {"reference": f"Patient/{view.access.person_id}"},
+                            "type": "replaced-by"}]
+    return _fhir(patient)

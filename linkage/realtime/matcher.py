@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kinlink.database import StoreLocation
+from linkage.model.comparisons import DobLevel, GivenNameLevel
 from linkage.persons.clustering import ClusteringRules, _named_for
 from linkage.persons.constraints import RecordFacts, pair_conflict, record_facts
 from linkage.persons.grades import Grade, grade_for
@@ -48,10 +49,8 @@ QUERY_FIELDS = ("nhs_number", "upn", "local_id", "given_name", "middle_names", "
 #: found with certainty only through an identifier the query shares, never by demographics alone.
 IDENTITY_MARKERS = frozenset({"adoption", "gender-recognition"})
 
-#: The given-name levels that are one name (identical or swapped, or by nickname), and the
-#: date-of-birth level "identical" (``linkage.model.comparisons``).
-_SAME_GIVEN_NAME = frozenset({4, 5})
-_SAME_DOB = 6
+#: The given-name levels that are one name: identical (or swapped), or by a known nickname.
+_SAME_GIVEN_NAME = frozenset({GivenNameLevel.EXACT, GivenNameLevel.NICKNAME})
 
 #: The batch run's margin for "fits two people about equally well" (one constant, not a copy).
 AMBIGUITY_MARGIN_BITS = ClusteringRules().ambiguity_margin_bits
@@ -240,10 +239,11 @@ class Matcher:
         gammas = {p.comparison: p.gamma for p in scored.parts}
         # An identifier lookup always answers, but a given name that flatly disagrees with the
         # number's owner (a mistyped or a sibling's number) is shown, never graded certain.
-        certain_by_id = scored.shares_identifier and gammas.get("given_name") != 0
+        certain_by_id = (scored.shares_identifier
+                         and gammas.get("given_name") != GivenNameLevel.DIFFERENT)
         grade: Grade = grade_for(scored.probability, certain_by_id)
         if grade == "certain" and not certain_by_id and not (
-                gammas.get("given_name") in _SAME_GIVEN_NAME and gammas.get("dob") == _SAME_DOB):
+                gammas.get("given_name") in _SAME_GIVEN_NAME and gammas.get("dob") == DobLevel.EXACT):
             grade = "probable"
         if scored.constraint is not None or scored.rivals:
             grade = "possible"

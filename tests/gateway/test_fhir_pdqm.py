@@ -302,6 +302,36 @@ def test_metadata_is_a_capability_statement_saying_what_is_not_supported(gateway
     assert "XML" in statement.rest[0].documentation
 
 
+# --- FHIR and JSON are one resolution ---------------------------------------------------------
+
+
+def test_another_childs_nhs_number_makes_the_child_possible_in_both_faces(
+        gateway: Gateway, people: People) -> None:
+    """A twin's query (her own NHS number, her sister's name, date and house) is never certain
+    for the sister: FHIR grades her "possible", and the JSON twin names the constraint."""
+    from linkage.synth.identifiers import nhs_check_digit
+
+    d = child(gateway, people.child_everywhere)
+    with duckdb.connect(str(gateway.db), read_only=True) as con:
+        held = {n for (n,) in con.execute("SELECT DISTINCT nhs_number FROM source_records "
+                                          "WHERE nhs_number IS NOT NULL").fetchall()}
+    number = next(f"{stem}{nhs_check_digit(str(stem))}" for stem in range(487000000, 487001000)
+                  if nhs_check_digit(str(stem)) != 10
+                  and f"{stem}{nhs_check_digit(str(stem))}" not in held)
+    twin = {**patient_of(d), "identifier": [{"system": NHS, "value": number}]}
+    bundle = bundle_of(call(gateway, "POST", "/fhir/Patient/$match", twin))
+    sister = [e for e in bundle.entry if e.search.mode == "match"
+              and e.resource.id == people.child_everywhere]
+    assert sister and sister[0].search.extension[0].valueCode == "possible"
+    query = {"nhs_number": number, "given_name": d["given"], "family_name": d["family"],
+             "dob": d["dob"], "postcode": d["postcode"], "address": d["address"]}
+    r = call(gateway, "POST", "/v1/resolve", query, **{"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    mine = [c for c in r.json()["candidates"] if c["person_id"] == people.child_everywhere]
+    assert mine and mine[0]["grade"] == "possible"
+    assert mine[0]["constraint"] == "different-nhs-number"
+
+
 # --- audit: PatientQuery with subtype ITI-119, one event per candidate ----------------------
 
 
