@@ -62,6 +62,9 @@ class AuditEvent(BaseModel):
     subject_access: str = "standard"
     http_status: int | None = None
     detail: str | None = None
+    #: The IHE transaction the request was (``ITI-119`` for a PDQm $match), exported as the
+    #: AuditEvent subtype ``urn:ihe:event-type-code#<transaction>`` that IHE's audit profiles ask.
+    ihe_transaction: str | None = None
 
 
 def canonical_json(value: dict[str, Any]) -> bytes:

@@ -37,6 +37,7 @@ _ID = "https://kinlink.example/Id"
 _DCM = "http://dicom.nema.org/resources/ontology/DCM"
 _EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 _RESTFUL = "http://hl7.org/fhir/restful-interaction"
+_IHE_EVENT_TYPE = "urn:ihe:event-type-code"
 _LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
 _ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 _ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
@@ -161,6 +162,8 @@ def to_fhir(seq: int, event: dict[str, Any], observer: str = "kinlink-gateway") 
     disclosure = kind == "PrivacyDisclosure"
     action = "E" if kind == "PatientQuery" else str(event.get("action") or "R")
     event_type, subtype = _type_and_subtype(kind, action)
+    if event.get("ihe_transaction"):
+        subtype = [*subtype, {"system": _IHE_EVENT_TYPE, "code": event["ihe_transaction"]}]
     outcome = _outcome(event)
     decision = {k: event.get(k) for k in DECISION_FIELDS if event.get(k) not in (None, [], "")}
     resource: dict[str, Any] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,10 @@ from fastapi import HTTPException, Request
 
 from audit import AuditEvent
 from gateway.access import PurposeContext, audit_event, check_purpose, decide_records, write_audit
+from gateway.disclosure import disclose
 from gateway.tokens import Caller
 from kinlink.database import PostgresLocation, StoreLocation, parse_location
+from linkage.index.reader import PersonRecord
 from linkage.index.replica import current_number
 from linkage.realtime import Candidate, Matcher
 from policies import Decision
@@ -65,18 +67,28 @@ class MatcherHolder:
 class Resolution:
     candidate: Candidate
     decision: Decision
+    #: The person's records as the decision releases them (identity and address at most).
+    released: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str) -> Decision:
-    """The candidate's decision for the identity category, on the same facts as a person view
+#: What a candidate may carry: who the child is and where they live, each only as permitted.
+CANDIDATE_CATEGORIES = frozenset({"identity", "address"})
+
+
+def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str
+            ) -> tuple[Decision, list[PersonRecord]]:
+    """The candidate's decision for identity and address, on the same facts as a person view
     (markers, relationship), never break-glass: a search is not an emergency read."""
-    return decide_records(request, caller, ctx, request.app.state.index.records(person_id),
-                          frozenset({"identity"}), break_glass=False)
+    records = request.app.state.index.records(person_id)
+    return decide_records(request, caller, ctx, records, CANDIDATE_CATEGORIES,
+                          break_glass=False), records
 
 
 def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[str, Any],
-            top: int, min_probability: float = 0.5) -> list[Resolution]:
-    """Candidates the caller may see, best first; every candidate considered is audited."""
+            top: int, min_probability: float = 0.5,
+            ihe_transaction: str | None = None) -> list[Resolution]:
+    """Candidates the caller may see, best first; every candidate considered is audited (with
+    ``ihe_transaction`` naming the IHE transaction, ITI-119 for a FHIR $match)."""
     check_purpose(request, caller, ctx, "PatientQuery", None)
     try:
         matcher = request.app.state.matcher.get()
@@ -87,20 +99,33 @@ def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[s
     events: list[AuditEvent] = []
     recorded_query = {k: v for k, v in query.items() if v not in (None, "")}
     for candidate in candidates:
-        decision = _decide(request, caller, ctx, candidate.person_id)
+        decision, records = _decide(request, caller, ctx, candidate.person_id)
         allowed = decision.effect == "permit" and any(
             "identity" in cats for cats in decision.permitted.values())
         events.append(audit_event(
             request, caller, ctx, "PatientQuery", status=200,
             outcome="permit" if allowed else "deny", subject=candidate.person_id,
             decision=decision, query=recorded_query,
-            detail=f"resolution candidate ({candidate.grade})"))
+            detail=_detail(candidate)))
         if allowed:
-            shown.append(Resolution(candidate, decision))
+            shown.append(Resolution(candidate, decision, disclose(records, decision)))
     if not events:
         events.append(audit_event(request, caller, ctx, "PatientQuery", status=200,
                                   query=recorded_query, detail="resolution: no candidate"))
+    if ihe_transaction is not None:
+        events = [e.model_copy(update={"ihe_transaction": ihe_transaction}) for e in events]
     write_audit(request, events)
     for item in shown:
         request.app.state.metrics.match_grades.labels(item.candidate.grade).inc()
     return shown
+
+
+def _detail(candidate: Candidate) -> str:
+    """What the audit says of a candidate: its grade and, where one applied, the constraint or
+    the rival that kept it from being certain."""
+    notes = [candidate.grade]
+    if candidate.constraint:
+        notes.append(f"constraint {candidate.constraint}")
+    if candidate.ambiguous_with:
+        notes.append("ambiguous with " + ", ".join(candidate.ambiguous_with))
+    return f"resolution candidate ({'; '.join(notes)})"

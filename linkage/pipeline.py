@@ -59,7 +59,8 @@ from linkage.model.comparisons import IdentifierLevel as ID
 from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
-from linkage.persons.constraints import RecordFacts
+from linkage.persons.constraints import FACT_COLUMNS, RecordFacts, record_facts
+from linkage.persons.grades import CERTAIN_AT, grade_for
 from linkage.persons.profiles import ProfileModel
 from linkage.review.decisions import DecisionStore, decisions_path_for
 
@@ -486,47 +487,9 @@ def _has_previous(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
-    def clean(value: Any) -> Any:
-        return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
-
-    names_all = features["given_names_all"].tolist()
-    return [
-        RecordFacts(
-            nhs_number=clean(nhs),
-            dob=clean(dob),
-            given_name=clean(given),
-            given_name_canonical=clean(canonical),
-            given_name_metaphone=clean(metaphone),
-            given_names_all=frozenset(all_names)
-            if isinstance(all_names, list | np.ndarray)
-            else frozenset(),
-            upn=clean(upn) if not temporary else None,
-            source=source,
-            family_name=clean(family),
-            address_key=clean(address),
-            placeholder_name=bool(placeholder),
-            sex=clean(sex),
-            address_line_key=clean(line),
-        )
-        for (nhs, dob, given, canonical, metaphone, all_names, upn, temporary, source, family,
-             address, placeholder, sex, line) in zip(
-            features["nhs_number"].tolist(),
-            features["dob"].tolist(),
-            features["given_name"].tolist(),
-            features["given_name_canonical"].tolist(),
-            features["given_name_metaphone"].tolist(),
-            names_all,
-            features["upn"].tolist(),
-            features["upn_is_temporary"].fillna(False).astype(bool).tolist(),
-            features["source"].tolist(),
-            features["family_name"].tolist(),
-            features["address_key"].tolist(),
-            features["name_is_placeholder"].fillna(False).astype(bool).tolist(),
-            features["sex"].tolist(),
-            features["address_line_key"].tolist(),
-            strict=True,
-        )
-    ]
+    columns = [features[c].tolist() for c in FACT_COLUMNS]
+    return [record_facts(dict(zip(FACT_COLUMNS, row, strict=True)))
+            for row in zip(*columns, strict=True)]
 
 
 def _decision_pairs(
@@ -682,12 +645,8 @@ def _grades(
     for i in range(n):
         if sizes[i] == 1:
             grades.append("sole")
-        elif certain[i] or best[i] >= 0.9999:
-            grades.append("certain")
-        elif best[i] >= 0.99:
-            grades.append("probable")
         else:
-            grades.append("possible")
+            grades.append(grade_for(float(best[i]), bool(certain[i])))
     probability = np.where(sizes == 1, 1.0, best)
-    probability = np.where(certain & (sizes > 1), np.maximum(probability, 0.9999), probability)
+    probability = np.where(certain & (sizes > 1), np.maximum(probability, CERTAIN_AT), probability)
     return grades, probability

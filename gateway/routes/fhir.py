@@ -1,114 +1,157 @@
-"""FHIR R4 ``Patient/$match`` for systems that speak FHIR: the same resolution as ``/v1/resolve``.
+"""FHIR R4 routes: PDQm ``Patient/$match`` (IHE ITI-119), ``Patient/{id}`` and ``metadata``.
 
-Input: a ``Parameters`` resource with a ``resource`` Patient (NHS number as an identifier with the
-NHS number system, name, birthDate, gender, address), optional ``count`` and
-``onlyCertainMatches``. Output: a ``searchset`` Bundle, each entry's ``search.score`` the
-probability and the ``match-grade`` extension the grade.
+``$match`` is the same resolution as ``/v1/resolve`` (matcher → policy decision per candidate →
+one audit event per candidate, subtype ITI-119 → answer); the Patient read is the same decision
+and audit path as ``/v1/persons/{id}``. Each entry's Patient carries what the purpose permits
+(NHS number, names, birth date, gender, address) and nothing it withholds.
+
+Every error, including a missing token or an unknown purpose, leaves as an OperationOutcome with
+its HTTP status. A refusal says only "not available for this purpose": which rule refused, or
+whether the child is known at all, is in the audit event, not in the answer.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, HTTPException, Request, Response
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from gateway.access import CallerDep, PurposeDep
-from gateway.resolution import resolve
+from gateway.disclosure import REFUSAL_TEXT
+from gateway.fhir import (
+    FHIR_JSON,
+    FhirError,
+    capability_statement,
+    operation_outcome,
+    parse_match_request,
+    person_to_patient,
+)
+from gateway.resolution import CANDIDATE_CATEGORIES, Resolution, resolve
+from gateway.views import person_view
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/fhir", tags=["FHIR"])
-
-NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-PERSON_SYSTEM = "https://kinlink.example/Id/person"
 MATCH_GRADE = "http://hl7.org/fhir/StructureDefinition/match-grade"
-FHIR_JSON = "application/fhir+json"
-_GENDER = {"male": "M", "female": "F", "other": "U", "unknown": "U"}
+ITI_119 = "ITI-119"
+#: When this CapabilityStatement's content last changed (FHIR asks for a date; not "now").
+CAPABILITY_DATE = "2026-12-03"
+NO_STORE = {"Cache-Control": "no-store"}
 
 
-class FhirError(ValueError):
-    pass
+def _refusal_text(status: int, detail: str) -> str:
+    """The generic words for a refusal (the reason is in the audit event); others as they are."""
+    return REFUSAL_TEXT if status in (403, 404) else detail
 
 
-def _outcome(status: int, code: str, text: str) -> JSONResponse:
-    return JSONResponse({"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": code, "diagnostics": text}]}, status, media_type=FHIR_JSON)
+class FhirRoute(APIRoute):
+    """A route whose every failure (authentication, purpose, validation) is an OperationOutcome."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def fhir_handler(request: Request) -> Response:
+            accept = request.headers.get("accept", "")
+            if "xml" in accept and "json" not in accept and "*/*" not in accept:
+                return operation_outcome(406, "only JSON is supported (application/fhir+json)")
+            try:
+                return await handler(request)
+            except FhirError as exc:
+                return operation_outcome(exc.status, exc.message, exc.code, exc.where)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+                where = ".".join(str(p) for p in first.get("loc", ()))
+                return operation_outcome(400, f"invalid request: {first['msg']}", "invalid",
+                                         where or None)
+            except HTTPException as exc:
+                return operation_outcome(exc.status_code,
+                                         _refusal_text(exc.status_code, str(exc.detail)),
+                                         headers=dict(exc.headers or {}))
+
+        return fhir_handler
 
 
-def _parameter(parameters: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    return next((p for p in parameters if isinstance(p, dict) and p.get("name") == name), None)
+router = APIRouter(prefix="/fhir", tags=["FHIR"], route_class=FhirRoute)
+
+PersonId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$",
+                                    description="A person ID (retired IDs resolve).")]
 
 
-def patient_to_record(patient: dict[str, Any]) -> dict[str, Any]:
-    if patient.get("resourceType") != "Patient":
-        raise FhirError("parameter 'resource' must be a Patient")
-    record: dict[str, Any] = {"record_id": "query"}
-    for identifier in patient.get("identifier") or []:
-        if isinstance(identifier, dict) and identifier.get("system") == NHS_NUMBER_SYSTEM:
-            record["nhs_number"] = str(identifier.get("value") or "")[:20]
-    names = patient.get("name") or []
-    if names and isinstance(names[0], dict):
-        given = [g for g in names[0].get("given") or [] if isinstance(g, str)]
-        record["given_name"] = given[0][:100] if given else None
-        record["middle_names"] = " ".join(given[1:])[:200] or None
-        family = names[0].get("family")
-        record["family_name"] = family[:100] if isinstance(family, str) else None
-    birth = patient.get("birthDate")
-    if birth is not None:
-        if not isinstance(birth, str) or len(birth) != 10:
-            raise FhirError("birthDate must be a full date (YYYY-MM-DD)")
-        record["dob"] = birth
-    gender = patient.get("gender")
-    if gender is not None:
-        if gender not in _GENDER:
-            raise FhirError("gender must be male, female, other or unknown")
-        record["sex"] = _GENDER[gender]
-    addresses = patient.get("address") or []
-    if addresses and isinstance(addresses[0], dict):
-        postcode = addresses[0].get("postalCode")
-        record["postcode"] = postcode[:10] if isinstance(postcode, str) else None
-        lines = [x for x in addresses[0].get("line") or [] if isinstance(x, str)]
-        record["address"] = ", ".join(lines)[:300] or None
-    if not any(v for k, v in record.items() if k != "record_id"):
-        raise FhirError("the Patient has nothing to match on")
-    return record
+def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status, media_type=FHIR_JSON, headers=NO_STORE)
+
+
+@router.get("/metadata")
+def metadata(request: Request) -> JSONResponse:
+    """The CapabilityStatement: what is supported, and what is not."""
+    return _fhir(capability_statement(request.app.state.settings.issuer,
+                                      importlib.metadata.version("kinlink"), CAPABILITY_DATE))
+
+
+def _entry(request: Request, found: Resolution) -> dict[str, Any]:
+    candidate = found.candidate
+    url = f"{request.app.state.settings.issuer.rstrip('/')}/fhir/Patient/{candidate.person_id}"
+    return {
+        "fullUrl": url,
+        "resource": person_to_patient(candidate.person_id, found.released),
+        "search": {"mode": "match", "score": round(min(max(candidate.probability, 0.0), 1.0), 6),
+                   "extension": [{"url": MATCH_GRADE, "valueCode": candidate.grade}]},
+    }
+
+
+def _warning(text: str) -> dict[str, Any]:
+    """An informational OperationOutcome entry (search mode ``outcome``), as PDQm shows them."""
+    return {"resource": {"resourceType": "OperationOutcome",
+                         "issue": [{"severity": "warning", "code": "informational",
+                                    "diagnostics": text}]},
+            "search": {"mode": "outcome"}}
 
 
 @router.post("/Patient/$match")
 def patient_match(
     request: Request, caller: CallerDep, ctx: PurposeDep,
-    body: Annotated[dict[str, Any], Body(media_type=FHIR_JSON)],
+    body: Annotated[Any, Body(media_type=FHIR_JSON)],
 ) -> JSONResponse:
-    """FHIR R4 Patient $match over the identity index."""
-    if body.get("resourceType") != "Parameters" or not isinstance(body.get("parameter"), list):
-        return _outcome(400, "invalid", "body must be a Parameters resource")
-    parameters = body["parameter"]
-    resource = _parameter(parameters, "resource")
-    if resource is None or not isinstance(resource.get("resource"), dict):
-        return _outcome(400, "required", "parameter 'resource' (a Patient) is required")
-    count = (_parameter(parameters, "count") or {}).get("valueInteger", 5)
-    only_certain = (_parameter(parameters, "onlyCertainMatches") or {}).get("valueBoolean", False)
-    if not isinstance(count, int) or not 1 <= count <= 20:
-        return _outcome(400, "invalid", "count must be an integer from 1 to 20")
-    try:
-        record = patient_to_record(resource["resource"])
-    except FhirError as exc:
-        return _outcome(400, "invalid", str(exc))
-    found = resolve(request, caller, ctx, record, count)
-    if only_certain is True:
+    """PDQm Patient $match (ITI-119): a Parameters resource or a bare Patient."""
+    asked = parse_match_request(body)
+    found = resolve(request, caller, ctx, asked.record, asked.count, ihe_transaction=ITI_119)
+    notes = []
+    ambiguous = any(r.candidate.ambiguous_with for r in found)
+    # count is a cap, even on the rival the matcher adds to an ambiguous answer (the note says).
+    found = found[:asked.count]
+    if asked.only_certain:
         found = [r for r in found if r.candidate.grade == "certain"]
-    bundle = {
-        "resourceType": "Bundle", "type": "searchset", "total": len(found),
-        "entry": [{
-            "fullUrl": f"{request.app.state.settings.issuer}/fhir/Patient/"
-                       f"{r.candidate.person_id}",
-            "resource": {"resourceType": "Patient", "id": r.candidate.person_id,
-                         "identifier": [{"system": PERSON_SYSTEM,
-                                         "value": r.candidate.person_id}]},
-            "search": {"mode": "match", "score": round(r.candidate.probability, 6),
-                       "extension": [{"url": MATCH_GRADE, "valueCode": r.candidate.grade}]},
-        } for r in found],
-    }
-    return JSONResponse(bundle, media_type=FHIR_JSON,
-                        headers={"Cache-Control": "no-store"})
+        if len(found) > 1:
+            # PDQm: several people certain is no certain answer at all.
+            found = []
+            notes.append("more than one person matched certainly: none is returned")
+    if asked.capped_from is not None:
+        notes.append(f"count {asked.capped_from} capped at {asked.count}")
+    if ambiguous:
+        notes.append("ambiguous: the query fits people who cannot be one child; "
+                     "check before using any of them")
+    entries = [_entry(request, r) for r in found]
+    return _fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries),
+                  "entry": entries + [_warning(n) for n in notes]})
+
+
+@router.get("/Patient/{person_id}")
+def patient_read(request: Request, person_id: PersonId, caller: CallerDep,
+                 ctx: PurposeDep) -> JSONResponse:
+    """The person as a FHIR Patient: the same use case (decision, disclosure, audit) as
+    ``/v1/persons/{id}``, asking only for identity and address."""
+    view = person_view(request, caller, ctx, person_id, categories=CANDIDATE_CATEGORIES,
+                       detail="FHIR Patient read")
+    if not view.permitted:
+        return operation_outcome(403, REFUSAL_TEXT)
+    patient = person_to_patient(person_id, view.records)
+    if view.access.person_id != person_id:
+        # A retired ID reads as itself, pointing to the person it was merged into.
+        patient["link"] = [{"other": {"reference": f"Patient/{view.access.person_id}"},
+                            "type": "replaced-by"}]
+    return _fhir(patient)

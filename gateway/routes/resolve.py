@@ -62,6 +62,10 @@ def resolve_identity(
         "probability": round(r.candidate.probability, 6),
         "match_weight": round(r.candidate.match_weight, 3),
         "grade": r.candidate.grade,
+        # Why a candidate is only "possible": the hard constraint that keeps it apart from the
+        # query, or the other candidates it cannot be told from (twins).
+        "constraint": r.candidate.constraint,
+        "ambiguous_with": list(r.candidate.ambiguous_with),
         "explanation": [{"comparison": p.comparison, "level": p.level,
                          "match_weight": round(p.match_weight, 3)}
                         for p in r.candidate.explanation if p.gamma != -1],

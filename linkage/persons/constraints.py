@@ -12,7 +12,9 @@ between whole clusters, so a weak record cannot chain two children together.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz.distance import Indel, JaroWinkler
 
@@ -20,6 +22,7 @@ __all__ = [
     "RecordFacts",
     "given_names_compatible",
     "pair_conflict",
+    "record_facts",
     "reissued_upn",
     "same_first_name",
     "sibling_identifier_error",
@@ -64,6 +67,46 @@ class RecordFacts:
             return True
         return bool(self.address_line_key and self.address_line_key == other.address_line_key
                     and (not self.address_key or not other.address_key))
+
+
+#: The standardised feature columns ``record_facts`` reads.
+FACT_COLUMNS = (
+    "nhs_number", "dob", "given_name", "given_name_canonical", "given_name_metaphone",
+    "given_names_all", "upn", "upn_is_temporary", "source", "family_name", "address_key",
+    "name_is_placeholder", "sex", "address_line_key",
+)
+
+
+def _known(value: Any) -> Any:
+    """The value, or None for a missing one (None, NaN, or pandas' NA, which refuses truth)."""
+    if value is None:
+        return None
+    try:
+        return None if value != value else value
+    except TypeError:
+        return None
+
+
+def record_facts(features: Mapping[str, Any]) -> RecordFacts:
+    """The facts of one standardised record (a row of a link run's feature table, or one
+    real-time query), read one way for both, so batch and real time apply the same rules."""
+    names = features.get("given_names_all")
+    return RecordFacts(
+        nhs_number=_known(features.get("nhs_number")),
+        dob=_known(features.get("dob")),
+        given_name=_known(features.get("given_name")),
+        given_name_canonical=_known(features.get("given_name_canonical")),
+        given_name_metaphone=_known(features.get("given_name_metaphone")),
+        given_names_all=frozenset(names) if names is not None and not isinstance(names, float)
+        else frozenset(),
+        upn=None if _known(features.get("upn_is_temporary")) else _known(features.get("upn")),
+        source=_known(features.get("source")),
+        family_name=_known(features.get("family_name")),
+        address_key=_known(features.get("address_key")),
+        placeholder_name=bool(_known(features.get("name_is_placeholder"))),
+        sex=_known(features.get("sex")),
+        address_line_key=_known(features.get("address_line_key")),
+    )
 
 
 #: Two dates of birth this many years apart are a parent and a child (Junior named after his

@@ -25,7 +25,7 @@ from kinlink.database import StoreLocation
 from linkage.index.store import IndexNotFound, connect_index
 from linkage.realtime.scoring_model import ScoringModel
 
-__all__ = ["MATCH_COLUMNS", "MatchIndex"]
+__all__ = ["FACT_ONLY_COLUMNS", "MATCH_COLUMNS", "MatchIndex"]
 
 #: The feature columns the comparisons and blocking rules read.
 MATCH_COLUMNS = (
@@ -35,6 +35,9 @@ MATCH_COLUMNS = (
     "postcode", "postcode_district", "postcode_sector", "address_key",
     "address_line_key",
 )
+
+#: Read by the hard constraints (``linkage.persons.constraints.record_facts``), not the scores.
+FACT_ONLY_COLUMNS = ("source", "upn_is_temporary", "name_is_placeholder")
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ class MatchIndex:
     def __init__(self, columns: dict[str, list[Any]], person_ids: list[str],
                  unique_ids: list[str], model: ScoringModel, rules: list[_RuleTable],
                  term_frequencies: dict[str, dict[Any, float]],
-                 code_of: dict[str, dict[Any, int]]) -> None:
+                 code_of: dict[str, dict[Any, int]],
+                 restrictions: list[str | None], person_codes: np.ndarray) -> None:
         self.columns = columns
         self.person_ids = person_ids
         self.unique_ids = unique_ids
@@ -108,6 +112,13 @@ class MatchIndex:
         self.term_frequencies = term_frequencies
         self._code_of = code_of
         self._rows: dict[str, int] | None = None
+        #: Each record's restricted marker (adoption, gender recognition…), or None.
+        self.restrictions = restrictions
+        # Every record of a person, found by binary search: the constraints are checked between
+        # a query and all of a candidate person's records, not only the best-scoring one.
+        self._person_order = np.argsort(person_codes, kind="stable").astype(np.int32)
+        self._person_sorted = person_codes[self._person_order]
+        self._person_codes = person_codes
 
     def __len__(self) -> int:
         return len(self.person_ids)
@@ -117,6 +128,12 @@ class MatchIndex:
         if self._rows is None:
             self._rows = {u: i for i, u in enumerate(self.unique_ids)}
         return self._rows.get(unique_id)
+
+    def rows_of_person(self, row: int) -> np.ndarray:
+        """Every record row of the person that record ``row`` belongs to."""
+        code = self._person_codes[row]
+        lo, hi = np.searchsorted(self._person_sorted, [code, code + 1])
+        return self._person_order[lo:hi]
 
     def features(self, row: int) -> dict[str, Any]:
         return {name: values[row] for name, values in self.columns.items()}
@@ -145,13 +162,15 @@ class MatchIndex:
                 raise IndexNotFound(f"{db_path} has no stored model; link it with this version")
             model = ScoringModel.from_model_json(json.loads(model_row[0][0]))
             table = con.sql(
-                f"SELECT f.unique_id, l.person_id, {', '.join('f.' + c for c in MATCH_COLUMNS)} "
+                f"SELECT f.unique_id, l.person_id, "
+                f"{', '.join('f.' + c for c in MATCH_COLUMNS + FACT_ONLY_COLUMNS)}, "
+                "s.attributes->>'restriction' AS restriction "
                 "FROM record_features f JOIN record_links l USING (unique_id) "
-                "ORDER BY f.unique_id"
+                "JOIN source_records s USING (unique_id) ORDER BY f.unique_id"
             ).to_arrow_table()
         columns: dict[str, list[Any]] = {}
         coded: dict[str, _Coded] = {}
-        for name in MATCH_COLUMNS:
+        for name in MATCH_COLUMNS + FACT_ONLY_COLUMNS:
             column = table.column(name)
             if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
                 columns[name] = _shared(column.to_pylist())
@@ -159,7 +178,8 @@ class MatchIndex:
                 coded[name] = _coded(column)
                 columns[name] = coded[name].values
         unique_ids = table.column("unique_id").to_pylist()
-        person_ids = _coded(table.column("person_id")).values
+        persons = _coded(table.column("person_id"))
+        restrictions = _coded(table.column("restriction")).values
         del table
         pa.default_memory_pool().release_unused()  # hand the Arrow copy's pages back
         term_frequencies = {}
@@ -171,5 +191,5 @@ class MatchIndex:
             term_frequencies[name] = {value: float(counts[code]) / total
                                       for value, code in coded[name].code_of.items()}
         rules = [_rule_table(columns_of_rule, coded) for columns_of_rule in model.blocking_rules]
-        return cls(columns, person_ids, unique_ids, model, rules, term_frequencies,
-                   {name: c.code_of for name, c in coded.items()})
+        return cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
+                   {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)

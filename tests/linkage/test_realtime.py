@@ -282,3 +282,106 @@ def test_match_command_errors(linked: tuple[Path, Path], tmp_path: Path) -> None
     result = runner.invoke(app, ["match", "--db", str(tmp_path / "none.duckdb"), "--queries",
                                  str(bad), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 2
+
+
+# --- one set of rules for batch and real time ------------------------------------------------
+
+
+def _truth(sources: Path) -> dict[str, str]:
+    truth = pd.read_csv(sources / "truth" / "truth.csv", dtype=str)
+    return dict(zip(truth["source"] + ":" + truth["record_id"], truth["person_id"], strict=True))
+
+
+def test_real_time_agrees_with_batch_and_never_certain_where_batch_refused(
+        linked: tuple[Path, Path], matcher: Matcher) -> None:
+    """Every record, matched with itself left out, finds its batch person; matched with its
+    whole person left out (a child nobody has indexed), it is never certain for someone else."""
+    from linkage.realtime.consistency import check_consistency
+
+    result = check_consistency(matcher, linked[1], truth=_truth(linked[0]))
+    assert result.linked > 1000 and result.absent > 1500
+    assert result.agreement >= 0.995, result.examples.get("disagreed")
+    assert result.certain_where_refused == 0, result.examples
+    assert result.false_certain == 0, result.examples
+
+
+def _valid_nhs_number_not_in(index_numbers: set[str], start: int) -> str:
+    from linkage.synth.identifiers import nhs_check_digit
+
+    for stem in range(start, start + 1000):
+        check = nhs_check_digit(str(stem))
+        number = f"{stem}{check}"
+        if check != 10 and number not in index_numbers:
+            return number
+    raise AssertionError("no free NHS number")
+
+
+def test_a_twin_whose_records_are_missing_is_never_certain_for_her_sister(
+        linked: tuple[Path, Path], matcher: Matcher) -> None:
+    """The issue's case: a twin with her own NHS number, her sister's date of birth, surname and
+    address, queried while none of her own records is indexed."""
+    sources, _ = linked
+    persons = pd.read_csv(sources / "truth" / "persons.csv", dtype=str).fillna("")
+    truth = _truth(sources)
+    rows_of: dict[str, set[int]] = {}
+    for row, uid in enumerate(matcher.index.unique_ids):
+        rows_of.setdefault(truth[uid], set()).add(row)
+    twins = persons[persons["twin_group"] != ""].groupby("twin_group")
+    checked = 0
+    for _, group in twins:
+        if len(group) < 2 or not all(p in rows_of for p in group["person_id"]):
+            continue
+        for _, twin in group.iterrows():
+            query = {"record_id": "q", "given_name": twin["given_name"],
+                     "family_name": twin["family_name"], "dob": twin["dob"], "sex": twin["sex"],
+                     "postcode": twin["postcode"], "address": twin["address"],
+                     "nhs_number": twin["nhs_number"] or None}
+            found = matcher.match(query, top=5, exclude_rows=rows_of[twin["person_id"]])
+            for candidate in found:
+                assert candidate.grade != "certain", (twin["person_id"], candidate)
+                if truth[candidate.best_record] in set(group["person_id"]):
+                    assert candidate.grade == "possible"
+                    if twin["nhs_number"]:
+                        assert candidate.constraint is not None, candidate
+            checked += 1
+    assert checked >= 4, "the population should hold twins"
+
+
+def test_a_constrained_candidate_is_possible_named_and_ranked_last(
+        linked: tuple[Path, Path], matcher: Matcher) -> None:
+    with duckdb.connect(str(linked[1]), read_only=True) as con:
+        record = con.execute(
+            "SELECT s.given_name, s.family_name, s.dob, s.sex, s.postcode, s.address, l.person_id "
+            "FROM source_records s JOIN record_links l USING (unique_id) "
+            "WHERE s.nhs_number IS NOT NULL AND s.dob > '2010-01-01' AND s.postcode IS NOT NULL "
+            "ORDER BY s.unique_id LIMIT 1").fetchone()
+        numbers = {n for (n,) in con.execute(
+            "SELECT DISTINCT nhs_number FROM source_records WHERE nhs_number IS NOT NULL"
+        ).fetchall()}
+    given, family, dob, sex, postcode, address, person = record
+    query = {"record_id": "q", "given_name": given, "family_name": family, "dob": dob,
+             "sex": sex, "postcode": postcode, "address": address}
+    plain = matcher.match(query)
+    assert plain[0].person_id == person and plain[0].constraint is None
+    assert plain[0].grade in ("certain", "probable")
+    other_child = matcher.match({**query, "nhs_number": _valid_nhs_number_not_in(numbers,
+                                                                                  400000000)})
+    mine = next(c for c in other_child if c.person_id == person)
+    assert mine.grade == "possible" and mine.constraint == "different-nhs-number"
+    assert other_child[-1].constraint is not None
+    assert all(c.constraint is None for c in other_child[:other_child.index(mine)])
+    # A generation apart (a parent named after the child, or the other way round): refused too.
+    elder = matcher.match({**query, "dob": f"{int(dob[:4]) - 30}{dob[4:]}"})
+    refused = [c for c in elder if c.person_id == person]
+    assert refused and refused[0].grade == "possible"
+    assert refused[0].constraint == "different-generation"
+
+
+def test_one_band_constant_grades_batch_and_real_time() -> None:
+    from linkage.persons import grades
+    from linkage.realtime import matcher as realtime
+
+    assert realtime.grade_for is grades.grade_for
+    assert [grades.grade_for(p) for p in (0.9999, 0.99989, 0.99, 0.9899)] == [
+        "certain", "probable", "probable", "possible"]
+    assert grades.grade_for(0.2, certain_by_identifier=True) == "certain"
