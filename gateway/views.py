@@ -466,8 +466,10 @@ def ig_gate(request: Request, caller: Caller, ctx: PurposeContext, subject: str 
 def subject_access_for(request: Request, person_id: str) -> SubjectAccessReport:
     """The child's report from the gateway's trail, deferrals decided by whether the index
     shows their case open (the API and the IG pages answer with the same report)."""
+    # Deferrals were set from the decision's date; they lapse against the same clock.
     return subject_access_report(request.app.state.audit.cursor(), person_id,
-                                 case_open=request.app.state.index.case_open(person_id))
+                                 case_open=request.app.state.index.case_open(person_id),
+                                 today=request.app.state.policies.today())
 
 
 def anomaly_context(request: Request, cursor: Any) -> AnomalyContext:

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from gateway.users import StaffRegistry
 from gateway.web.pages import HERE
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import Gateway, copy_index, start_gateway
 
 AXE = HERE / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
@@ -358,7 +359,7 @@ def test_each_withheld_category_is_never_shown(site: Gateway, triage_page: tuple
     from policies import AccessRequest, load_policies
 
     shown, withheld = triage_page
-    decision = load_policies().decide(AccessRequest(
+    decision = load_policies(as_of=POLICY_DATE).decide(AccessRequest(
         purpose="mash-triage", role="mash-social-worker", party="social_care",
         source_parties=frozenset({"health", "education", "social_care", "police"})))
     permitted = any(category in cats for cats in decision.permitted.values())
