@@ -50,6 +50,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _how_read(reading: dict[str, object] | None) -> str:
+    """' — ctf 25.0, dates %Y-%m-%d (format), 3 rejects' for the summary table."""
+    if not reading:
+        return ""
+    dates = reading.get("dates") or {}
+    formats = ", ".join(dates.get("formats") or [])  # type: ignore[union-attr]
+    version = f" {reading['version']}" if reading.get("version") else ""
+    return (f" — {reading['format']}{version}, dates {formats} ({dates.get('basis')}"  # type: ignore[union-attr]
+            f"), {reading['rejects']:,} rejects")
+
+
 def link(
     sources: Annotated[Path, typer.Option("--sources", help="Directory of agency extracts.")],
     db: DbOption = DEFAULT_DB,
@@ -101,7 +112,7 @@ def link(
     table = Table(title="kinlink link", show_header=False)
     table.add_row("records", f"{summary.records:,} from {len(summary.sources)} sources")
     for name, count in summary.sources.items():
-        table.add_row(f"  {name}", f"{count:,}")
+        table.add_row(f"  {name}", f"{count:,}" + _how_read(summary.formats.get(name)))
     table.add_row(
         "persons", f"{summary.persons:,} ({summary.multi_record_persons:,} with several records)"
     )

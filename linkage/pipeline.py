@@ -120,6 +120,9 @@ class LinkSummary:
     #: Per source, whether its relationships file lists the relative second (read from the
     #: dates of birth in it: see ``linkage.ingest.relationship_direction``).
     relationships_relative_second: dict[str, bool] = field(default_factory=dict)
+    #: Per source, how its file(s) were read: format, version, files, records, rejects, and the
+    #: date format (declared, the format's own, or detected) — see ``linkage.ingest.formats``.
+    formats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -304,6 +307,7 @@ def link_sources(
             seconds=seconds,
             scoring=scoring.as_dict(),
             relationships_relative_second={o.source: o.relative_second for o in orientations},
+            formats={name: r.as_dict() for name, r in ingest.readings.items()},
         )
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",

@@ -62,6 +62,8 @@ def test_postcodes_from_elsewhere_are_kept_with_one_note_for_the_file(tmp_path: 
 def test_a_column_rejected_whole_is_one_line_naming_the_setting(tmp_path: Path) -> None:
     rows = "".join(f"r{i},,,Bo,Smith,0{i}/03/2015,F,TA1 2AB,,\n" for i in range(1, 8))
     write(tmp_path, "police.csv", HEADER + rows)
+    # Declared wrongly: undeclared, the day-first dates would be detected (next test).
+    write(tmp_path, "police.yaml", 'date_formats: {dob: "%Y-%m-%d"}\n')
     result = read_sources(tmp_path)
     assert result.sources["police"]["dob"].isna().all()
     assert len(result.rejects) == 1, result.rejects
@@ -69,6 +71,31 @@ def test_a_column_rejected_whole_is_one_line_naming_the_setting(tmp_path: Path) 
     assert (reject.row, reject.field) == (None, "dob")
     assert "all 7 values" in reject.problem and "date_formats.dob in police.yaml" in reject.problem
     assert "2015" not in reject.problem
+
+
+@pytest.mark.parametrize(
+    ("written", "chosen"),
+    [("0{i}/03/2015", "%d/%m/%Y"), ("2015030{i}", "%Y%m%d"), ("2015-03-0{i}", "%Y-%m-%d")],
+)
+def test_an_undeclared_date_format_is_detected_and_reported(
+    tmp_path: Path, written: str, chosen: str
+) -> None:
+    rows = "".join(f"r{i},,,Bo,Smith,{written.format(i=i)},F,TA1 2AB,,\n" for i in range(1, 8))
+    write(tmp_path, "police.csv", HEADER + rows)
+    result = read_sources(tmp_path)
+    assert list(result.sources["police"]["dob"]) == [f"2015-03-0{i}" for i in range(1, 8)]
+    assert result.readings["police"].dates == {"formats": [chosen], "basis": "detected",
+                                               "parsed_share": 1.0}
+    assert not result.rejects
+
+
+def test_detection_picks_one_format_for_the_source_not_one_per_value(tmp_path: Path) -> None:
+    """Mostly day-first: the one ISO value is a mistake to report, not a second convention."""
+    rows = "".join(f"r{i},,,Bo,Smith,1{i}/03/2015,F,TA1 2AB,,\n" for i in range(1, 8))
+    write(tmp_path, "police.csv", HEADER + rows + "r9,,,Bo,Smith,2015-03-04,F,TA1 2AB,,\n")
+    result = read_sources(tmp_path)
+    assert result.readings["police"].dates["formats"] == ["%d/%m/%Y"]
+    assert [(r.row, r.field) for r in result.rejects] == [(9, "dob")]
 
 
 def test_rows_without_or_with_a_repeated_record_id_are_skipped_and_reported(tmp_path: Path) -> None:
