@@ -283,12 +283,22 @@ def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write extracts into.")],
     families: Annotated[int, typer.Option(min=1, help="Number of households.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same population).")] = 1,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="Write the agency this format belongs to in it: csv (all canonical), "
+                         "ctf or census (education), cin, 903, ssd or csc-api (social care), "
+                         "fhir or pds (health).")] = "csv",
 ) -> None:
     """Generate a synthetic multi-agency population with a truth file (no real data)."""
     from linkage.synth import generate_population
+    from linkage.synth.formats import SYNTH_FORMATS, write_in_format
 
+    if fmt not in SYNTH_FORMATS:
+        raise _fail(f"--format must be one of {', '.join(SYNTH_FORMATS)}, not {fmt!r}")
     summary = generate_population(out_dir, families=families, seed=seed)
+    written = write_in_format(out_dir, fmt)
     out.print(f"synthetic population written to {out_dir}: {summary}")
+    for name, path in written.items():
+        out.print(f"  {name} as {fmt}: {path}")
 
 
 def register(app: typer.Typer) -> None:

@@ -108,10 +108,6 @@ def read_sources(directory: Path) -> IngestResult:
             canonical, dates = _to_canonical(path, frame, config, result.rejects,
                                              estimated_day=config.estimated_day or 1)
             version, files, categories = None, (path,), dict(config.categories)
-            rel_path = directory / f"{name}{_RELATIONSHIP_SUFFIX}.csv"
-            if rel_path.exists():
-                relationship_frames.append(_read_relationships(
-                    rel_path, name, set(canonical["record_id"]), result.rejects))
         else:
             extract = READERS[fmt](path)
             result.rejects.extend(extract.rejects)
@@ -127,6 +123,13 @@ def read_sources(directory: Path) -> IngestResult:
             if extract.relationships:
                 relationship_frames.append(_format_relationships(
                     extract, name, set(canonical["record_id"]), result.rejects))
+        # The contract's relationships file applies whatever the source's format: a format with
+        # no way to say "mother of" (census, CIN) can still be sent with one beside it.
+        rel_path = directory / f"{name}{_RELATIONSHIP_SUFFIX}.csv"
+        if rel_path.exists():
+            relationship_frames.append(_read_relationships(
+                rel_path, name, set(canonical["record_id"]), result.rejects))
+            files = (*files, rel_path)
         canonical["source"] = name
         result.sources[name] = canonical
         result.attribute_categories[name] = categories

@@ -126,7 +126,6 @@ def _pupil(element: etree._Element, record_id: str, upn: str | None,
         "record_id": record_id,
         "upn": upn,
         "former_upn": first("FormerUPN"),
-        "nhs_number": first("NHSnumber"),
         "given_name": first("Forename", "LegalForename"),
         "middle_names": first("MiddleNames"),
         "family_name": first("Surname", "LegalSurname"),
@@ -142,7 +141,28 @@ def _pupil(element: etree._Element, record_id: str, upn: str | None,
         "ethnicity": first("Ethnicity"),
         "school": school,
         "restriction": first("Restriction"),
+        **_other_leaves(element),
     }
+
+
+#: Pupil elements mapped above (the rest of a pupil's simple elements are kept as attributes).
+_MAPPED: Final = frozenset({
+    "UPN", "FormerUPN", "Forename", "LegalForename", "MiddleNames", "Surname",
+    "LegalSurname", "FormerSurname", "DOB", "Sex", "Gender", "UniqueLearnerNumber", "UCI",
+    "PreferredSurname", "PreferredForename", "NCyearActual", "Ethnicity", "Restriction",
+})
+
+
+def _other_leaves(element: etree._Element) -> dict[str, str | None]:
+    """Simple elements of the pupil (and its BasicDetails) this reader does not map, by name."""
+    out: dict[str, str | None] = {}
+    holders = [element, *(c for c in element if c.tag == "BasicDetails")]
+    for holder in holders:
+        for child in holder:
+            if (isinstance(child.tag, str) and len(child) == 0 and child.tag not in _MAPPED
+                    and child.text and child.text.strip()):
+                out[child.tag] = child.text.strip()
+    return out
 
 
 def _contact(contact: etree._Element, record_id: str) -> dict[str, str | None]:

@@ -24,6 +24,7 @@ FORMAT: Final = "ssd"
 ESTIMATED_DAY: Final = 15
 _FIELDS: Final = {
     "record_id": ("pers_person_id",),
+    "local_id": ("pers_legacy_id",),
     "upn": ("pers_upn",),
     "nhs_number": ("pers_single_unique_id", "pers_common_child_id", "pers_nhs_number"),
     "given_name": ("pers_forename", "pers_legal_forename", "pers_first_name"),
