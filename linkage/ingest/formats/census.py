@@ -67,7 +67,7 @@ def read_census(path: Path) -> FormatExtract:
             record[target] = row.get(source)
         record.update(address_of.get(record["record_id"] or "", {}))
         for column, value in row.items():
-            if column not in _COLUMNS and column != KEY:
+            if column not in _COLUMNS and column != KEY and column not in record:
                 record[column] = value
         rows.add(line, record)
     files = (pupils, addresses) if addresses.exists() else (pupils,)

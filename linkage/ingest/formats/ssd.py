@@ -106,6 +106,7 @@ def _former_upns(path: Path) -> dict[str, str]:
     for _line, raw in read_csv_rows(path):
         row = {k.lower(): blank_to_none(v) for k, v in raw.items()}
         kind = (row.get("link_identifier_type") or "").lower()
-        if row.get("link_person_id") and "former" in kind and "upn" in kind:
+        is_upn = "upn" in kind or "unique pupil number" in kind
+        if row.get("link_person_id") and "former" in kind and is_upn:
             out.setdefault(row["link_person_id"] or "", row.get("link_identifier_value") or "")
     return out
