@@ -193,6 +193,29 @@ def blocking(
     out.print(table)
 
 
+trace_app = typer.Typer(help="Trace persons to NHS numbers through PDS (batch trace over MESH).",
+                        no_args_is_help=True)
+
+
+@trace_app.command("request")
+def trace_request(
+    out_path: Annotated[Path, typer.Option("--out", help="PDS batch trace request CSV to write.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write a PDS batch trace request for every person with no verified NHS number. Put the
+    response in the sources folder: the next link reads it as a pds source."""
+    from linkage.index import IndexNotFound, IndexUnavailable, connect_index
+    from linkage.ingest.trace import write_trace_request
+
+    try:
+        con = connect_index(db)
+    except (IndexNotFound, IndexUnavailable) as exc:
+        raise _fail(str(exc)) from exc
+    with contextlib.closing(con):
+        request = write_trace_request(con, out_path)
+    out.print(str(request))
+
+
 export_app = typer.Typer(help="Export from the identity index.", no_args_is_help=True)
 
 
@@ -308,6 +331,7 @@ def register(app: typer.Typer) -> None:
     app.command()(evaluate)
     app.command()(synth)
     app.add_typer(export_app, name="export")
+    app.add_typer(trace_app, name="trace")
     from linkage.review.cli import review_app
 
     app.add_typer(review_app, name="review")
