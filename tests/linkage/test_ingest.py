@@ -190,3 +190,26 @@ def test_bad_files_raise_an_error_naming_the_file(tmp_path: Path, setup, message
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ExtractError, match="does not exist"):
         read_sources(tmp_path / "nope")
+
+
+def test_an_adopted_childs_former_upn_never_reaches_linkage(tmp_path: Path) -> None:
+    """The adoption marker wins: the UPN issued before the adoption stays on the extract (for the
+    audit trail) but is not a feature any comparison can join on. A child who was not adopted
+    keeps theirs."""
+    from linkage.features import prepare_sources
+    from linkage.standardise.records import standardise_record
+
+    header = "record_id,upn,former_upn,given_name,family_name,dob,sex,restriction\n"
+    write(tmp_path, "school.csv", header
+          + "r1,C223456789012,A123456789012,Mia,Lee,2015-01-02,F,adoption\n"
+          + "r2,,A123456789012,Ava,Khan,2015-05-06,F,\n")
+    write(tmp_path, "school.yaml", "categories: {restriction: restricted-marker}\n")
+    prepared = prepare_sources(tmp_path)
+    canonical = prepared.canonical.set_index("record_id")
+    assert canonical.loc["r1", "former_upn"] == "A123456789012"  # kept as recorded
+    features = prepared.features.set_index("record_id")
+    assert pd.isna(features.loc["r1", "former_upn"])
+    assert features.loc["r2", "former_upn"] == "A123456789012"
+    # The one-record standardiser (real-time queries) applies the same rule.
+    one = prepared.canonical[prepared.canonical["record_id"] == "r1"].iloc[0].to_dict()
+    assert standardise_record(one)["former_upn"] is None
