@@ -400,8 +400,11 @@ def _rewrite_truth(out_dir: Path, source: str, ids: IdMap) -> None:
         for new, old in ids:
             t = person[(source, old)]
             writer.writerow([source, new, t["person_id"], t["family_id"]])
-    with (out_dir / "truth" / "format_records.csv").open("w", newline="",
-                                                         encoding="utf-8") as handle:
+    map_path = out_dir / "truth" / "format_records.csv"
+    # Several sources may be rewritten one after another (a folder mixing formats).
+    kept = [r for r in _rows(map_path) if r["source"] != source] if map_path.exists() else []
+    with map_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["source", "record_id", "csv_record_id"])
+        writer.writerows((r["source"], r["record_id"], r["csv_record_id"]) for r in kept)
         writer.writerows((source, new, old) for new, old in ids)

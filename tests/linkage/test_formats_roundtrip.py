@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from kinlink.cli import app
 from linkage.index import connect_index
 from linkage.pipeline import link_sources
 from linkage.synth import generate_population
@@ -91,3 +94,27 @@ def test_a_format_without_names_loses_links_but_never_adds_one(
     assert lost and all(source in (a[0], b[0]) or joined_through_source(a, b) for a, b in lost)
     # Its records with a UPN still find their pupil records in education.
     assert any({a[0], b[0]} == {source, "education"} for a, b in persons)
+
+
+def test_a_folder_mixing_formats_links_and_says_how_each_file_was_read(tmp_path: Path) -> None:
+    sources = tmp_path / "mixed"
+    generate_population(sources, families=30, seed=4)
+    for fmt in ("ctf", "ssd", "fhir"):
+        write_in_format(sources, fmt)
+    db = tmp_path / "mixed.duckdb"
+    result = CliRunner().invoke(app, ["link", "--sources", str(sources), "--db", str(db),
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    formats = json.loads(result.output)["formats"]
+    assert {s: f["format"] for s, f in formats.items()} == {
+        "education": "ctf", "social_care": "ssd", "health": "fhir", "police": "csv"}
+    assert formats["education"]["version"] == "25.0"
+    assert formats["police"]["dates"] == {"formats": ["%d/%m/%Y"], "basis": "declared",
+                                          "parsed_share": None}
+    assert formats["social_care"]["estimated_day"] == 15
+    assert all(f["records"] > 0 for f in formats.values())
+    evaluated = CliRunner().invoke(app, ["evaluate", "--truth", str(sources / "truth" /
+                                                                    "truth.csv"),
+                                         "--db", str(db), "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.output)["persons"]["precision"] > 0.99
