@@ -25,6 +25,7 @@ __all__ = [
     "RecordTable",
     "XmlRecords",
     "child_text",
+    "leaf_texts",
     "local_name",
     "read_csv_rows",
 ]
@@ -81,15 +82,37 @@ def local_name(element: etree._Element) -> str:
 
 
 def child_text(element: etree._Element, *paths: str) -> str | None:
-    """The first non-empty text among ``paths`` (element names, '/'-separated, no namespace)."""
+    """The first non-empty text among ``paths`` ('/'-separated element names).
+
+    Plain names, no namespace: ``XmlRecords`` refuses a namespaced document at its root, and
+    lxml's own ``findtext`` is what keeps a million pupils to seconds.
+    """
     for path in paths:
-        node: etree._Element | None = element
-        for part in path.split("/"):
-            node = next((c for c in node if isinstance(c.tag, str) and local_name(c) == part),
-                        None) if node is not None else None
-        if node is not None and node.text and node.text.strip():
-            return node.text.strip()
+        text = element.findtext(path)
+        if text and text.strip():
+            return text.strip()
     return None
+
+
+def leaf_texts(element: etree._Element) -> dict[str, str]:
+    """Every non-empty leaf text under ``element`` by its path ('BasicDetails/Surname'), first
+    one kept: one pass over the record instead of one search per field."""
+    out: dict[str, str] = {}
+    stack: list[tuple[etree._Element, str]] = [(element, "")]
+    while stack:
+        node, prefix = stack.pop()
+        for child in reversed(node):
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            path = f"{prefix}{tag}"
+            if len(child):
+                stack.append((child, f"{path}/"))
+            else:
+                text = child.text
+                if text and (text := text.strip()):
+                    out.setdefault(path, text)
+    return out
 
 
 class XmlRecords:

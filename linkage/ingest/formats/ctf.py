@@ -18,7 +18,13 @@ from typing import Final
 from lxml import etree
 
 from linkage.ingest.errors import ExtractError
-from linkage.ingest.formats.base import FormatExtract, RecordTable, XmlRecords, child_text
+from linkage.ingest.formats.base import (
+    FormatExtract,
+    RecordTable,
+    XmlRecords,
+    child_text,
+    leaf_texts,
+)
 from linkage.ingest.rejects import Reject
 
 __all__ = ["FORMAT", "SUPPORTED_VERSIONS", "read_ctf"]
@@ -101,26 +107,31 @@ def _children(element: etree._Element, group: str, name: str) -> list[etree._Ele
     return [] if holder is None else [c for c in holder if c.tag == name]
 
 
-def _address(element: etree._Element) -> dict[str, str | None]:
-    address = next((c for c in element if c.tag == "Address"), None)
-    if address is None:
-        return {}
-    parts = [child_text(address, f"BS7666Address/{p}") for p in
+def _address(texts: dict[str, str], base: str) -> dict[str, str | None]:
+    def get(*names: str) -> str | None:
+        return next((texts[f"{base}{n}"] for n in names if f"{base}{n}" in texts), None)
+
+    parts = [get(f"BS7666Address/{p}") for p in
              ("SAON", "PAON", "Street", "Locality", "Town", "PostTown")]
-    lines = [child_text(address, f"AddressLines/AddressLine{i}") for i in range(1, 6)]
-    text = ", ".join(p for p in (*parts, *lines) if p) or None
+    lines = [get(f"AddressLines/AddressLine{i}") for i in range(1, 6)]
     return {
-        "address": text,
-        "postcode": child_text(address, "BS7666Address/Postcode", "Postcode"),
-        "uprn": child_text(address, "BS7666Address/UniquePropertyReferenceNumber",
-                           "UniquePropertyReferenceNumber", "UPRN"),
+        "address": ", ".join(p for p in (*parts, *lines) if p) or None,
+        "postcode": get("BS7666Address/Postcode", "Postcode"),
+        "uprn": get("BS7666Address/UniquePropertyReferenceNumber",
+                    "UniquePropertyReferenceNumber", "UPRN"),
     }
 
 
 def _pupil(element: etree._Element, record_id: str, upn: str | None,
            school: str | None) -> dict[str, str | None]:
+    texts = leaf_texts(element)
+
     def first(*names: str) -> str | None:
-        return child_text(element, *names, *(f"BasicDetails/{n}" for n in names))
+        for name in names:
+            value = texts.get(name) or texts.get(f"BasicDetails/{name}")
+            if value:
+                return value
+        return None
 
     return {
         "record_id": record_id,
@@ -132,7 +143,7 @@ def _pupil(element: etree._Element, record_id: str, upn: str | None,
         "former_family_name": first("FormerSurname"),
         "dob": first("DOB"),
         "sex": first("Sex", "Gender"),
-        **_address(element),
+        **_address(texts, "Address/"),
         "uln": first("UniqueLearnerNumber"),
         "uci": first("UCI"),
         "preferred_family_name": first("PreferredSurname"),
@@ -141,7 +152,7 @@ def _pupil(element: etree._Element, record_id: str, upn: str | None,
         "ethnicity": first("Ethnicity"),
         "school": school,
         "restriction": first("Restriction"),
-        **_other_leaves(element),
+        **_other_leaves(texts),
     }
 
 
@@ -153,24 +164,23 @@ _MAPPED: Final = frozenset({
 })
 
 
-def _other_leaves(element: etree._Element) -> dict[str, str | None]:
+def _other_leaves(texts: dict[str, str]) -> dict[str, str | None]:
     """Simple elements of the pupil (and its BasicDetails) this reader does not map, by name."""
     out: dict[str, str | None] = {}
-    holders = [element, *(c for c in element if c.tag == "BasicDetails")]
-    for holder in holders:
-        for child in holder:
-            if (isinstance(child.tag, str) and len(child) == 0 and child.tag not in _MAPPED
-                    and child.text and child.text.strip()):
-                out[child.tag] = child.text.strip()
+    for path, text in texts.items():
+        name = path.removeprefix("BasicDetails/")
+        if "/" not in name and name not in _MAPPED:
+            out[name] = text
     return out
 
 
 def _contact(contact: etree._Element, record_id: str) -> dict[str, str | None]:
+    texts = leaf_texts(contact)
     return {
         "record_id": record_id,
-        "given_name": child_text(contact, "Forename"),
-        "family_name": child_text(contact, "Surname"),
-        "sex": child_text(contact, "Gender", "Sex"),
-        **_address(contact),
-        "parental_responsibility": child_text(contact, "Responsibility"),
+        "given_name": texts.get("Forename"),
+        "family_name": texts.get("Surname"),
+        "sex": texts.get("Gender") or texts.get("Sex"),
+        **_address(texts, "Address/"),
+        "parental_responsibility": texts.get("Responsibility"),
     }
