@@ -180,8 +180,10 @@ def read_csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, row) for each data row of a CSV, in the first encoding that reads the whole file."""
     for encoding in _ENCODINGS:
         try:
+            # Line by line: the check must not hold a million-row file as one string.
             with path.open(encoding=encoding, newline="") as handle:
-                handle.read()
+                for _line in handle:
+                    pass
         except UnicodeDecodeError:
             continue
         except OSError as exc:
