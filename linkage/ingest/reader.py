@@ -98,49 +98,67 @@ def read_sources(directory: Path) -> IngestResult:
     relationship_frames: list[pd.DataFrame] = []
     for name, path in sources:
         config = load_source_config(directory / f"{name}.yaml")
-        fmt = config.format or detect_format(path)
-        if fmt not in FORMAT_NAMES:
-            raise ExtractError(f"{directory / (name + '.yaml')}: field format: {fmt!r} is not "
-                               f"one of {', '.join(FORMAT_NAMES)}")
         before = len(result.rejects)
-        if fmt == CANONICAL:
-            frame = _read_table(path)
-            canonical, dates = _to_canonical(path, frame, config, result.rejects,
-                                             estimated_day=config.estimated_day or 1)
-            version, files, categories = None, (path,), dict(config.categories)
-        else:
-            extract = READERS[fmt](path)
-            result.rejects.extend(extract.rejects)
-            frame = _frame(extract.rows)
-            canonical, dates = _to_canonical(
-                extract.files[0], frame, config, result.rejects,
-                row_numbers=extract.rows.lines, format_dates=extract.date_formats,
-                estimated_day=config.estimated_day or extract.estimated_day)
-            version, files = extract.version, extract.files
-            # The format's own categories, then the YAML's: an agreement may rename them.
-            categories = {k: v for k, v in extract.categories.items()
-                          if k in frame.columns} | dict(config.categories)
-            if extract.relationships:
-                relationship_frames.append(_format_relationships(
-                    extract, name, set(canonical["record_id"]), result.rejects))
+        read = _read_source(name, path, config, result.rejects)
         # The contract's relationships file applies whatever the source's format: a format with
         # no way to say "mother of" (census, CIN) can still be sent with one beside it.
         rel_path = directory / f"{name}{_RELATIONSHIP_SUFFIX}.csv"
+        ids = set(read.canonical["record_id"])
+        if read.relationships is not None:
+            relationship_frames.append(read.relationships)
         if rel_path.exists():
-            relationship_frames.append(_read_relationships(
-                rel_path, name, set(canonical["record_id"]), result.rejects))
-            files = (*files, rel_path)
-        canonical["source"] = name
-        result.sources[name] = canonical
-        result.attribute_categories[name] = categories
+            relationship_frames.append(_read_relationships(rel_path, name, ids, result.rejects))
+            read.files = (*read.files, rel_path)
+        result.sources[name] = read.canonical
+        result.attribute_categories[name] = read.categories
         result.readings[name] = SourceReading(
-            format=fmt, version=version, files=tuple(str(f) for f in files),
-            records=len(canonical), rejects=len(result.rejects) - before,
-            dates=dates.as_dict(), estimated_day=config.estimated_day or (
-                extract.estimated_day if fmt != CANONICAL else 1))
+            format=read.format, version=read.version, files=tuple(str(f) for f in read.files),
+            records=len(read.canonical), rejects=len(result.rejects) - before,
+            dates=read.dates.as_dict(), estimated_day=read.estimated_day)
     if relationship_frames:
         result.relationships = pd.concat(relationship_frames, ignore_index=True)
     return result
+
+
+@dataclass
+class _SourceRead:
+    format: str
+    version: str | None
+    files: tuple[Path, ...]
+    canonical: pd.DataFrame
+    categories: dict[str, str]
+    dates: DateFormatChoice
+    estimated_day: int
+    relationships: pd.DataFrame | None = None
+
+
+def _read_source(name: str, path: Path, config: SourceConfig,
+                 rejects: list[Reject]) -> _SourceRead:
+    """One source through its reader (canonical table or agency format), then the contract's
+    checks — the same checks whatever the format, so a bad value is reported the same way."""
+    fmt = config.format or detect_format(path)
+    if fmt not in FORMAT_NAMES:
+        raise ExtractError(f"{path.parent / (name + '.yaml')}: field format: {fmt!r} is not "
+                           f"one of {', '.join(FORMAT_NAMES)}")
+    if fmt == CANONICAL:
+        day = config.estimated_day or 1
+        canonical, dates = _to_canonical(path, _read_table(path), config, rejects, source=name,
+                                         estimated_day=day)
+        return _SourceRead(fmt, None, (path,), canonical, dict(config.categories), dates, day)
+    extract = READERS[fmt](path)
+    rejects.extend(extract.rejects)
+    frame = _frame(extract.rows)
+    day = config.estimated_day or extract.estimated_day
+    canonical, dates = _to_canonical(
+        extract.files[0], frame, config, rejects, source=name, row_numbers=extract.rows.lines,
+        format_dates=extract.date_formats, estimated_day=day)
+    # The format's own categories, then the YAML's: an agreement may rename them.
+    categories = {k: v for k, v in extract.categories.items()
+                  if k in frame.columns} | dict(config.categories)
+    relationships = (_format_relationships(extract, name, set(canonical["record_id"]), rejects)
+                     if extract.relationships else None)
+    return _SourceRead(fmt, extract.version, extract.files, canonical, categories, dates, day,
+                       relationships)
 
 
 def _discover(directory: Path) -> list[tuple[str, Path]]:
@@ -222,6 +240,7 @@ def _to_canonical(
     config: SourceConfig,
     rejects: list[Reject],
     *,
+    source: str | None = None,
     row_numbers: list[int] | None = None,
     format_dates: tuple[str, ...] | None = None,
     estimated_day: int = 1,
@@ -328,8 +347,8 @@ def _to_canonical(
 
     contract = list(CANONICAL_COLUMNS)
     out[contract] = out[contract].astype(object).where(out[contract].notna(), None)
-    out["source"] = path.stem
-    out["agency"] = config.agency or path.stem
+    out["source"] = source or path.stem
+    out["agency"] = config.agency or source or path.stem
     out["row_number"] = row_numbers.astype("int64")
     records = frame[extras].to_dict("records") if extras else [{} for _ in range(len(frame))]
     out["attributes"] = [

@@ -285,3 +285,10 @@ def test_format_named_in_the_yaml_wins_over_detection(tmp_path: Path) -> None:
     result = read_sources(tmp_path)
     assert result.readings["roll"].format == "census"
     assert record(result.sources["roll"], "7")["family_name"] == "Lee"
+
+
+def test_a_folder_source_is_named_and_its_agency_defaulted_by_the_folder(tmp_path: Path) -> None:
+    write(tmp_path / "cla" / "header.csv", "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n"
+          "C1,2,03/04/2012,WBRI,,0,\n")
+    frame = read_sources(tmp_path).sources["cla"]
+    assert (frame["source"].iloc[0], frame["agency"].iloc[0]) == ("cla", "cla")
