@@ -89,7 +89,7 @@ def test_a_fhir_resource_that_does_not_parse_is_a_reject_row_naming_its_json_pat
     result = read_sources(tmp_path)
     assert result.sources["gp"]["record_id"].tolist() == ["p1"]
     [reject] = result.rejects
-    assert reject.field == "entry[1].resource.birthDate" and reject.file.endswith("gp.json")
+    assert reject.field == "$.entry[1].resource.birthDate" and reject.file.endswith("gp.json")
     assert "does not parse as FHIR R4" in reject.problem and "2015-02-30" not in reject.problem
 
 
@@ -99,7 +99,7 @@ def test_a_bad_ndjson_line_is_a_reject_row_with_its_line(tmp_path: Path) -> None
     (tmp_path / "acute.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = read_sources(tmp_path)
     assert result.sources["acute"]["record_id"].tolist() == ["p1"]
-    assert [(r.row, r.field) for r in result.rejects] == [(2, "line 2"), (3, "line 3.gender")]
+    assert [(r.row, r.field) for r in result.rejects] == [(2, "$"), (3, "$.gender")]
 
 
 def test_a_truncated_json_bundle_stops_the_run(tmp_path: Path) -> None:

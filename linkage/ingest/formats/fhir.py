@@ -56,9 +56,10 @@ def read_fhir(path: Path) -> FormatExtract:
     rejects: list[Reject] = []
     kind = "Bundle"
     for line, where, resource in _resources(path):
-        kind = "NDJSON" if where.startswith("line") else "Bundle"
+        kind = "Bundle" if where.startswith("$.entry") else "NDJSON"
         if not isinstance(resource, dict):
-            rejects.append(Reject(str(path), line, where, "not a JSON object; resource skipped"))
+            rejects.append(Reject(str(path), line, where,
+                                  "not a JSON object (or not JSON); resource skipped"))
             continue
         name = resource.get("resourceType")
         model = _MODELS.get(str(name))
@@ -91,7 +92,8 @@ def read_fhir(path: Path) -> FormatExtract:
 
 
 def _resources(path: Path) -> Iterator[tuple[int | None, str, Any]]:
-    """(line or None, JSON path, resource) for every Patient/RelatedPerson-like entry."""
+    """(line or None, JSON path, resource) for every entry: the line for NDJSON (the path is then
+    within that line's resource), the path from the Bundle's root otherwise."""
     try:
         if path.suffix.lower() == ".ndjson":
             with path.open(encoding="utf-8") as handle:
@@ -99,14 +101,14 @@ def _resources(path: Path) -> Iterator[tuple[int | None, str, Any]]:
                     if not text.strip():
                         continue
                     try:
-                        yield number, f"line {number}", json.loads(text)
-                    except json.JSONDecodeError as exc:
-                        yield number, f"line {number}", f"not JSON: {exc.msg}"
+                        yield number, "$", json.loads(text)
+                    except json.JSONDecodeError:
+                        yield number, "$", None
             return
         with path.open("rb") as handle:
             for index, entry in enumerate(ijson.items(handle, "entry.item", use_float=True)):
                 resource = entry.get("resource") if isinstance(entry, dict) else None
-                yield None, f"entry[{index}].resource", resource
+                yield None, f"$.entry[{index}].resource", resource
     except ijson.JSONError as exc:
         raise ExtractError(f"{path}: not well-formed JSON ({exc})") from exc
     except UnicodeDecodeError as exc:
