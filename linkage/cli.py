@@ -52,6 +52,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _how_read(reading: dict[str, object] | None) -> str:
+    """' — ctf 25.0, dates %Y-%m-%d (format), 3 rejects' for the summary table."""
+    if not reading:
+        return ""
+    dates = reading.get("dates") or {}
+    formats = ", ".join(dates.get("formats") or [])  # type: ignore[union-attr]
+    version = f" {reading['version']}" if reading.get("version") else ""
+    return (f" — {reading['format']}{version}, dates {formats} ({dates.get('basis')}"  # type: ignore[union-attr]
+            f"), {reading['rejects']:,} rejects")
+
+
 def link(
     sources: Annotated[Path, typer.Option("--sources", help="Directory of agency extracts.")],
     db: DbOption = DEFAULT_DB,
@@ -116,7 +127,7 @@ def link(
     table = Table(title="kinlink link", show_header=False)
     table.add_row("records", f"{summary.records:,} from {len(summary.sources)} sources")
     for name, count in summary.sources.items():
-        table.add_row(f"  {name}", f"{count:,}")
+        table.add_row(f"  {name}", f"{count:,}" + _how_read(summary.formats.get(name)))
     table.add_row(
         "persons", f"{summary.persons:,} ({summary.multi_record_persons:,} with several records)"
     )
@@ -206,6 +217,29 @@ def blocking(
             )
         )
     out.print(table)
+
+
+trace_app = typer.Typer(help="Trace persons to NHS numbers through PDS (batch trace over MESH).",
+                        no_args_is_help=True)
+
+
+@trace_app.command("request")
+def trace_request(
+    out_path: Annotated[Path, typer.Option("--out", help="PDS batch trace request CSV to write.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write a PDS batch trace request for every person with no verified NHS number. Put the
+    response in the sources folder: the next link reads it as a pds source."""
+    from linkage.index import IndexNotFound, IndexUnavailable, connect_index
+    from linkage.ingest.trace import write_trace_request
+
+    try:
+        con = connect_index(db)
+    except (IndexNotFound, IndexUnavailable) as exc:
+        raise _fail(str(exc)) from exc
+    with contextlib.closing(con):
+        request = write_trace_request(con, out_path)
+    out.print(str(request))
 
 
 export_app = typer.Typer(help="Export from the identity index.", no_args_is_help=True)
@@ -302,14 +336,24 @@ def synth(
         bool, typer.Option("--surname-skew", help="Put the most common surname on about one "
                                                   "family in nine (a blocking stress test).")
     ] = False,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="Write the agency this format belongs to in it: csv (all canonical), "
+                         "ctf or census (education), cin, 903, ssd or csc-api (social care), "
+                         "fhir or pds (health).")] = "csv",
 ) -> None:
     """Generate a synthetic multi-agency population with a truth file (no real data)."""
     from linkage.synth import generate_population
+    from linkage.synth.formats import SYNTH_FORMATS, write_in_format
     from linkage.synth.population import SKEWED_SURNAMES
 
+    if fmt not in SYNTH_FORMATS:
+        raise _fail(f"--format must be one of {', '.join(SYNTH_FORMATS)}, not {fmt!r}")
     summary = generate_population(out_dir, families=families, seed=seed,
                                   surname_skew=SKEWED_SURNAMES if surname_skew else 0.0)
+    written = write_in_format(out_dir, fmt)
     out.print(f"synthetic population written to {out_dir}: {summary}")
+    for name, path in written.items():
+        out.print(f"  {name} as {fmt}: {path}")
 
 
 def register(app: typer.Typer) -> None:
@@ -319,6 +363,7 @@ def register(app: typer.Typer) -> None:
     app.command()(evaluate)
     app.command()(synth)
     app.add_typer(export_app, name="export")
+    app.add_typer(trace_app, name="trace")
     from linkage.review.cli import review_app
 
     app.add_typer(review_app, name="review")

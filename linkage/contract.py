@@ -9,6 +9,7 @@ from typing import Final
 
 __all__ = [
     "CANONICAL_COLUMNS",
+    "DATE_COLUMNS",
     "IDENTITY_COLUMNS",
     "RELATIONSHIP_COLUMNS",
     "REQUIRED_COLUMNS",
@@ -28,7 +29,14 @@ CANONICAL_COLUMNS: Final[tuple[str, ...]] = (
     "sex",
     "postcode",
     "address",
+    "former_upn",
+    "former_family_name",
+    "uprn",
+    "expected_dob",
 )
+
+#: Columns that hold a date (ISO once read), parsed with the source's date format.
+DATE_COLUMNS: Final[tuple[str, ...]] = ("dob", "expected_dob")
 
 #: Only the record's own ID is mandatory; every other contract column may be absent or empty.
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = ("record_id",)

@@ -140,6 +140,9 @@ class LinkSummary:
     peak_mb: dict[str, float] = field(default_factory=dict)
     #: The DuckDB memory budget the run was given.
     memory_limit: str = ""
+    #: Per source, how its file(s) were read: format, version, files, records, rejects, and the
+    #: date format (declared, the format's own, or detected) — see ``linkage.ingest.formats``.
+    formats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -415,6 +418,7 @@ def _summary(run: LinkRun) -> LinkSummary:
         memory_limit=run.memory_limit,
         scoring=run.scoring.as_dict(),
         relationships_relative_second={o.source: o.relative_second for o in run.orientations},
+        formats={name: r.as_dict() for name, r in run.prepared.ingest.readings.items()},
     )
 
 

@@ -15,21 +15,27 @@ from typing import Any
 
 import pandas as pd
 
-from linkage.contract import CANONICAL_COLUMNS, RELATIONSHIP_COLUMNS
+from linkage.contract import CANONICAL_COLUMNS, DATE_COLUMNS, RELATIONSHIP_COLUMNS
 from linkage.ingest.errors import ExtractError
+from linkage.ingest.formats import CANONICAL, FORMAT_NAMES, READERS, FormatExtract, detect_format
+from linkage.ingest.formats.base import RecordTable
+from linkage.ingest.formats.census import ADDRESS_SUFFIX
 from linkage.ingest.rejects import Reject
 from linkage.ingest.source_config import SourceConfig, load_source_config
-from linkage.standardise.dates import parse_date
+from linkage.standardise.dates import DateFormatChoice, detect_date_format, parse_date
 from linkage.standardise.nhs_number import clean_nhs_number
 from linkage.standardise.postcodes import clean_postcode
 from linkage.standardise.sex import clean_sex, is_known_sex_code
 from linkage.standardise.upn import clean_upn
+from linkage.standardise.uprn import clean_uprn
 
-__all__ = ["IngestResult", "read_sources"]
+__all__ = ["IngestResult", "SourceReading", "read_sources"]
 
 _ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
-_SUFFIXES = (".csv", ".parquet")
+_SUFFIXES = (".csv", ".parquet", ".xml", ".json", ".ndjson")
 _RELATIONSHIP_SUFFIX = "_relationships"
+#: Files beside a source that belong to it rather than being sources of their own.
+_COMPANION_SUFFIXES = (_RELATIONSHIP_SUFFIX, ADDRESS_SUFFIX)
 #: A column with at least this many values, every one rejected, is one problem (a wrong date
 #: format, a column mapped to the wrong field), reported once for the file instead of per row.
 _WHOLE_COLUMN = 5
@@ -51,6 +57,24 @@ _DATE_PROBLEMS = {
 }
 
 
+@dataclass(frozen=True)
+class SourceReading:
+    """How one source's file(s) were read, for the run summary (counts only, no values)."""
+
+    format: str
+    version: str | None
+    files: tuple[str, ...]
+    records: int
+    rejects: int
+    dates: dict[str, object]
+    estimated_day: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"format": self.format, "version": self.version, "files": list(self.files),
+                "records": self.records, "rejects": self.rejects, "dates": self.dates,
+                "estimated_day": self.estimated_day}
+
+
 @dataclass
 class IngestResult:
     #: source name → canonical frame (contract columns + source, agency, row_number, attributes)
@@ -59,47 +83,131 @@ class IngestResult:
     rejects: list[Reject] = field(default_factory=list)
     #: source name → {extra column: data category}
     attribute_categories: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: source name → how its file(s) were read (format, version, records, rejects, dates)
+    readings: dict[str, SourceReading] = field(default_factory=dict)
 
 
 def read_sources(directory: Path) -> IngestResult:
-    if not directory.exists():
-        raise ExtractError(f"{directory}: sources directory does not exist")
-    if not directory.is_dir():
-        raise ExtractError(f"{directory}: not a directory")
-    files = sorted(
-        p
-        for p in directory.iterdir()
-        if p.is_file() and p.suffix in _SUFFIXES and not p.stem.endswith(_RELATIONSHIP_SUFFIX)
-    )
-    if not files:
-        raise ExtractError(
-            f"{directory}: no extracts found (expected <source>.csv or <source>.parquet)"
-        )
-    stems = [p.stem for p in files]
-    duplicated = sorted({s for s in stems if stems.count(s) > 1})
-    if duplicated:
-        raise ExtractError(f"{directory}: source {duplicated[0]} has both a CSV and a Parquet file")
-
+    """Every source in ``directory``: canonical CSV/Parquet, or a file or folder in one of the
+    formats of ``linkage.ingest.formats``. Any unreadable file stops the whole read here, before
+    anything is written, so the previous index keeps serving."""
+    sources = _discover(directory)
     result = IngestResult(
         sources={}, relationships=pd.DataFrame(columns=["source", *RELATIONSHIP_COLUMNS])
     )
     relationship_frames: list[pd.DataFrame] = []
-    for path in files:
-        config = load_source_config(path.with_suffix(".yaml"))
-        frame = _read_table(path)
-        canonical = _to_canonical(path, frame, config, result.rejects)
-        result.sources[path.stem] = canonical
-        result.attribute_categories[path.stem] = dict(config.categories)
-        rel_path = directory / f"{path.stem}{_RELATIONSHIP_SUFFIX}.csv"
+    for name, path in sources:
+        config = load_source_config(directory / f"{name}.yaml")
+        before = len(result.rejects)
+        read = _read_source(name, path, config, result.rejects)
+        # The contract's relationships file applies whatever the source's format: a format with
+        # no way to say "mother of" (census, CIN) can still be sent with one beside it.
+        rel_path = directory / f"{name}{_RELATIONSHIP_SUFFIX}.csv"
+        ids = set(read.canonical["record_id"])
+        if read.relationships is not None:
+            relationship_frames.append(read.relationships)
         if rel_path.exists():
-            relationship_frames.append(
-                _read_relationships(
-                    rel_path, path.stem, set(canonical["record_id"]), result.rejects
-                )
-            )
+            relationship_frames.append(_read_relationships(rel_path, name, ids, result.rejects))
+            read.files = (*read.files, rel_path)
+        result.sources[name] = read.canonical
+        result.attribute_categories[name] = read.categories
+        result.readings[name] = SourceReading(
+            format=read.format, version=read.version, files=tuple(str(f) for f in read.files),
+            records=len(read.canonical), rejects=len(result.rejects) - before,
+            dates=read.dates.as_dict(), estimated_day=read.estimated_day)
     if relationship_frames:
         result.relationships = pd.concat(relationship_frames, ignore_index=True)
     return result
+
+
+@dataclass
+class _SourceRead:
+    format: str
+    version: str | None
+    files: tuple[Path, ...]
+    canonical: pd.DataFrame
+    categories: dict[str, str]
+    dates: DateFormatChoice
+    estimated_day: int
+    relationships: pd.DataFrame | None = None
+
+
+def _read_source(name: str, path: Path, config: SourceConfig,
+                 rejects: list[Reject]) -> _SourceRead:
+    """One source through its reader (canonical table or agency format), then the contract's
+    checks — the same checks whatever the format, so a bad value is reported the same way."""
+    fmt = config.format or detect_format(path)
+    if fmt not in FORMAT_NAMES:
+        raise ExtractError(f"{path.parent / (name + '.yaml')}: field format: {fmt!r} is not "
+                           f"one of {', '.join(FORMAT_NAMES)}")
+    if fmt == CANONICAL:
+        day = config.estimated_day or 1
+        canonical, dates = _to_canonical(path, _read_table(path), config, rejects, source=name,
+                                         estimated_day=day)
+        return _SourceRead(fmt, None, (path,), canonical, dict(config.categories), dates, day)
+    extract = READERS[fmt](path)
+    rejects.extend(extract.rejects)
+    frame = _frame(extract.rows)
+    day = config.estimated_day or extract.estimated_day
+    canonical, dates = _to_canonical(
+        extract.files[0], frame, config, rejects, source=name, row_numbers=extract.rows.lines,
+        format_dates=extract.date_formats, estimated_day=day)
+    # The format's own categories, then the YAML's: an agreement may rename them.
+    categories = {k: v for k, v in extract.categories.items()
+                  if k in frame.columns} | dict(config.categories)
+    relationships = (_format_relationships(extract, name, set(canonical["record_id"]), rejects)
+                     if extract.relationships else None)
+    return _SourceRead(fmt, extract.version, extract.files, canonical, categories, dates, day,
+                       relationships)
+
+
+def _discover(directory: Path) -> list[tuple[str, Path]]:
+    """(source name, file or folder) for every source; companions and notes are left out."""
+    if not directory.exists():
+        raise ExtractError(f"{directory}: sources directory does not exist")
+    if not directory.is_dir():
+        raise ExtractError(f"{directory}: not a directory")
+    found: list[tuple[str, Path]] = []
+    for p in sorted(directory.iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_file() and p.suffix.lower() in _SUFFIXES:
+            if not p.stem.endswith(_COMPANION_SUFFIXES):
+                found.append((p.stem, p))
+        elif p.is_dir() and detect_format(p) is not None:
+            found.append((p.name, p))
+    if not found:
+        raise ExtractError(
+            f"{directory}: no extracts found (expected <source>.csv or <source>.parquet, or a "
+            "file or folder in one of the formats kinlink reads)"
+        )
+    names = [n for n, _ in found]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ExtractError(f"{directory}: source {duplicated[0]} has more than one file "
+                           "(e.g. both a CSV and a Parquet file)")
+    return found
+
+
+def _frame(rows: RecordTable) -> pd.DataFrame:
+    frame = pd.DataFrame(rows.columns, dtype=object)
+    if "record_id" not in frame.columns:
+        frame["record_id"] = pd.Series([None] * len(rows), dtype=object)
+    return frame
+
+
+def _format_relationships(
+    extract: FormatExtract, source: str, record_ids: set[str], rejects: list[Reject]
+) -> pd.DataFrame:
+    """A format's relationship rows (CTF contacts, FHIR RelatedPerson) whose records were kept."""
+    rows = [r for r in extract.relationships if r[0] in record_ids and r[1] in record_ids]
+    dropped = len(extract.relationships) - len(rows)
+    if dropped:
+        rejects.append(Reject(str(extract.files[0]), None, "relationship",
+                              f"{dropped} relationship(s) name a record that was not kept"))
+    out = pd.DataFrame(rows, columns=list(RELATIONSHIP_COLUMNS), dtype=object)
+    out.insert(0, "source", source)
+    return out
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -127,8 +235,16 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def _to_canonical(
-    path: Path, frame: pd.DataFrame, config: SourceConfig, rejects: list[Reject]
-) -> pd.DataFrame:
+    path: Path,
+    frame: pd.DataFrame,
+    config: SourceConfig,
+    rejects: list[Reject],
+    *,
+    source: str | None = None,
+    row_numbers: list[int] | None = None,
+    format_dates: tuple[str, ...] | None = None,
+    estimated_day: int = 1,
+) -> tuple[pd.DataFrame, DateFormatChoice]:
     missing = sorted(v for v in config.columns.values() if v not in frame.columns)
     if missing:
         raise ExtractError(
@@ -141,7 +257,8 @@ def _to_canonical(
     frame = frame.astype(object).where(frame.notna(), None)
     frame = frame.map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
     row_numbers = (
-        pd.Series(range(2, len(frame) + 2), index=frame.index)
+        pd.Series(row_numbers, index=frame.index, dtype="int64") if row_numbers is not None
+        else pd.Series(range(2, len(frame) + 2), index=frame.index)
         if path.suffix == ".csv"
         else pd.Series(range(1, len(frame) + 1), index=frame.index)
     )
@@ -174,7 +291,8 @@ def _to_canonical(
             lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else None
         )
 
-    formats = config.formats_for("dob")
+    dates = _date_choice(out, config, format_dates)
+    formats = dates.formats
 
     def check(column: str, clean: Callable[[Any], tuple[Any, str | None]]) -> None:
         values = out[column]
@@ -201,8 +319,12 @@ def _to_canonical(
         return (r.value, _UPN_PROBLEMS.get(r.status))
 
     def dob(v: Any) -> tuple[Any, str | None]:
-        r = parse_date(v, formats)
+        r = parse_date(v, formats, estimated_day=estimated_day)
         return (r.iso, _DATE_PROBLEMS.get(r.status))
+
+    def uprn(v: Any) -> tuple[Any, str | None]:
+        value = clean_uprn(v)
+        return (value, None) if value else (None, "UPRN is not 1 to 12 digits")
 
     def postcode(v: Any) -> tuple[Any, str | None]:
         p = clean_postcode(v)
@@ -215,15 +337,18 @@ def _to_canonical(
 
     check("nhs_number", nhs)
     check("upn", upn)
-    check("dob", dob)
+    check("former_upn", upn)
+    for column in DATE_COLUMNS:
+        check(column, dob)
+    check("uprn", uprn)
     check("postcode", postcode)
     _note_postcodes_from_elsewhere(path, out["postcode"], rejects)
     check("sex", sex)
 
     contract = list(CANONICAL_COLUMNS)
     out[contract] = out[contract].astype(object).where(out[contract].notna(), None)
-    out["source"] = path.stem
-    out["agency"] = config.agency or path.stem
+    out["source"] = source or path.stem
+    out["agency"] = config.agency or source or path.stem
     out["row_number"] = row_numbers.astype("int64")
     records = frame[extras].to_dict("records") if extras else [{} for _ in range(len(frame))]
     out["attributes"] = [
@@ -231,14 +356,29 @@ def _to_canonical(
         json.dumps({k: v for k, v in r.items() if pd.notna(v) and v != ""}, sort_keys=True)
         for r in records
     ]
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), dates
+
+
+def _date_choice(
+    out: pd.DataFrame, config: SourceConfig, format_dates: tuple[str, ...] | None
+) -> DateFormatChoice:
+    """Declared in the YAML, else defined by the file's format, else detected from the values
+    (issue 14.3): the choice goes into the run summary so an operator can see and correct it."""
+    declared = config.declared_formats("dob")
+    if declared:
+        return DateFormatChoice(declared, "declared")
+    if format_dates:
+        return DateFormatChoice(format_dates, "format")
+    values = [v for column in DATE_COLUMNS for v in out[column].dropna().tolist()
+              if isinstance(v, str)]
+    return detect_date_format(values)
 
 
 def _whole_column_problem(
     column: str, count: int, problem: str, path: Path, formats: tuple[str, ...]
 ) -> str:
     setting = (f"date_formats.dob in {path.with_suffix('.yaml').name} (now "
-               f"{', '.join(formats)})" if column == "dob"
+               f"{', '.join(formats)})" if column in DATE_COLUMNS
                else f"columns.{column} in {path.with_suffix('.yaml').name}")
     return (f"all {count} values rejected, most as: {problem}; the whole column is set to null. "
             f"Check {setting}")

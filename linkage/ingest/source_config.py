@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,6 +19,11 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     agency: str | None = None
+    #: The reader for a file whose type and content do not say (``linkage.ingest.formats``).
+    format: str | None = None
+    #: The day this source writes when only the month of a date is known (D2I writes the 15th);
+    #: unset, the file's format decides.
+    estimated_day: Literal[1, 15] | None = None
     #: contract column → the source's own column name
     columns: dict[str, str] = Field(default_factory=dict)
     #: contract column → strptime format(s)
@@ -36,9 +42,14 @@ class SourceConfig(BaseModel):
         return value
 
     def formats_for(self, column: str) -> tuple[str, ...]:
-        fmt = self.date_formats.get(column)
+        return self.declared_formats(column) or DEFAULT_DATE_FORMATS
+
+    def declared_formats(self, column: str) -> tuple[str, ...] | None:
+        """The date format(s) this file declares for ``column``, or None (detect or default)."""
+        fmt = self.date_formats.get(column) or (
+            self.date_formats.get("dob") if column == "expected_dob" else None)
         if fmt is None:
-            return DEFAULT_DATE_FORMATS
+            return None
         return (fmt,) if isinstance(fmt, str) else tuple(fmt)
 
 

@@ -6,8 +6,9 @@ number of different names and postcodes, not with the number of records.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
@@ -24,8 +25,13 @@ from linkage.standardise.nhs_number import clean_nhs_number
 from linkage.standardise.postcodes import clean_postcode
 from linkage.standardise.sex import clean_sex
 from linkage.standardise.upn import clean_upn
+from linkage.standardise.uprn import clean_uprn
 
-__all__ = ["FEATURE_COLUMNS", "standardise_record", "standardise_records"]
+__all__ = ["FEATURE_COLUMNS", "is_adoption_marked", "standardise_record", "standardise_records"]
+
+#: The restricted marker an adopted child's post-adoption record carries (attribute
+#: ``restriction``, as agencies' extracts and the gateway name it).
+ADOPTION_MARKER: Final = "adoption"
 
 FEATURE_COLUMNS = [
     "unique_id",
@@ -56,6 +62,10 @@ FEATURE_COLUMNS = [
     "postcode_sector",
     "address_key",
     "address_line_key",
+    "former_upn",
+    "former_family_name",
+    "uprn",
+    "expected_dob",
 ]
 
 del JaroWinkler  # imported for its side effect of failing fast if rapidfuzz is missing
@@ -73,6 +83,37 @@ def _given(raw: Any) -> tuple[str | None, bool]:
         return None, True
     first = text.split()[0] if text else None
     return first, False
+
+
+def is_adoption_marked(attributes: object) -> bool:
+    """True when a record's attributes (a dict, or the JSON the reader stores) carry the
+    adoption marker."""
+    if isinstance(attributes, str):
+        if ADOPTION_MARKER not in attributes:
+            return False
+        try:
+            attributes = json.loads(attributes)
+        except json.JSONDecodeError:
+            return False
+    if not isinstance(attributes, dict):
+        return False
+    return str(attributes.get("restriction") or "").strip().lower() == ADOPTION_MARKER
+
+
+def _former_upn(raw: Any, adopted: bool) -> str | None:
+    """An adopted child's record never carries a former UPN into linkage: the UPN issued before
+    the adoption belongs to a record that must not be joined to this one, whatever the
+    extract says (the adoption marker wins over any identifier)."""
+    if adopted or raw is None or (isinstance(raw, float) and raw != raw):
+        return None
+    return clean_upn(raw).value
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A contract column, or an empty one for frames built before it joined the contract."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
 
 def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
@@ -137,6 +178,13 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
         for a, p in zip(frame["address"].tolist(), out["postcode"].tolist(), strict=True)
     ]
     out["address_line_key"] = _per_distinct(frame["address"], address_line_key)
+    adopted = _column(frame, "attributes").map(is_adoption_marked).astype(bool)
+    out["former_upn"] = [_former_upn(v, a) for v, a in
+                         zip(_column(frame, "former_upn").tolist(), adopted.tolist(), strict=True)]
+    out["former_family_name"] = _per_distinct(_column(frame, "former_family_name"),
+                                              normalise_name)
+    out["uprn"] = _per_distinct(_column(frame, "uprn"), clean_uprn)
+    out["expected_dob"] = _column(frame, "expected_dob")
     result = out[FEATURE_COLUMNS].reset_index(drop=True)
     for column in ("given_names_all", "family_name_tokens"):
         result[column] = result[column].map(lambda v: v if isinstance(v, list) else [])
@@ -205,4 +253,10 @@ def standardise_record(record: dict[str, Any]) -> dict[str, Any]:
         "postcode_sector": postcode.sector if postcode else None,
         "address_key": address_key(record.get("address"), postcode.value) if postcode else None,
         "address_line_key": address_line_key(record.get("address")),
+        "former_upn": _former_upn(_text(record.get("former_upn")),
+                                  is_adoption_marked(record.get("attributes"))),
+        "former_family_name": normalise_name(_text(record.get("former_family_name")))
+        if _text(record.get("former_family_name")) is not None else None,
+        "uprn": clean_uprn(_text(record.get("uprn"))),
+        "expected_dob": _text(record.get("expected_dob")),
     }

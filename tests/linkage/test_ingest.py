@@ -62,6 +62,8 @@ def test_postcodes_from_elsewhere_are_kept_with_one_note_for_the_file(tmp_path: 
 def test_a_column_rejected_whole_is_one_line_naming_the_setting(tmp_path: Path) -> None:
     rows = "".join(f"r{i},,,Bo,Smith,0{i}/03/2015,F,TA1 2AB,,\n" for i in range(1, 8))
     write(tmp_path, "police.csv", HEADER + rows)
+    # Declared wrongly: undeclared, the day-first dates would be detected (next test).
+    write(tmp_path, "police.yaml", 'date_formats: {dob: "%Y-%m-%d"}\n')
     result = read_sources(tmp_path)
     assert result.sources["police"]["dob"].isna().all()
     assert len(result.rejects) == 1, result.rejects
@@ -69,6 +71,31 @@ def test_a_column_rejected_whole_is_one_line_naming_the_setting(tmp_path: Path) 
     assert (reject.row, reject.field) == (None, "dob")
     assert "all 7 values" in reject.problem and "date_formats.dob in police.yaml" in reject.problem
     assert "2015" not in reject.problem
+
+
+@pytest.mark.parametrize(
+    ("written", "chosen"),
+    [("0{i}/03/2015", "%d/%m/%Y"), ("2015030{i}", "%Y%m%d"), ("2015-03-0{i}", "%Y-%m-%d")],
+)
+def test_an_undeclared_date_format_is_detected_and_reported(
+    tmp_path: Path, written: str, chosen: str
+) -> None:
+    rows = "".join(f"r{i},,,Bo,Smith,{written.format(i=i)},F,TA1 2AB,,\n" for i in range(1, 8))
+    write(tmp_path, "police.csv", HEADER + rows)
+    result = read_sources(tmp_path)
+    assert list(result.sources["police"]["dob"]) == [f"2015-03-0{i}" for i in range(1, 8)]
+    assert result.readings["police"].dates == {"formats": [chosen], "basis": "detected",
+                                               "parsed_share": 1.0}
+    assert not result.rejects
+
+
+def test_detection_picks_one_format_for_the_source_not_one_per_value(tmp_path: Path) -> None:
+    """Mostly day-first: the one ISO value is a mistake to report, not a second convention."""
+    rows = "".join(f"r{i},,,Bo,Smith,1{i}/03/2015,F,TA1 2AB,,\n" for i in range(1, 8))
+    write(tmp_path, "police.csv", HEADER + rows + "r9,,,Bo,Smith,2015-03-04,F,TA1 2AB,,\n")
+    result = read_sources(tmp_path)
+    assert result.readings["police"].dates["formats"] == ["%d/%m/%Y"]
+    assert [(r.row, r.field) for r in result.rejects] == [(9, "dob")]
 
 
 def test_rows_without_or_with_a_repeated_record_id_are_skipped_and_reported(tmp_path: Path) -> None:
@@ -163,3 +190,26 @@ def test_bad_files_raise_an_error_naming_the_file(tmp_path: Path, setup, message
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ExtractError, match="does not exist"):
         read_sources(tmp_path / "nope")
+
+
+def test_an_adopted_childs_former_upn_never_reaches_linkage(tmp_path: Path) -> None:
+    """The adoption marker wins: the UPN issued before the adoption stays on the extract (for the
+    audit trail) but is not a feature any comparison can join on. A child who was not adopted
+    keeps theirs."""
+    from linkage.features import prepare_sources
+    from linkage.standardise.records import standardise_record
+
+    header = "record_id,upn,former_upn,given_name,family_name,dob,sex,restriction\n"
+    write(tmp_path, "school.csv", header
+          + "r1,C223456789012,A123456789012,Mia,Lee,2015-01-02,F,adoption\n"
+          + "r2,,A123456789012,Ava,Khan,2015-05-06,F,\n")
+    write(tmp_path, "school.yaml", "categories: {restriction: restricted-marker}\n")
+    prepared = prepare_sources(tmp_path)
+    canonical = prepared.canonical.set_index("record_id")
+    assert canonical.loc["r1", "former_upn"] == "A123456789012"  # kept as recorded
+    features = prepared.features.set_index("record_id")
+    assert pd.isna(features.loc["r1", "former_upn"])
+    assert features.loc["r2", "former_upn"] == "A123456789012"
+    # The one-record standardiser (real-time queries) applies the same rule.
+    one = prepared.canonical[prepared.canonical["record_id"] == "r1"].iloc[0].to_dict()
+    assert standardise_record(one)["former_upn"] is None
