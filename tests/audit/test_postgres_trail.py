@@ -194,9 +194,12 @@ def test_a_trail_from_before_migrations_is_version_one_and_still_verifies(
     trail.close()
     with duckdb.connect(str(path)) as con:       # as the previous release left it: no ledger
         con.execute("DROP TABLE schema_migrations")
+        con.execute("DROP TABLE audit_settings")
     trail = AuditTrail.open(path)
-    assert trail.cursor().execute("SELECT component, version FROM schema_migrations"
-                                  ).fetchall() == [("audit", 1)]
+    # Recognised as version 1, then upgraded: the origin its checkpoints were signed under kept.
+    assert trail.cursor().execute("SELECT component, version FROM schema_migrations ORDER BY 2"
+                                  ).fetchall() == [("audit", 1), ("audit", 2)]
+    assert trail.origin == "kinlink.local/audit"
     assert trail.verify().ok and trail.append([event(3)])[0].seq == 2
     trail.close()
 
@@ -239,7 +242,6 @@ def test_witness_log_key_and_staff_register_on_postgresql(postgres_url: str,
         owner.execute("DELETE FROM checkpoints")
         owner.execute("UPDATE audit_events SET leaf_hash = repeat('0', 64) WHERE seq = 2")
     forged = AuditTrail.open(postgres_url, key_path=key)          # the log key signs a forgery
-    forged._range = None
     forged.checkpoint()
     refused = CliRunner().invoke(app, witness)
     assert refused.exit_code == 1 and "refused" in refused.output, refused.output
