@@ -1,11 +1,17 @@
 # The two Quick start commands: `make demo` and `make test`.
-# Everything installs into ./.venv from this repository's own files.
+# Everything installs into ./.venv from this repository's own files; `make test` also installs,
+# once, what the tests need beyond Python (npm lockfiles, and Debian's chromium, PostgreSQL server
+# and Java: tools/system-packages.sh).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kinlink-installed
+# npm lockfiles: GOV.UK Frontend for the pages; the tests' OpenID provider and Compose schema.
+FRONTEND := gateway/web/frontend/node_modules/.package-lock.json
+TEST_NPM := tests/gateway/oidc/node_modules/.package-lock.json \
+            tests/deploy/node_modules/.package-lock.json
 
-.PHONY: demo test lint install
+.PHONY: demo test check lint install system-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,13 +19,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# npm writes node_modules/.package-lock.json on every install: newer than the lockfile means done.
+%/node_modules/.package-lock.json: %/package-lock.json
+	npm ci --prefix $* --no-audit --no-fund
 
-demo: $(STAMP)
+install: $(STAMP) $(FRONTEND)
+
+system-packages:
+	bash tools/system-packages.sh
+
+demo: install
 	$(BIN)/kinlink demo $(ARGS)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
-
-lint: $(STAMP)
+# What CI runs besides the tests: lint, the layer contract and the type checker.
+check: $(STAMP)
 	$(BIN)/ruff check .
+
+test: install $(TEST_NPM) system-packages
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: check

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from gateway.clients import ClientRegistry
 from gateway.settings import GatewaySettings
+from kinlink.layout import InstallLayout
 
 __all__ = ["DEMO_CLIENTS", "DemoClient", "ensure_demo_clients", "serve_demo"]
 
@@ -43,7 +44,7 @@ DEMO_CLIENTS = (
 
 
 def _credentials_path(settings: GatewaySettings) -> Path:
-    return settings.db_path.with_name(f"{settings.db_path.stem}.demo-clients.json")
+    return InstallLayout(Path(settings.db_path)).demo_clients
 
 
 def ensure_demo_clients(settings: GatewaySettings) -> dict[str, dict[str, str]]:
@@ -83,7 +84,7 @@ def ensure_demo_staff(settings: GatewaySettings) -> dict[str, str]:
     """Demo staff users for the pages, one per role; passwords kept beside the index (0600)."""
     from gateway.users import StaffRegistry
 
-    path = settings.db_path.with_name(f"{settings.db_path.stem}.demo-staff.json")
+    path = InstallLayout(Path(settings.db_path)).demo_staff
     if path.exists():
         return dict(json.loads(path.read_text()))
     registry = StaffRegistry(settings.users_path)

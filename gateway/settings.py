@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kinlink.config import ConfigError, KinlinkConfig, load_config
 from kinlink.database import DuckDBLocation, PostgresLocation, StoreLocation, parse_location
+from kinlink.layout import InstallLayout
 
 __all__ = ["GatewaySettings"]
 
@@ -51,24 +52,26 @@ class GatewaySettings:
     def store(self) -> StoreLocation:
         return parse_location(self.db_path)
 
-    def _beside(self, suffix: str) -> Path:
+    @property
+    def layout(self) -> InstallLayout:
+        """The files of a DuckDB install (PostgreSQL keeps its stores in the database)."""
         store = self.store
         assert isinstance(store, DuckDBLocation)
-        return store.path.with_name(f"{store.path.stem}{suffix}")
+        return InstallLayout(store.path)
 
     @property
     def clients_path(self) -> Path | PostgresLocation:
         store = self.store
-        return store if isinstance(store, PostgresLocation) else self._beside(".clients.duckdb")
+        return store if isinstance(store, PostgresLocation) else self.layout.clients
 
     @property
     def users_path(self) -> Path | PostgresLocation:
         store = self.store
-        return store if isinstance(store, PostgresLocation) else self._beside(".users.duckdb")
+        return store if isinstance(store, PostgresLocation) else self.layout.users
 
     @property
     def keys_dir(self) -> Path:
-        return self.keys_directory or self._beside(".keys")
+        return self.keys_directory or self.layout.keys_dir
 
     @property
     def audit_path(self) -> Path | PostgresLocation:

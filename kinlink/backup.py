@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from kinlink.database import PostgresLocation, parse_location
+from kinlink.layout import InstallLayout
 
 __all__ = ["MANIFEST", "backup_files", "register", "sha256_of"]
 
@@ -30,15 +31,7 @@ MANIFEST = "MANIFEST.json"
 
 def backup_files(db: Path) -> list[Path]:
     """The files one install keeps beside its index (see deploy/README.md)."""
-    stem = db.stem
-    names = [db.name, f"{stem}.audit.duckdb", f"{stem}.audit.signing-key",
-             f"{stem}.audit.vkey", f"{stem}.audit.checkpoint",
-             f"{stem}.decisions.duckdb", f"{stem}.clients.duckdb"]
-    files = [db.with_name(n) for n in names if db.with_name(n).exists()]
-    keys = db.with_name(f"{stem}.keys")
-    if keys.is_dir():
-        files += sorted(keys.glob("*.pem"))
-    return files
+    return InstallLayout(db).kept_files()
 
 
 def sha256_of(path: Path) -> str:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -46,7 +47,8 @@ def _progress(enabled: bool) -> Iterator[object]:
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    # Messages carry file names and install lines ("kinlink[spark]"): never read them as markup.
+    console.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code=2)
 
 
@@ -75,14 +77,16 @@ def link(
     ] = "duckdb",
 ) -> None:
     """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
-    from linkage.engines import ENGINES
+    from linkage.engines import EngineUnavailable, require_engine
     from linkage.index import IndexUnavailable, LinkInProgress
     from linkage.ingest.errors import ExtractError
     from linkage.persons.clustering import ClusteringRules
     from linkage.pipeline import LinkOptions, link_sources
 
-    if engine not in ENGINES:
-        raise _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    try:
+        require_engine(engine)
+    except EngineUnavailable as exc:
+        raise _fail(str(exc)) from exc
     options = LinkOptions(
         clustering=ClusteringRules(link_threshold=threshold),
         model_path=model,

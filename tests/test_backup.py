@@ -114,3 +114,50 @@ def test_postgresql_backup_is_restored_into_a_new_database_and_verified(
         with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
             for target in targets:
                 admin.execute(f'DROP DATABASE IF EXISTS "{target.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def test_a_restored_install_signs_its_staff_in_and_keeps_their_sessions(tmp_path: Path) -> None:
+    """The staff register and the session secret travel with a backup: a user signs in on the
+    restored copy with the same password, a session begun before the backup still holds there,
+    and the restored trail verifies."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.users import StaffRegistry
+
+    generate_population(tmp_path / "extracts", families=20, seed=4)
+    db = tmp_path / "live" / "kinlink.duckdb"
+    assert runner.invoke(app, ["link", "--sources", str(tmp_path / "extracts"),
+                               "--db", str(db)]).exit_code == 0
+    settings = GatewaySettings(db_path=db, issuer="http://testserver")
+    StaffRegistry(settings.users_path).add("u", "U", "social_care", "mash-social-worker",
+                                           ["mash-triage"], password="pw-pw-pw-pw")
+
+    def sign_in(client: TestClient) -> None:
+        start = client.get("/sign-in", follow_redirects=False)
+        params = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+        form = {k: params[k] for k in ("client_id", "redirect_uri", "code_challenge", "state")}
+        done = client.post("/oauth/authorize",
+                           data={**form, "username": "u", "password": "pw-pw-pw-pw"})
+        assert done.status_code == 200 and done.url.path == "/purpose"
+
+    with TestClient(create_app(settings)) as live:
+        sign_in(live)
+        cookies = dict(live.cookies)
+    made = runner.invoke(app, ["backup", "--db", str(db), "--out", str(tmp_path / "b")])
+    assert made.exit_code == 0, repr(made.output)
+    backup = next((tmp_path / "b").iterdir())
+    assert (backup / "kinlink.users.duckdb").is_file()
+    assert (backup / "kinlink.keys" / "session.secret").is_file()
+
+    restored = tmp_path / "empty" / "site.duckdb"
+    result = runner.invoke(app, ["restore", "--from", str(backup), "--db", str(restored)])
+    assert result.exit_code == 0, result.output
+    assert "audit trail verified" in " ".join(result.output.split())
+    copy = GatewaySettings(db_path=restored, issuer="http://testserver")
+    with TestClient(create_app(copy)) as fresh:
+        sign_in(fresh)
+    with TestClient(create_app(copy), cookies=cookies) as carried:
+        assert carried.get("/purpose", follow_redirects=False).status_code == 200

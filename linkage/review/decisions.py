@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from kinlink.database import PostgresLocation, StoreLocation, parse_location, postgres_pool
+from kinlink.layout import InstallLayout
 from kinlink.migrations import migrate
 
 __all__ = ["Decision", "DecisionStore", "decisions_path_for"]
@@ -41,7 +42,7 @@ def decisions_path_for(db: str | Path | StoreLocation) -> Path | PostgresLocatio
     where = parse_location(db)
     if isinstance(where, PostgresLocation):
         return where
-    return where.path.with_name(f"{where.path.stem}.decisions.duckdb")
+    return InstallLayout(where.path).decisions
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,24 @@ def test_duckdb_sql_becomes_spark_sql() -> None:
     assert to_spark_sql('jaro_winkler_similarity("n_l", "n_r") >= 0.9') == \
         "JARO_WINKLER(`n_l`, `n_r`) >= 0.9"
     assert to_spark_sql("ELSE") == "ELSE"
+
+
+def test_spark_without_its_extra_stops_before_any_work(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine without pyspark hears which extra to install, before extracts are even read."""
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from kinlink.cli import app
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pyspark" else real_find_spec(name, *a))
+    db = tmp_path / "kinlink.duckdb"
+    # The sources folder does not even exist: a run that did any work would fail on it instead.
+    result = CliRunner().invoke(app, ["link", "--sources", str(tmp_path / "nowhere"),
+                                      "--db", str(db), "--engine", "spark"])
+    assert result.exit_code == 2
+    assert "kinlink[spark]" in result.output and "Traceback" not in result.output
+    assert not db.exists()
