@@ -510,6 +510,10 @@ def init_db(
     db: Annotated[str, typer.Option("--db", help="postgresql:// URL, as the database owner.")],
     writer_role: Annotated[str, typer.Option(
         help="The gateway's database role: may append and read the trail, never change it.")],
+    origin: Annotated[str | None, typer.Option(
+        "--audit-origin", envvar="KINLINK_AUDIT_ORIGIN",
+        help="The install's log name, e.g. somerset.gov.uk/kinlink/audit (kept with the trail; "
+             "refused once checkpoints exist under another).")] = None,
 ) -> None:
     """Create (or upgrade) the audit trail in PostgreSQL and grant the gateway's role append-only
     access. Run once as the owner; the database then refuses UPDATE, DELETE and TRUNCATE."""
@@ -520,7 +524,13 @@ def init_db(
         out.print("[red]error:[/red] init-db is for a PostgreSQL trail (--db postgresql://…); a "
                   "DuckDB trail is created by its first write")
         raise typer.Exit(2)
-    grant_writer(where, writer_role)
+    from audit.store import OriginLocked
+
+    try:
+        grant_writer(where, writer_role, origin)
+    except OriginLocked as exc:
+        out.print(f"[red]error:[/red] --audit-origin: {exc}")
+        raise typer.Exit(2) from exc
     out.print(f"audit trail ready in {where.redacted}; role {writer_role} may append and read")
 
 
