@@ -173,7 +173,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.dpop_replay = ReplayCache()
         app.state.assertion_replay = ReplayCache(window_seconds=2 * MAX_LIFETIME_SECONDS)
         app.state.codes = AuthorizationCodes()
-    app.state.audit = AuditTrail.open(settings.audit_path, key_path=settings.audit_key)
+    app.state.audit = AuditTrail.open(settings.audit_path, origin=settings.audit_origin,
+                                      key_path=settings.audit_key)
     app.state.audit.start_checkpointing(settings.audit_checkpoint_seconds)
     app.state.metrics = GatewayMetrics()
     app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)

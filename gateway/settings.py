@@ -40,6 +40,8 @@ class GatewaySettings:
     #: The audit trail when not the default place (see ``audit_path``).
     audit_db: str | None = None
     audit_key: Path | None = None
+    #: The install's audit log name (None: the one the trail records, or the default).
+    audit_origin: str | None = None
     keys_directory: Path | None = None
     audit_checkpoint_seconds: float = 60.0
 
@@ -127,6 +129,7 @@ class GatewaySettings:
             session_secret=config.session_secret,
             audit_db=config.audit_db,
             audit_key=config.audit_key,
+            audit_origin=config.audit_origin,
             keys_directory=config.keys_dir,
             audit_checkpoint_seconds=config.audit_checkpoint_seconds,
         )

@@ -48,6 +48,11 @@ class KinlinkConfig(BaseModel):
     audit_key: Path | None = Field(None, description=(
         "The audit checkpoint signing key (Ed25519, a file readable only by the gateway). "
         "Default: `<audit stem>.signing-key` beside a DuckDB trail; required with PostgreSQL."))
+    audit_origin: str | None = Field(None, description=(
+        "The install's audit log name, in every signed checkpoint (e.g. "
+        "`somerset.gov.uk/kinlink/audit`), so witnesses serving several councils can tell their "
+        "logs apart. Recorded with the trail on first use (PostgreSQL: at `kinlink db init`); "
+        "a different one is refused once checkpoints exist. Default: `kinlink.local/audit`."))
     keys_dir: Path | None = Field(None, description=(
         "Directory of token-signing keys (rotated with `kinlink keys rotate`). Default: "
         "`<stem>.keys/` beside a DuckDB index; required with PostgreSQL (a shared volume or a "
