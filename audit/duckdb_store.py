@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
 from audit.hashing import EVENT_COLUMNS, GENESIS
 from audit.store import Batch, BuildRows, OriginLocked, StoredTrail
+from kinlink.database import Session
 from kinlink.migrations import migrate
 
 __all__ = ["DuckDBAuditStore"]
@@ -145,6 +147,15 @@ class DuckDBAuditStore:
     def reader(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             return self._con.cursor()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._lock:
+            cursor = self._con.cursor()
+        try:
+            yield Session(cursor, postgres=False)
+        finally:
+            cursor.close()
 
     def ping(self) -> None:
         with self._lock:

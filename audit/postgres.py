@@ -14,8 +14,9 @@ are written for DuckDB. Verification never trusts that replica; it reads the sto
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import duckdb
 
 from audit.hashing import EVENT_COLUMNS
 from audit.store import BuildRows, OriginLocked, StoredTrail
-from kinlink.database import PostgresLocation, postgres_pool
+from kinlink.database import PostgresLocation, Session, postgres_pool
 from kinlink.migrations import available, migrate
 
 __all__ = ["COMMIT_LOCK", "PostgresAuditStore", "grant_writer"]
@@ -146,6 +147,11 @@ class PostgresAuditStore:
             con.execute("INSERT INTO audit_settings (name, value) VALUES ('origin', %s) "
                         "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", [origin])
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._pool.connection() as con:
+            yield Session(con, postgres=True)
+
     def ping(self) -> None:
         with self._pool.connection() as con:
             con.execute("SELECT count(*) FROM audit_events WHERE seq < 0").fetchone()
@@ -232,7 +238,8 @@ def grant_writer(location: PostgresLocation, role: str, origin: str | None = Non
     with psycopg.connect(location.url, autocommit=True) as con, con.transaction():
         for statement in (
             "REVOKE ALL ON audit_events, checkpoints, witness_cosignatures, staff_register, "
-            "audit_settings FROM {who}",
+            "audit_settings, notifications, notification_deliveries FROM {who}",
+            "GRANT SELECT, INSERT ON notifications, notification_deliveries TO {who}",
             "GRANT SELECT, INSERT ON audit_events, checkpoints TO {who}",
             "GRANT SELECT ON audit_settings TO {who}",
             "GRANT SELECT ON witness_cosignatures, staff_register TO {who}",

@@ -8,13 +8,14 @@ in :func:`open_store`; nothing above it asks which one it has.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
 
-from kinlink.database import PostgresLocation, StoreLocation, parse_location
+from kinlink.database import PostgresLocation, Session, StoreLocation, parse_location
 
 __all__ = ["DEFAULT_ORIGIN", "AuditStore", "Batch", "BuildRows", "OriginLocked", "StoredTrail", "open_store"]
 
@@ -74,6 +75,10 @@ class AuditStore(Protocol):
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor for reports (the same SQL on every engine)."""
+        ...
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A read-write session on the store itself (``?`` placeholders, either engine)."""
         ...
 
     def ping(self) -> None: ...

@@ -27,8 +27,9 @@ from audit.checkpoint import Checkpoint, SigningKey
 from audit.events import AuditEvent
 from audit.hashing import GENESIS, event_row
 from audit.merkle import CompactRange
+from audit.notifications import NotificationRule, outbox_rows
 from audit.store import DEFAULT_ORIGIN, AuditStore, Batch, OriginLocked, open_store
-from kinlink.database import PostgresLocation, StoreLocation, parse_location
+from kinlink.database import PostgresLocation, Session, StoreLocation, parse_location
 
 if TYPE_CHECKING:
     from audit.verify import VerifyResult
@@ -132,6 +133,7 @@ class AuditTrail:
         self._range = CompactRange()
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpointing = threading.Event()
+        self._notify: NotificationRule | None = None
 
     @property
     def path(self) -> Path | str:
@@ -242,8 +244,28 @@ class AuditTrail:
             _fail(batch, exc)
         _wake(batch)
 
+    def notify_with(self, rule: NotificationRule | None) -> None:
+        """Write owner notifications by ``rule`` with every event from now on (None: stop).
+
+        Set once by whoever knows the agreements (the gateway), so that the callers who write
+        events need not know notifications exist: each event's notifications go into the
+        outbox in the same transaction as the event itself."""
+        self._notify = rule
+
     def _rows(self, head: tuple[int, str], batch: list[_Pending]) -> Batch:
-        return _rows_after(head, batch)
+        rows = _rows_after(head, batch)
+        rule = self._notify
+        if rule is not None:
+            events = [event for pending in batch for event in pending.events]
+            rows["notifications"] = [
+                row for (seq, *_), event in zip(rows["audit_events"], events, strict=True)
+                for row in outbox_rows(rule, int(seq), event)]  # type: ignore[call-overload]
+        return rows
+
+    def session(self) -> contextlib.AbstractContextManager[Session]:
+        """A session on the trail's store for its small side tables (notification deliveries):
+        through the writer's own connection on DuckDB, pooled on PostgreSQL."""
+        return self.store.session()
 
     def _tree(self) -> CompactRange:
         """The tree over every committed leaf, caught up with the store (caller holds _lock)."""

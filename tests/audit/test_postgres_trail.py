@@ -195,10 +195,12 @@ def test_a_trail_from_before_migrations_is_version_one_and_still_verifies(
     with duckdb.connect(str(path)) as con:       # as the previous release left it: no ledger
         con.execute("DROP TABLE schema_migrations")
         con.execute("DROP TABLE audit_settings")
+        con.execute("DROP TABLE notifications")
+        con.execute("DROP TABLE notification_deliveries")
     trail = AuditTrail.open(path)
     # Recognised as version 1, then upgraded: the origin its checkpoints were signed under kept.
     assert trail.cursor().execute("SELECT component, version FROM schema_migrations ORDER BY 2"
-                                  ).fetchall() == [("audit", 1), ("audit", 2)]
+                                  ).fetchall() == [("audit", 1), ("audit", 2), ("audit", 3)]
     assert trail.origin == "kinlink.local/audit"
     assert trail.verify().ok and trail.append([event(3)])[0].seq == 2
     trail.close()
