@@ -534,5 +534,65 @@ def init_db(
     out.print(f"audit trail ready in {where.redacted}; role {writer_role} may append and read")
 
 
+notifications_app = typer.Typer(
+    help="Owner notifications: which agency was told of which disclosure of its records.",
+    no_args_is_help=True)
+
+
+@notifications_app.command("list")
+def notifications_list(
+    agency: Annotated[str | None, typer.Option(
+        "--agency", help="The owning agency told (default: every agency).")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO date or date-time (UTC)")] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Only the dead-letter list.")] = False,
+    db: DbOption = DEFAULT_DB,
+    audit: AuditOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Notifications oldest first, each with its delivery state (pending, failed, delivered,
+    dead, replay). Reads the trail read-only: while the gateway runs, on a copy."""
+    from audit.notifications import dead_letters, notifications_for
+    from audit.store import open_store
+
+    where = _paths(db, audit)
+    try:
+        store = open_store(where, read_only=True)
+    except FileNotFoundError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except duckdb.IOException as exc:
+        out.print(f"[red]error:[/red] {where} is held by a running gateway; stop it or copy the "
+                  "file and pass --audit COPY")
+        raise typer.Exit(2) from exc
+    try:
+        with store.session() as session:
+            if dead:
+                found = [n for n in dead_letters(session)
+                         if agency is None or n["owner_agency"] == agency]
+            else:
+                found = notifications_for(session, agency, None, _when(since, "--since"), limit)
+    except duckdb.CatalogException:  # a trail from before notifications: none written
+        found = []
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(found))
+        return
+    table = Table(title=f"{len(found)} notifications")
+    for column in ("seq", "recorded", "told", "person", "by agency", "role", "purpose",
+                   "clauses", "categories", "flags", "delivery"):
+        table.add_column(column)
+    for n in found:
+        flags = " ".join(f for f, on in (("break-glass", n["break_glass"]),
+                                         ("consent-override", n["consent_override"])) if on)
+        table.add_row(str(n["seq"]), n["recorded_at"][:19], n["owner_agency"],
+                      n["person_id"] or "", n["requester"]["agency"] or "",
+                      n["requester"]["role"] or "", n["purpose"] or "", ", ".join(n["clauses"]),
+                      ", ".join(n["categories"]), flags, n["delivery"])
+    out.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
+    app.add_typer(notifications_app, name="notifications")
