@@ -44,6 +44,9 @@ class GatewaySettings:
     audit_origin: str | None = None
     keys_directory: Path | None = None
     audit_checkpoint_seconds: float = 60.0
+    #: Owner-notification webhooks (``gateway.notify_delivery.load_webhooks``); None: pull only.
+    notify_webhooks: Path | None = None
+    notify_interval_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if isinstance(self.store, PostgresLocation) and self.keys_directory is None:
@@ -132,6 +135,8 @@ class GatewaySettings:
             audit_origin=config.audit_origin,
             keys_directory=config.keys_dir,
             audit_checkpoint_seconds=config.audit_checkpoint_seconds,
+            notify_webhooks=config.notify_webhooks,
+            notify_interval_seconds=config.notify_interval_seconds,
         )
 
     @classmethod

@@ -77,6 +77,12 @@ class KinlinkConfig(BaseModel):
         "process write a file."))
     audit_checkpoint_seconds: float = Field(60.0, gt=0, description=(
         "How often the gateway signs a checkpoint of the audit trail while it grows."))
+    notify_webhooks: Path | None = Field(None, description=(
+        "YAML file of owner-notification webhooks, `{agency: {url: …}}`: each agency's endpoint "
+        "receives a signed (JWS) notification of every disclosure of its records its sharing "
+        "agreement says to tell. Without it agencies pull `/v1/notifications`."))
+    notify_interval_seconds: float = Field(2.0, gt=0, description=(
+        "How often the gateway sends due owner notifications to their webhooks."))
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description=(
         "Application log level (logs never carry personal data)."))
 
