@@ -402,8 +402,12 @@ def export(
     db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
     fmt: Annotated[str, typer.Option("--format", help="fhir")] = "fhir",
+    server: Annotated[str | None, typer.Option(
+        "--server", envvar="KINLINK_ISSUER",
+        help="The gateway's public URL, its network address in each event (BALP agent.network); "
+             "default: the host of the trail's origin.")] = None,
 ) -> None:
-    """Export the trail as FHIR R4 AuditEvent resources (BALP-shaped), one per line.
+    """Export the trail as FHIR R4 AuditEvent resources following IHE BALP, one per line.
 
     Reads the trail read-only: run it while the gateway is stopped, or on a copy (--audit COPY).
     """
@@ -414,10 +418,19 @@ def export(
         raise typer.Exit(2)
     count = 0
     with _read_only(db, audit) as con, open(out_path, "w", encoding="utf-8") as handle:
-        for resource in fhir_audit_events(con):
+        if server is None:
+            origin = con.execute("SELECT value FROM audit_settings WHERE name = 'origin'"
+                                 ).fetchall() if _has_settings(con) else []
+            server = (origin[0][0] if origin else "kinlink.local/audit").split("/")[0]
+        for resource in fhir_audit_events(con, server=server):
             handle.write(json.dumps(resource, separators=(",", ":")) + "\n")
             count += 1
     out.print(f"{count:,} AuditEvent resources written to {out_path}")
+
+
+def _has_settings(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name = 'audit_settings'").fetchall()[0][0])
 
 
 def _verifier_key(value: str, option: str) -> object:
