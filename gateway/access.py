@@ -112,7 +112,8 @@ def base_event(request: Request, caller: Caller, ctx: PurposeContext) -> dict[st
     return dict(client_id=caller.client_id, user_id=caller.user_id, agency=caller.agency,
                 role=caller.role, token_jti=caller.jti, purpose=ctx.purpose,
                 justification=ctx.justification, reference=ctx.reference,
-                request_id=request.headers.get("x-request-id"), break_glass=ctx.break_glass)
+                request_id=request.headers.get("x-request-id"), break_glass=ctx.break_glass,
+                client_network=request.client.host if request.client else None)
 
 
 def write_audit(request: Request, events: list[AuditEvent]) -> None:

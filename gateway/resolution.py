@@ -94,6 +94,8 @@ def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[s
     shown: list[Resolution] = []
     events: list[AuditEvent] = []
     base = base_event(request, caller, ctx)
+    if request.url.path.endswith("/Patient/$match"):
+        base["transaction"] = "ITI-119"  # IHE PDQm: its audit events carry the transaction
     recorded_query = {k: v for k, v in query.items() if v not in (None, "")}
     for candidate in candidates:
         decision = _decide(request, caller, ctx, candidate.person_id)
