@@ -252,7 +252,8 @@ def sar(
         out.print("[red]error:[/red] --format must be table, csv or json")
         raise typer.Exit(2)
     with _read_only(db, audit) as con:
-        report = subject_access_report(con, person, case_open=_case_open(db, person))
+        report = subject_access_report(con, person, case_open=_case_open(db, person),
+                                       former_ids=_former_ids(db, person))
     if fmt == "json":
         print(json.dumps(report.__dict__, default=str))
         return
@@ -290,6 +291,15 @@ def _case_open(db: str, person: str) -> bool | None:
         return IdentityIndex(db).case_open(person)
     except Exception:  # index unreadable: deferral then falls back to the flags' own dates
         return None
+
+
+def _former_ids(db: str, person: str) -> list[str]:
+    """The IDs merged into ``person`` (its lineage), from the identity index when there."""
+    if not _index_there(db):
+        return []
+    from linkage.index.reader import IdentityIndex
+
+    return IdentityIndex(db).former_ids(person)
 
 
 def _context(db: str, con: duckdb.DuckDBPyConnection, hours: Path | None = None) -> object:
