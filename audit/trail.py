@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import structlog
 
 from audit.checkpoint import Checkpoint, SigningKey
 from audit.events import AuditEvent
@@ -45,6 +46,9 @@ __all__ = [
     "key_path_for",
     "vkey_path_for",
 ]
+
+log = structlog.get_logger("kinlink.audit")
+
 
 class AuditUnavailable(RuntimeError):
     """The audit event could not be made durable: nothing may be disclosed."""
@@ -117,6 +121,41 @@ class _Pending:
     error: AuditUnavailable | None = None
 
 
+class CheckpointHealth:
+    """The background checkpointer's state, so its failures are seen rather than swallowed.
+
+    A trail that stops signing checkpoints still appends, but a deleted tail is no longer caught
+    and witnesses have nothing new to countersign; readiness probes read ``problem``. Failures
+    are logged by kind only: an exception's message may name a path or a value."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.consecutive_failures = 0
+        self.last_error: str | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        with self._lock:
+            self.consecutive_failures += 1
+            self.last_error = type(exc).__name__
+            count = self.consecutive_failures
+        log.warning("audit checkpoint failed", error=type(exc).__name__,
+                    consecutive_failures=count)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if self.consecutive_failures:
+                log.info("audit checkpoints resumed", after_failures=self.consecutive_failures)
+            self.consecutive_failures, self.last_error = 0, None
+
+    @property
+    def problem(self) -> str | None:
+        """None while checkpoints succeed; else the failure's kind and how many in a row."""
+        with self._lock:
+            if not self.consecutive_failures:
+                return None
+            return f"{self.last_error} ({self.consecutive_failures} in a row)"
+
+
 class AuditTrail:
     """Group commit, the Merkle tree and signed checkpoints over an :class:`AuditStore`."""
 
@@ -134,6 +173,8 @@ class AuditTrail:
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpointing = threading.Event()
         self._notify: NotificationRule | None = None
+        #: How the background checkpointing is doing (``start_checkpointing``).
+        self.checkpoint_health = CheckpointHealth()
 
     @property
     def path(self) -> Path | str:
@@ -309,11 +350,12 @@ class AuditTrail:
             while not self._stop_checkpointing.wait(every_seconds):
                 try:
                     size = self.size()
-                except Exception:  # the store is away: retried at the next interval
-                    continue
-                if size != signed_size:
-                    with contextlib.suppress(Exception):  # retried at the next interval
+                    if size != signed_size:
                         signed_size = self.checkpoint().size
+                except Exception as exc:  # the store is away: retried at the next interval
+                    self.checkpoint_health.failed(exc)
+                else:
+                    self.checkpoint_health.succeeded()
 
         self._checkpointer = threading.Thread(target=run, name="audit-checkpoints", daemon=True)
         self._checkpointer.start()
