@@ -134,6 +134,8 @@ def readiness_checks(app: FastAPI) -> dict[str, str]:
             checks[name] = "ok"
         except Exception as exc:  # any failure means not ready
             checks[name] = type(exc).__name__
+    # The background checkpointer: a trail that cannot sign checkpoints must be seen.
+    checks["audit_checkpoints"] = app.state.audit.checkpoint_health.problem or "ok"
     return checks
 
 
