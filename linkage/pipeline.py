@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
+import resource
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +32,7 @@ from splink.internals.misc import prob_to_match_weight
 
 from kinlink.database import DuckDBLocation, StoreLocation, parse_location
 from linkage.families.households import FAMILY_RELATIONSHIPS, group_families
-from linkage.features import prepare_sources
+from linkage.features import PreparedSources, prepare_sources
 from linkage.identity.carry_over import Assignment, carry_over
 from linkage.identity.history import carry_history
 from linkage.identity.ids import new_id
@@ -45,8 +48,14 @@ from linkage.incremental import (
 from linkage.incremental.scoring import PAIR_SCORES, gamma_columns
 from linkage.index.postgres import scratch_dir
 from linkage.index.store import building_index
+from linkage.index.writer import EntityIds, IndexWriter
 from linkage.ingest.rejects import write_reject_report
 from linkage.ingest.relationship_direction import orient_relationships
+from linkage.model.blocking import LARGEST_BLOCK, add_block_bounds
+from linkage.model.comparisons import DobLevel as DOB
+from linkage.model.comparisons import FamilyNameLevel as FAMILY
+from linkage.model.comparisons import GivenNameLevel as GIVEN
+from linkage.model.comparisons import IdentifierLevel as ID
 from linkage.model.store import load_model, model_hash
 from linkage.model.training import adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
@@ -54,27 +63,26 @@ from linkage.persons.constraints import RecordFacts
 from linkage.persons.profiles import ProfileModel
 from linkage.review.decisions import DecisionStore, decisions_path_for
 
-__all__ = ["LinkOptions", "LinkSummary", "StageTimer", "link_sources"]
+__all__ = ["INDEX_STAGES", "LinkOptions", "LinkRun", "LinkSummary", "StageTimer", "link_sources"]
 
-#: Agreement on something personal to one child, read from Splink's comparison levels (numbered
-#: from the top level down to 0 = "different"; -1 = missing), so a pair that agrees only on what a
-#: household shares (surname, address) never links: a shared identifier; or, with dates of birth
-#: not flatly different, the given name exact/diminutive/typo, a weaker name match with a close
-#: date (or, with no date to compare, the same surname — and, for a merely similar name, one
-#: keystroke apart: Ava/Avs, not John/Jean), or a nameless "Baby" record within weeks.
-#: Level numbers: given name 5 exact, 4 diminutive, 3 typo, 2 middle/contained, 1 sounds alike;
-#: family name 4 exact, 3 typo, 2 double-barrelled part; date of birth 6 exact, 5 swapped, 4 one
-#: digit, 3 within 45 days, 2 estimated 1 January, 1 same day and month.
-PERSONAL_EVIDENCE_SQL = """(
-    p.gamma_nhs_number = 1 OR p.gamma_upn = 1 OR p.gamma_local_id_key = 1
-    OR (p.gamma_dob <> 0 AND (
-        p.gamma_given_name >= 3
-        OR (p.gamma_given_name = 2 AND (p.gamma_dob >= 4
-            OR (p.gamma_dob = -1 AND p.gamma_family_name >= 3)))
-        OR (p.gamma_given_name = 1 AND (p.gamma_dob >= 4
-            OR (p.gamma_dob IN (-1, 2) AND p.gamma_family_name >= 3
+#: Agreement on something personal to one child, read from Splink's comparison levels (named in
+#: ``linkage.model.comparisons``), so a pair that agrees only on what a household shares
+#: (surname, address) never links: a shared identifier; or, with dates of birth not flatly
+#: different, the given name exact/diminutive/typo, a weaker name match with a close date (or,
+#: with no date to compare, the same surname — and, for a merely similar name, one keystroke
+#: apart: Ava/Avs, not John/Jean), or a nameless "Baby" record within weeks.
+PERSONAL_EVIDENCE_SQL = f"""(
+    p.gamma_nhs_number = {ID.IDENTICAL} OR p.gamma_upn = {ID.IDENTICAL}
+    OR p.gamma_local_id_key = {ID.IDENTICAL}
+    OR (p.gamma_dob <> {DOB.DIFFERENT} AND (
+        p.gamma_given_name >= {GIVEN.TYPO}
+        OR (p.gamma_given_name = {GIVEN.MIDDLE_OR_CONTAINED} AND (p.gamma_dob >= {DOB.ONE_DIGIT}
+            OR (p.gamma_dob = {DOB.NULL} AND p.gamma_family_name >= {FAMILY.TYPO})))
+        OR (p.gamma_given_name = {GIVEN.SOUNDS_ALIKE} AND (p.gamma_dob >= {DOB.ONE_DIGIT}
+            OR (p.gamma_dob IN ({DOB.NULL}, {DOB.SAME_YEAR_ESTIMATED_JAN1})
+                AND p.gamma_family_name >= {FAMILY.TYPO}
                 AND damerau_levenshtein(l.given_name, r.given_name) <= 1)))
-        OR (p.gamma_given_name = -1 AND p.gamma_dob >= 3)
+        OR (p.gamma_given_name = {GIVEN.NULL} AND p.gamma_dob >= {DOB.WITHIN_45_DAYS})
     ))
 )"""
 
@@ -95,6 +103,12 @@ class LinkOptions:
     incremental: bool | None = None
     #: Where pairs are scored: "duckdb" or "spark" (``linkage.engines``). Spark scores every pair.
     engine: str = "duckdb"
+    #: DuckDB's memory budget for the run (e.g. "4GB"); beyond it DuckDB spills to disk beside the
+    #: index instead of growing. None: ``default_memory_limit()``.
+    memory_limit: str | None = None
+    #: Most records one key of a bounded blocking rule pairs exhaustively
+    #: (``linkage.model.blocking``); beyond it a second key must agree too.
+    largest_block: int = LARGEST_BLOCK
 
 
 @dataclass
@@ -120,6 +134,11 @@ class LinkSummary:
     #: Per source, whether its relationships file lists the relative second (read from the
     #: dates of birth in it: see ``linkage.ingest.relationship_direction``).
     relationships_relative_second: dict[str, bool] = field(default_factory=dict)
+    #: Per stage, the process's peak resident memory (MB) while the stage ran: DuckDB's buffers
+    #: and the Python objects alike.
+    peak_mb: dict[str, float] = field(default_factory=dict)
+    #: The DuckDB memory budget the run was given.
+    memory_limit: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,6 +152,73 @@ def _no_progress(_: str) -> Iterator[None]:
     yield
 
 
+@dataclass
+class LinkRun:
+    """What one run knows so far: each stage reads what earlier stages left here and adds its own,
+    so a stage's inputs and outputs are named fields rather than locals of one long function."""
+
+    sources_dir: Path
+    location: StoreLocation
+    options: LinkOptions
+    progress: StageTimer
+    run_id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+                        + "-" + uuid.uuid4().hex[:6])
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seconds: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, float] = field(default_factory=dict)
+    model: dict[str, Any] | None = None
+    # read and standardise
+    prepared: PreparedSources = field(init=False)
+    report_path: Path = field(init=False)
+    # the index being built
+    con: duckdb.DuckDBPyConnection = field(init=False)
+    writer: IndexWriter = field(init=False)
+    has_previous: bool = field(init=False)
+    # model
+    db_api: DuckDBAPI = field(init=False)
+    linker: Any = field(init=False)
+    fitted: dict[str, Any] = field(init=False)
+    # score pairs / cluster persons
+    scoring: PairScoring = field(init=False)
+    edges: pd.DataFrame = field(init=False)
+    relationships: pd.DataFrame = field(init=False)
+    orientations: list[Any] = field(init=False)
+    labels: np.ndarray = field(init=False)
+    # assign IDs / families
+    clusters: dict[int, list[str]] = field(init=False)
+    persons: Assignment = field(init=False)
+    person_of_record: np.ndarray = field(init=False)
+    family_of_record: np.ndarray = field(init=False)
+    family_basis: dict[str, str] = field(init=False)
+    families: Assignment = field(init=False)
+    # write index
+    grades: list[str] = field(init=False)
+    review_count: int = field(init=False)
+
+    @property
+    def features(self) -> pd.DataFrame:
+        return self.prepared.features
+
+    def timed(self, name: str, step: Callable[[LinkRun], None]) -> None:
+        reset_peak_memory()
+        t0 = time.perf_counter()
+        with self.progress(name):
+            step(self)
+        self.seconds[name] = round(time.perf_counter() - t0, 2)
+        self.peak_mb[name] = round(peak_memory_mb(), 1)
+
+    @property
+    def memory_limit(self) -> str:
+        return self.options.memory_limit or default_memory_limit()
+
+    def open_index(self, con: duckdb.DuckDBPyConnection) -> None:
+        # The index being built is a file, so DuckDB spills to its own ``<file>.tmp`` beside it.
+        con.execute(f"SET memory_limit = '{_checked_memory_limit(self.memory_limit)}'")
+        self.con = con
+        self.has_previous = _has_previous(con)
+        self.writer = IndexWriter(con, self.has_previous)
+
+
 def link_sources(
     sources_dir: Path,
     db_path: Path | str | StoreLocation,
@@ -141,183 +227,226 @@ def link_sources(
 ) -> LinkSummary:
     """Link every extract in ``sources_dir`` into the index at ``db_path`` (a DuckDB file or a
     ``postgresql://`` URL)."""
-    options = options or LinkOptions()
-    location = parse_location(db_path)
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    started = datetime.now(UTC)
-    seconds: dict[str, float] = {}
-
-    @contextlib.contextmanager
-    def timed(name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        with stage(name):
-            yield
-        seconds[name] = round(time.perf_counter() - t0, 2)
-
-    with timed("read and standardise"):
-        prepared = prepare_sources(sources_dir)
-        ingest, canonical, features = prepared.ingest, prepared.canonical, prepared.features
-        report_path = options.reject_report or (
-            location.path.with_name(location.path.stem + ".rejects.csv")
-            if isinstance(location, DuckDBLocation)
-            else scratch_dir(location).with_suffix(".rejects.csv"))
-        write_reject_report(ingest.rejects, report_path)
-
-    model = load_model(options.model_path)
-    with building_index(location) as con:
-        has_previous = _has_previous(con)
-        with timed("store records"):
-            _write_source_records(con, canonical, ingest)
-            con.register("features_df", features)
-            con.execute("CREATE TABLE record_features AS SELECT * FROM features_df")
-            con.unregister("features_df")
-            store_fingerprints(con)
-
-        with timed("model"):
-            db_api = DuckDBAPI(connection=con)
-            linker = new_linker(db_api, "record_features", model)
-            if model is None or options.retrain:
-                train_model(linker)
-            else:
-                adapt_to_population(linker)
-            # The model as fitted to this population: what real-time matching must reproduce.
-            fitted = linker.misc.save_model_to_json()
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('model_json', ?)", [json.dumps(fitted)]
-            )
-
-        with timed("score pairs"):
-            scoring = _score_pairs(con, db_api, linker, fitted, has_previous, options)
-            # Sorted, so that clustering breaks ties between equal weights the same way every run.
-            edges = con.execute(
-                f"""
-                SELECT l.idx AS left_idx, r.idx AS right_idx, p.match_probability,
-                       p.match_weight, {PERSONAL_EVIDENCE_SQL} AS personal_evidence,
-                       {", ".join(f"p.{g}" for g in gamma_columns(linker))}
-                FROM {PAIR_SCORES} p
-                JOIN record_features l ON l.unique_id = p.unique_id_l
-                JOIN record_features r ON r.unique_id = p.unique_id_r
-                WHERE p.match_weight >= ?
-                ORDER BY p.unique_id_l, p.unique_id_r
-                """,
-                [prob_to_match_weight(KEEP_EDGES_ABOVE)],
-            ).df()
-
-        with timed("cluster persons"):
-            decisions = DecisionStore(decisions_path_for(location)).active()
-            must, cannot = _decision_pairs(decisions, features)
-            relationships, orientations = orient_relationships(
-                ingest.relationships, dict(zip(features["unique_id"], features["dob"], strict=True)))
-            cannot += _related_pairs(relationships, features)
-            facts = _record_facts(features)
-            result = cluster_records(
-                facts,
-                edges["left_idx"].to_numpy(),
-                edges["right_idx"].to_numpy(),
-                edges["match_probability"].to_numpy(),
-                edges["match_weight"].to_numpy(),
-                options.clustering,
-                must_link=must,
-                cannot_link=cannot,
-                personal_evidence=edges["personal_evidence"].to_numpy(dtype=bool),
-                relatives=_relatives(relationships, features),
-                profile=(ProfileModel.from_splink_json(fitted),
-                         edges[gamma_columns(linker)].to_numpy(dtype=np.int8)),
-            )
-            edges = edges.drop(columns=gamma_columns(linker))
-            edges["outcome"] = result.edge_outcomes
-            edges = _with_implied_links(edges, result.implied_links, "linked:same-relative")
-            edges = _with_implied_links(edges, result.birth_links, "linked:expected-birth")
-            edges = _with_implied_links(edges, result.household_parent_links,
-                                        "linked:household-parent")
-            edges = _with_implied_links(edges, result.profile_links, "linked:person-profile")
-            edges = _with_implied_links(edges, result.namesake_links,
-                                        "linked:only-namesake-at-house")
-            labels = result.labels
-
-        with timed("assign IDs"):
-            unique_ids = features["unique_id"].tolist()
-            clusters: dict[int, list[str]] = {}
-            for uid, label in zip(unique_ids, labels.tolist(), strict=True):
-                clusters.setdefault(label, []).append(uid)
-            previous_links, previous_created = _previous_ids(con, has_previous, "person")
-            persons = carry_over(
-                clusters, previous_links, previous_created, lambda: new_id("person")
-            )
-            person_of_record = np.array([persons.ids[label] for label in labels.tolist()])
-
-        with timed("families"):
-            family_of_record, family_basis, families = _families(
-                con, has_previous, features, relationships, person_of_record
-            )
-
-        with timed("write index"):
-            grades, probability = _grades(features, edges, labels)
-            now = datetime.now(UTC)
-            links = pd.DataFrame(
-                {
-                    "unique_id": features["unique_id"],
-                    "source": features["source"],
-                    "record_id": features["record_id"],
-                    "person_id": person_of_record,
-                    "family_id": family_of_record,
-                    "match_probability": probability,
-                    "match_grade": grades,
-                    "linked_at": now,
-                }
-            )
-            con.register("links_df", links)
-            con.execute("INSERT INTO record_links SELECT * FROM links_df")
-            con.unregister("links_df")
-            if has_previous:
-                con.execute("INSERT INTO lineage SELECT * FROM previous.lineage")
-            _write_entities(con, has_previous, "person", persons, links["person_id"], now, run_id)
-            _write_entities(con, has_previous, "family", families, links["family_id"], now, run_id)
-            _write_family_members(con, links, features, family_basis, now)
-            _write_edges(con, edges, features, options)
-            store_pair_comparisons(con, gamma_columns(linker))
-            con.execute(f"DROP TABLE {PAIR_SCORES}")
-            carry_history(con, has_previous, now, run_id)
-            review_count = con.execute("SELECT count(*) FROM review_candidates").fetchall()[0][0]
-            linker.table_management.delete_tables_created_by_splink_from_db()
-
-        summary = LinkSummary(
-            run_id=run_id,
-            db_path=str(location),
-            sources={name: len(frame) for name, frame in ingest.sources.items()},
-            records=len(features),
-            persons=len(clusters),
-            multi_record_persons=sum(1 for m in clusters.values() if len(m) > 1),
-            families=len(set(family_of_record.tolist())),
-            rejects=len(ingest.rejects),
-            reject_report=str(report_path),
-            review_candidates=int(review_count),
-            constraint_blocks={
-                k.removeprefix("constraint:"): int(v)
-                for k, v in edges["outcome"].value_counts().items()
-                if k.startswith("constraint:")
-            },
-            grades={k: int(v) for k, v in pd.Series(grades).value_counts().items()},
-            new_person_ids=len(persons.new_ids),
-            retired_person_ids=len(persons.retired),
-            model=model_hash(model) + (" (retrained)" if model is None or options.retrain else ""),
-            seconds=seconds,
-            scoring=scoring.as_dict(),
-            relationships_relative_second={o.source: o.relative_second for o in orientations},
-        )
-        con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                started,
-                datetime.now(UTC),
-                str(sources_dir),
-                model_hash(model),
-                json.dumps(summary.as_dict()),
-            ],
-        )
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('last_run_id', ?)", [run_id])
+    run = LinkRun(sources_dir, parse_location(db_path), options or LinkOptions(), stage)
+    _checked_memory_limit(run.memory_limit)  # before any work, not after standardising
+    run.timed("read and standardise", read_and_standardise)
+    run.model = load_model(run.options.model_path)
+    with building_index(run.location) as con:
+        run.open_index(con)
+        for name, step in INDEX_STAGES:
+            run.timed(name, step)
+        summary = _summary(run)
+        run.writer.run(run.run_id, run.started, datetime.now(UTC), str(run.sources_dir),
+                       model_hash(run.model), summary.as_dict())
     return summary
+
+
+def read_and_standardise(run: LinkRun) -> None:
+    """Read every extract, standardise it, and report the fields rejected on the way."""
+    run.prepared = prepare_sources(run.sources_dir)
+    location = run.location
+    run.report_path = run.options.reject_report or (
+        location.path.with_name(location.path.stem + ".rejects.csv")
+        if isinstance(location, DuckDBLocation)
+        else scratch_dir(location).with_suffix(".rejects.csv"))
+    write_reject_report(run.prepared.ingest.rejects, run.report_path)
+
+
+def store_records(run: LinkRun) -> None:
+    run.writer.source_records(run.prepared.canonical, run.prepared.ingest)
+    run.writer.record_features(run.features)
+    add_block_bounds(run.con, largest_block=run.options.largest_block)
+    store_fingerprints(run.con)
+
+
+def fit_model(run: LinkRun) -> None:
+    """Train afresh, or adapt the saved model to this population; keep the fitted model, which
+    real-time matching must reproduce."""
+    run.db_api = DuckDBAPI(connection=run.con)
+    run.linker = new_linker(run.db_api, "record_features", run.model)
+    if run.model is None or run.options.retrain:
+        train_model(run.linker)
+    else:
+        adapt_to_population(run.linker)
+    run.fitted = run.linker.misc.save_model_to_json()
+    run.writer.meta("model_json", json.dumps(run.fitted))
+
+
+def score_pairs(run: LinkRun) -> None:
+    """Score the blocked pairs and keep those worth any evidence as edges, sorted, so that
+    clustering breaks ties between equal weights the same way every run."""
+    run.scoring = _score_pairs(run.con, run.db_api, run.linker, run.fitted, run.has_previous,
+                               run.options)
+    run.edges = run.con.execute(
+        f"""
+        SELECT l.idx AS left_idx, r.idx AS right_idx, p.match_probability,
+               p.match_weight, {PERSONAL_EVIDENCE_SQL} AS personal_evidence,
+               {", ".join(f"p.{g}" for g in gamma_columns(run.linker))}
+        FROM {PAIR_SCORES} p
+        JOIN record_features l ON l.unique_id = p.unique_id_l
+        JOIN record_features r ON r.unique_id = p.unique_id_r
+        WHERE p.match_weight >= ?
+        ORDER BY p.unique_id_l, p.unique_id_r
+        """,
+        [prob_to_match_weight(KEEP_EDGES_ABOVE)],
+    ).df()
+
+
+def cluster_persons(run: LinkRun) -> None:
+    """Constrained clustering of the edges, under reviewers' standing decisions and what the
+    agencies' relationship files say; every link a rule implied becomes an edge explaining it."""
+    features, edges, gammas = run.features, run.edges, gamma_columns(run.linker)
+    decisions = DecisionStore(decisions_path_for(run.location)).active()
+    must, cannot = _decision_pairs(decisions, features)
+    run.relationships, run.orientations = orient_relationships(
+        run.prepared.ingest.relationships,
+        dict(zip(features["unique_id"], features["dob"], strict=True)))
+    cannot += _related_pairs(run.relationships, features)
+    result = cluster_records(
+        _record_facts(features),
+        edges["left_idx"].to_numpy(),
+        edges["right_idx"].to_numpy(),
+        edges["match_probability"].to_numpy(),
+        edges["match_weight"].to_numpy(),
+        run.options.clustering,
+        must_link=must,
+        cannot_link=cannot,
+        personal_evidence=edges["personal_evidence"].to_numpy(dtype=bool),
+        relatives=_relatives(run.relationships, features),
+        profile=(ProfileModel.from_splink_json(run.fitted), edges[gammas].to_numpy(dtype=np.int8)),
+    )
+    edges = edges.drop(columns=gammas)
+    edges["outcome"] = [str(o) for o in result.edge_outcomes]
+    for outcome, pairs in result.rule_links.items():
+        edges = _with_implied_links(edges, pairs, str(outcome))
+    run.edges = edges
+    run.labels = result.labels
+
+
+def assign_ids(run: LinkRun) -> None:
+    """Carry the previous run's person IDs over to this run's clusters; mint the rest."""
+    labels = run.labels.tolist()
+    run.clusters = {}
+    for uid, label in zip(run.features["unique_id"].tolist(), labels, strict=True):
+        run.clusters.setdefault(label, []).append(uid)
+    previous_links, previous_created = _previous_ids(run.con, run.has_previous, "person")
+    run.persons = carry_over(
+        run.clusters, previous_links, previous_created, lambda: new_id("person"))
+    run.person_of_record = np.array([run.persons.ids[label] for label in labels])
+
+
+def group_into_families(run: LinkRun) -> None:
+    run.family_of_record, run.family_basis, run.families = _families(
+        run.con, run.has_previous, run.features, run.relationships, run.person_of_record)
+
+
+def write_index(run: LinkRun) -> None:
+    """Record links with grades, persons and families with lineage, members, edges and the
+    review queue, the comparison vectors the next run reuses, and each ID's history."""
+    features, writer = run.features, run.writer
+    run.grades, probability = _grades(features, run.edges, run.labels)
+    now = datetime.now(UTC)
+    links = pd.DataFrame(
+        {
+            "unique_id": features["unique_id"],
+            "source": features["source"],
+            "record_id": features["record_id"],
+            "person_id": run.person_of_record,
+            "family_id": run.family_of_record,
+            "match_probability": probability,
+            "match_grade": run.grades,
+            "linked_at": now,
+        }
+    )
+    writer.record_links(links)
+    writer.carry_lineage()
+    for kind, assignment, column in (("person", run.persons, "person_id"),
+                                     ("family", run.families, "family_id")):
+        writer.entities(EntityIds(kind, assignment.retired, assignment.events),
+                        links[column], now, run.run_id)
+    writer.family_members(links, features["dob_year"], run.family_basis, now)
+    writer.edges(run.edges, features["unique_id"].to_numpy(), run.options.review_threshold)
+    store_pair_comparisons(run.con, gamma_columns(run.linker))
+    run.con.execute(f"DROP TABLE {PAIR_SCORES}")
+    carry_history(run.con, run.has_previous, now, run.run_id)
+    run.review_count = writer.review_count()
+    run.linker.table_management.delete_tables_created_by_splink_from_db()
+
+
+#: The stages that run inside the index being built, in order; each reads what earlier ones left
+#: on the ``LinkRun``. (Reading and standardising runs before the index is opened.)
+INDEX_STAGES: tuple[tuple[str, Callable[[LinkRun], None]], ...] = (
+    ("store records", store_records),
+    ("model", fit_model),
+    ("score pairs", score_pairs),
+    ("cluster persons", cluster_persons),
+    ("assign IDs", assign_ids),
+    ("families", group_into_families),
+    ("write index", write_index),
+)
+
+
+def _summary(run: LinkRun) -> LinkSummary:
+    ingest, edges = run.prepared.ingest, run.edges
+    retrained = run.model is None or run.options.retrain
+    return LinkSummary(
+        run_id=run.run_id,
+        db_path=str(run.location),
+        sources={name: len(frame) for name, frame in ingest.sources.items()},
+        records=len(run.features),
+        persons=len(run.clusters),
+        multi_record_persons=sum(1 for m in run.clusters.values() if len(m) > 1),
+        families=len(set(run.family_of_record.tolist())),
+        rejects=len(ingest.rejects),
+        reject_report=str(run.report_path),
+        review_candidates=run.review_count,
+        constraint_blocks={
+            k.removeprefix("constraint:"): int(v)
+            for k, v in edges["outcome"].value_counts().items()
+            if k.startswith("constraint:")
+        },
+        grades={k: int(v) for k, v in pd.Series(run.grades).value_counts().items()},
+        new_person_ids=len(run.persons.new_ids),
+        retired_person_ids=len(run.persons.retired),
+        model=model_hash(run.model) + (" (retrained)" if retrained else ""),
+        seconds=run.seconds,
+        peak_mb=run.peak_mb,
+        memory_limit=run.memory_limit,
+        scoring=run.scoring.as_dict(),
+        relationships_relative_second={o.source: o.relative_second for o in run.orientations},
+    )
+
+
+def default_memory_limit() -> str:
+    """Half the machine's memory: DuckDB's own default (80 %) leaves too little for the Python
+    side of the run (features, edges, clustering) and for anything else on the machine."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, total // 2 // 2**20)}MB"
+
+
+def _checked_memory_limit(limit: str) -> str:
+    """A size DuckDB understands ("4GB", "512MB"), refused with a clear message otherwise."""
+    text = limit.strip().upper().replace(" ", "")
+    if not re.fullmatch(r"\d+(\.\d+)?(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", text):
+        raise ValueError(f"--memory-limit must be a size such as 4GB or 512MB, not {limit!r}")
+    return text
+
+
+def reset_peak_memory() -> None:
+    """Start a new peak: Linux resets a process's high-water mark (VmHWM) on writing 5 to
+    ``/proc/self/clear_refs``, so each stage's peak is its own, not the run's so far."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory since the last reset (the run's peak where /proc is
+    not available)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _score_pairs(
@@ -329,7 +458,7 @@ def _score_pairs(
     options: LinkOptions,
 ) -> PairScoring:
     """Every pair afresh, or (when the previous index allows) only the pairs a change touched."""
-    structure = scoring_structure(fitted)
+    structure = scoring_structure(fitted, options.largest_block)
     con.execute("INSERT OR REPLACE INTO meta VALUES ('scoring_structure', ?)", [structure])
     reason = why_not_incremental(con, has_previous, structure)
     if options.incremental is True and reason is not None:
@@ -349,69 +478,11 @@ def _score_pairs(
     return scoring
 
 
-def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Bulk-insert a frame whose columns are in the table's order (executemany is row by row)."""
-    con.register("_insert_df", frame)
-    try:
-        con.execute(f"INSERT INTO {table} SELECT * FROM _insert_df")
-    finally:
-        con.unregister("_insert_df")
-
-
 def _has_previous(con: duckdb.DuckDBPyConnection) -> bool:
     rows = con.execute(
         "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'previous'"
     ).fetchall()[0]
     return bool(rows and rows[0])
-
-
-def _write_source_records(
-    con: duckdb.DuckDBPyConnection, canonical: pd.DataFrame, ingest: Any
-) -> None:
-    columns = [
-        "source",
-        "record_id",
-        "agency",
-        "row_number",
-        "nhs_number",
-        "upn",
-        "local_id",
-        "given_name",
-        "middle_names",
-        "family_name",
-        "dob",
-        "sex",
-        "postcode",
-        "address",
-        "attributes",
-    ]
-    frame = canonical[columns].copy()
-    frame.insert(0, "unique_id", frame["source"] + ":" + frame["record_id"])
-    con.register("records_df", frame)
-    con.execute("INSERT INTO source_records SELECT * FROM records_df")
-    con.unregister("records_df")
-    rows = [
-        (source, column, category)
-        for source, mapping in ingest.attribute_categories.items()
-        for column, category in mapping.items()
-    ]
-    if rows:
-        con.executemany("INSERT INTO attribute_categories VALUES (?, ?, ?)", rows)
-    if len(ingest.relationships):
-        rel = ingest.relationships[["source", "record_id", "related_record_id", "relationship"]]
-        con.register("rel_df", rel)
-        con.execute("INSERT INTO relationships SELECT * FROM rel_df")
-        con.unregister("rel_df")
-    if ingest.rejects:
-        rejects = pd.DataFrame(
-            {
-                "file": [str(r.file) for r in ingest.rejects],
-                "row_number": [r.row for r in ingest.rejects],
-                "field": [r.field for r in ingest.rejects],
-                "problem": [r.problem for r in ingest.rejects],
-            }
-        )
-        _insert_frame(con, "rejects", rejects)
 
 
 def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
@@ -620,132 +691,3 @@ def _grades(
     probability = np.where(sizes == 1, 1.0, best)
     probability = np.where(certain & (sizes > 1), np.maximum(probability, 0.9999), probability)
     return grades, probability
-
-
-def _write_entities(
-    con: duckdb.DuckDBPyConnection,
-    has_previous: bool,
-    kind: str,
-    assignment: Assignment,
-    ids_of_records: pd.Series,
-    now: datetime,
-    run_id: str,
-) -> None:
-    table = "persons" if kind == "person" else "families"
-    id_col = "person_id" if kind == "person" else "family_id"
-    count_col = "record_count" if kind == "person" else "member_count"
-    counts = ids_of_records.value_counts()
-    created: dict[str, object] = {}
-    carried: pd.DataFrame | None = None
-    if has_previous:
-        carried = con.execute(f"SELECT * FROM previous.{table}").df()
-        created = dict(zip(carried[id_col], carried["created_at"], strict=True))
-    active = pd.DataFrame(
-        {
-            id_col: counts.index.astype(str),
-            "status": "active",
-            "created_at": [created.get(i, now) for i in counts.index],
-            "retired_at": pd.NaT,
-            "survivor_id": None,
-            count_col: counts.to_numpy().astype(np.int32),
-        }
-    )
-    con.register("active_df", active)
-    con.execute(f"INSERT INTO {table} SELECT * FROM active_df")
-    con.unregister("active_df")
-    if carried is not None:
-        # Previously retired IDs stay, still pointing at their survivor.
-        still_retired = carried[
-            (carried["status"] == "retired") & ~carried[id_col].isin(active[id_col])
-        ]
-        newly = carried[carried[id_col].isin(list(assignment.retired))].copy()
-        newly["status"] = "retired"
-        newly["retired_at"] = now
-        newly["survivor_id"] = newly[id_col].map(assignment.retired)
-        keep = pd.concat([still_retired, newly], ignore_index=True)
-        keep = keep[~keep[id_col].isin(active[id_col])]
-        if len(keep):
-            con.register("retired_df", keep)
-            con.execute(f"INSERT INTO {table} SELECT * FROM retired_df")
-            con.unregister("retired_df")
-    start = con.execute("SELECT coalesce(max(event_id), 0) FROM lineage").fetchall()[0][0]
-    events = assignment.events
-    if events:
-        lineage = pd.DataFrame(
-            {
-                "event_id": np.arange(start + 1, start + 1 + len(events), dtype=np.int64),
-                "occurred_at": now,
-                "run_id": run_id,
-                "entity_type": kind,
-                "entity_id": [e.entity_id for e in events],
-                "event": [e.event for e in events],
-                "other_id": [e.other_id for e in events],
-                "reason": [e.reason for e in events],
-                "actor": "kinlink link",
-                "detail": [json.dumps(e.detail) if e.detail else None for e in events],
-            }
-        )
-        _insert_frame(con, "lineage", lineage)
-
-
-def _write_family_members(
-    con: duckdb.DuckDBPyConnection,
-    links: pd.DataFrame,
-    features: pd.DataFrame,
-    basis: dict[str, str],
-    now: datetime,
-) -> None:
-    years = features["dob_year"].astype("Float64")
-    frame = pd.DataFrame(
-        {"family_id": links["family_id"], "person_id": links["person_id"], "year": years}
-    )
-    per_person = frame.groupby(["family_id", "person_id"], as_index=False)["year"].max()
-    age = (now.year - per_person["year"]).astype("float64")  # NaN where no date of birth
-    per_person["role"] = np.where(np.isnan(age), "unknown", np.where(age < 18, "child", "adult"))
-    per_person["basis"] = per_person["person_id"].map(basis).fillna("alone")
-    per_person["valid_from"] = now
-    per_person["valid_to"] = pd.NaT
-    out = per_person[["family_id", "person_id", "role", "basis", "valid_from", "valid_to"]]
-    con.register("members_df", out)
-    con.execute("INSERT INTO family_members SELECT * FROM members_df")
-    con.unregister("members_df")
-
-
-def _write_edges(
-    con: duckdb.DuckDBPyConnection,
-    edges: pd.DataFrame,
-    features: pd.DataFrame,
-    options: LinkOptions,
-) -> None:
-    uids = features["unique_id"].to_numpy()
-    frame = pd.DataFrame(
-        {
-            "unique_id_l": uids[edges["left_idx"].to_numpy()],
-            "unique_id_r": uids[edges["right_idx"].to_numpy()],
-            "match_weight": edges["match_weight"].to_numpy(),
-            "match_probability": edges["match_probability"].to_numpy(),
-            "personal_evidence": edges["personal_evidence"].to_numpy(dtype=bool),
-            "outcome": edges["outcome"].to_numpy(),
-        }
-    )
-    con.register("edges_df", frame)
-    con.execute("INSERT INTO person_edges SELECT * FROM edges_df")
-    con.unregister("edges_df")
-    # Review: uncertain pairs that ended in different persons, ambiguous records held back, and
-    # strong pairs a constraint blocked, where a reviewer can confirm the constraint was right.
-    # Pairs agreeing only on what a household shares (siblings) are not worth a reviewer's time.
-    con.execute(
-        """
-        INSERT INTO review_candidates
-        SELECT e.unique_id_l, e.unique_id_r, e.match_probability, e.match_weight,
-               CASE WHEN e.outcome = 'below_threshold' THEN 'uncertain' ELSE e.outcome END
-        FROM person_edges e
-        JOIN record_links a ON a.unique_id = e.unique_id_l
-        JOIN record_links b ON b.unique_id = e.unique_id_r
-        WHERE a.person_id <> b.person_id
-          AND e.personal_evidence
-          AND e.match_probability >= ?
-          AND e.outcome <> 'constraint:cannot-link'
-        """,
-        [options.review_threshold],
-    )

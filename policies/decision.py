@@ -58,7 +58,7 @@ def decide(bundle: PolicyBundle, request: AccessRequest) -> Decision:
     decision.purpose_of_use = purpose.purpose_of_use
     decision.consent_status = request.subject.consent
 
-    today = request.at or dt.date.today()
+    today = request.at or bundle.today()
     if today > agreement.review_by:
         return _deny(
             decision,

@@ -128,12 +128,13 @@ def _check_references(agreement: Agreement, path: Path) -> None:
                 raise PolicyError(f"{path}: break_glass.purposes[{j}]: {purpose!r} is not defined")
 
 
-def load_policies(directory: Path | None = None) -> PolicyBundle:
-    """Every ``*.yaml`` agreement in ``directory`` (default: the packaged agreements)."""
+def load_policies(directory: Path | None = None, as_of: dt.date | None = None) -> PolicyBundle:
+    """Every ``*.yaml`` agreement in ``directory`` (default: the packaged agreements), judged at
+    ``as_of`` (default: each day as it comes)."""
     directory = directory or DEFAULT_POLICY_DIR
     if not directory.is_dir():
         raise PolicyError(f"{directory}: policy directory does not exist")
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise PolicyError(f"{directory}: no sharing agreements (*.yaml) found")
-    return PolicyBundle(tuple(load_agreement(f) for f in files))
+    return PolicyBundle(tuple(load_agreement(f) for f in files), as_of=as_of)

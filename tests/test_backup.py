@@ -13,6 +13,7 @@ from gateway.keys import KeyStore
 from gateway.settings import GatewaySettings
 from kinlink.cli import app
 from linkage.synth import generate_population
+from tests.conftest import POLICY_DATE
 
 runner = CliRunner()
 
@@ -131,7 +132,7 @@ def test_a_restored_install_signs_its_staff_in_and_keeps_their_sessions(tmp_path
     db = tmp_path / "live" / "kinlink.duckdb"
     assert runner.invoke(app, ["link", "--sources", str(tmp_path / "extracts"),
                                "--db", str(db)]).exit_code == 0
-    settings = GatewaySettings(db_path=db, issuer="http://testserver")
+    settings = GatewaySettings(db_path=db, issuer="http://testserver", policy_date=POLICY_DATE)
     StaffRegistry(settings.users_path).add("u", "U", "social_care", "mash-social-worker",
                                            ["mash-triage"], password="pw-pw-pw-pw")
 
@@ -156,7 +157,7 @@ def test_a_restored_install_signs_its_staff_in_and_keeps_their_sessions(tmp_path
     result = runner.invoke(app, ["restore", "--from", str(backup), "--db", str(restored)])
     assert result.exit_code == 0, result.output
     assert "audit trail verified" in " ".join(result.output.split())
-    copy = GatewaySettings(db_path=restored, issuer="http://testserver")
+    copy = GatewaySettings(db_path=restored, issuer="http://testserver", policy_date=POLICY_DATE)
     with TestClient(create_app(copy)) as fresh:
         sign_in(fresh)
     with TestClient(create_app(copy), cookies=cookies) as carried:

@@ -136,6 +136,7 @@ def _score(con: duckdb.DuckDBPyConnection, fitted: dict[str, Any], gammas: list[
     from splink.backends.spark import SparkAPI
 
     from linkage.incremental.scoring import score_blocked_pairs
+    from linkage.model.blocking import bounded_model
 
     # pyspark warns about every pandas 3 conversion; the frames here are plain columns.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
@@ -146,7 +147,7 @@ def _score(con: duckdb.DuckDBPyConnection, fitted: dict[str, Any], gammas: list[
     con.execute(f"COPY record_features TO '{features}' (FORMAT parquet)")
     db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
     linker = Linker(db_api.register(spark.read.parquet(str(features)), table_name=_FEATURES),
-                    spark_model(fitted), log_level=logging.getLogger("splink").getEffectiveLevel())
+                    spark_model(bounded_model(fitted)), log_level=logging.getLogger("splink").getEffectiveLevel())
     # The same steps as the DuckDB engine (blocked pairs, then Splink's comparison and weight
     # SQL), not ``predict``: identical pairs, gammas and weights, none of the matching columns.
     blocked = linker.inference.compute_blocked_pairs_for_predict()

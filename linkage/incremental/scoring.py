@@ -25,7 +25,11 @@ from typing import Any
 
 import duckdb
 from splink import Linker
-from splink.internals.blocking import ExplodingBlockingRule, block_using_rules_sqls
+from splink.internals.blocking import (
+    ExplodingBlockingRule,
+    block_using_rules_sqls,
+    compute_blocked_pairs_from_concat_with_tf,
+)
 from splink.internals.comparison_vector_values import (
     compute_comparison_vector_values_from_id_pairs_sqls,
 )
@@ -37,9 +41,10 @@ from splink.internals.term_frequencies import (
     _join_tf_to_input_table_sql,
     ensure_term_frequencies_for_linker,
 )
-from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+from splink.internals.vertically_concatenate import enqueue_df_concat, enqueue_df_concat_with_tf
 
 from linkage.incremental.delta import DELTA_TABLE, STABLE_TABLE, RecordDelta, record_delta
+from linkage.model.blocking import BOUNDED_RULES, LARGEST_BLOCK, bounded_blocking_rules
 
 __all__ = [
     "PAIR_SCORES",
@@ -88,7 +93,7 @@ class _Structure:
     comparisons: list[dict[str, Any]] = field(default_factory=list)
 
 
-def scoring_structure(model: dict[str, Any]) -> str:
+def scoring_structure(model: dict[str, Any], largest_block: int = LARGEST_BLOCK) -> str:
     """A hash of what decides which pairs are blocked and what gamma each comparison gives.
 
     m and u values are left out on purpose: retraining re-weighs the same comparison vectors, so
@@ -108,6 +113,9 @@ def scoring_structure(model: dict[str, Any]) -> str:
         }
         for c in model["comparisons"]
     ]
+    # The bound on large blocks decides which pairs are blocked as much as the rules do.
+    rules.append(json.dumps({"largest_block": largest_block,
+                             "bounded": [[r.keys, r.second_keys] for r in BOUNDED_RULES]}))
     structure = _Structure(str(model.get("link_type")), rules, comparisons)
     text = json.dumps(structure.__dict__, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -117,9 +125,27 @@ def gamma_columns(linker: Linker) -> list[str]:
     return [c._gamma_column_name for c in linker._settings_obj.comparisons]
 
 
+def blocking_rules(linker: Linker) -> list[Any]:
+    """The rules pairs are generated with: the model's, large blocks bounded
+    (``linkage.model.blocking``). Full and incremental runs both block with these."""
+    return bounded_blocking_rules(linker._settings_obj._blocking_rules_to_generate_predictions)
+
+
 def score_all_pairs(linker: Linker, con: duckdb.DuckDBPyConnection) -> PairScoring:
     """Block and score every pair (no threshold: the next run needs every comparison vector)."""
-    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    settings = linker._settings_obj
+    pipeline = CTEPipeline()
+    enqueue_df_concat(linker, pipeline)
+    blocked = compute_blocked_pairs_from_concat_with_tf(
+        pipeline=pipeline,
+        db_api=linker._db_api,
+        splink_df_dict=linker._input_tables_dict,
+        blocking_rules=blocking_rules(linker),
+        link_type=settings._link_type,
+        source_dataset_input_column=settings.column_info_settings.source_dataset_input_column,
+        unique_id_input_column=settings.column_info_settings.unique_id_input_column,
+        df_concat_with_tf_table_name="__splink__df_concat",
+    )
     predictions = score_blocked_pairs(linker, blocked)
     _keep_scores(con, [predictions.physical_name], gamma_columns(linker))
     predictions.drop_table_from_database_and_remove_from_cache()
@@ -190,7 +216,7 @@ def _block_changed_records(linker: Linker, con: duckdb.DuckDBPyConnection) -> in
     records against all records, then unchanged records against changed ones.
     """
     settings = linker._settings_obj
-    rules = settings._blocking_rules_to_generate_predictions
+    rules = blocking_rules(linker)
     if any(isinstance(rule, ExplodingBlockingRule) for rule in rules):
         raise ValueError("incremental linkage does not support exploding blocking rules")
     changed, stable = "incremental_changed_features", "incremental_stable_features"

@@ -9,11 +9,69 @@ comparisons as if independent, and double-counting an address is how siblings ge
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink.internals.comparison_creator import ComparisonCreator
 
-__all__ = ["model_comparisons"]
+__all__ = [
+    "AddressLevel",
+    "DobLevel",
+    "FamilyNameLevel",
+    "GivenNameLevel",
+    "IdentifierLevel",
+    "model_comparisons",
+]
+
+
+# Splink numbers a comparison's levels (its gamma value) from the last, "different", as 0 up to
+# the first, strongest; a null level is -1. Rules that read a pair's levels (personal evidence,
+# person profiles) use these names, and ``tests/linkage/test_comparison_levels.py`` pins each to
+# its level's label, so adding a level cannot silently shift what a rule means.
+class IdentifierLevel(IntEnum):
+    NULL = -1
+    DIFFERENT = 0
+    IDENTICAL = 1
+
+
+class GivenNameLevel(IntEnum):
+    NULL = -1
+    DIFFERENT = 0
+    SOUNDS_ALIKE = 1
+    MIDDLE_OR_CONTAINED = 2
+    TYPO = 3
+    NICKNAME = 4
+    EXACT = 5
+
+
+class FamilyNameLevel(IntEnum):
+    NULL = -1
+    DIFFERENT = 0
+    SOUNDS_ALIKE = 1
+    DOUBLE_BARRELLED_PART = 2
+    TYPO = 3
+    EXACT = 4
+
+
+class DobLevel(IntEnum):
+    NULL = -1
+    DIFFERENT = 0
+    SAME_DAY_AND_MONTH = 1
+    SAME_YEAR_ESTIMATED_JAN1 = 2
+    WITHIN_45_DAYS = 3
+    ONE_DIGIT = 4
+    DAY_MONTH_SWAPPED = 5
+    EXACT = 6
+
+
+class AddressLevel(IntEnum):
+    NULL = -1
+    DIFFERENT_AREA = 0
+    SAME_DISTRICT = 1
+    SAME_SECTOR = 2
+    SAME_POSTCODE = 3
+    SAME_HOUSE = 4
 
 
 def _identifier(

@@ -8,11 +8,12 @@ already hold several records, only if they agree as groups, not through one chan
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from linkage.model.comparisons import DobLevel
 from linkage.persons.constraints import (
     GENERATION_GAP_YEARS,
     RecordFacts,
@@ -26,6 +27,7 @@ from linkage.persons.expected_births import expected_birth_links
 from linkage.persons.house_namesakes import house_namesake_candidates
 from linkage.persons.household_parents import household_parent_links
 from linkage.persons.identifier_errors import MisplacedNumber, misplaced_nhs_numbers
+from linkage.persons.outcomes import Outcome, constraint
 from linkage.persons.profiles import ProfileModel, profile_candidates
 
 __all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records"]
@@ -70,18 +72,41 @@ class ClusterResult:
     labels: np.ndarray  # cluster label per record index (the smallest member index)
     edge_outcomes: list[str]  # per input edge
     conflicts: list[tuple[int, int, str]] = field(default_factory=list)
-    #: Pairs joined because they are the same relative (mother, father, sibling) of one child.
-    implied_links: list[tuple[int, int]] = field(default_factory=list)
-    #: Pairs joined because one is a pre-birth record of the child the other is.
-    birth_links: list[tuple[int, int]] = field(default_factory=list)
-    #: Pairs joined because one is a child's parent contact, the other that parent's own record.
-    household_parent_links: list[tuple[int, int]] = field(default_factory=list)
-    #: Pairs joined because their persons' profiles (best level of each comparison) fit.
-    profile_links: list[tuple[int, int]] = field(default_factory=list)
-    #: Pairs joined because one is undated and the other the only person of its name at its house.
-    namesake_links: list[tuple[int, int]] = field(default_factory=list)
+    #: Pairs each rule joined (not by their own score), in the order the rules ran: the outcome
+    #: says which rule, and the pipeline records each pair under it (``RULES`` lists them).
+    rule_links: dict[Outcome, list[tuple[int, int]]] = field(default_factory=dict)
     #: NHS numbers found on records of a child they do not belong to, and disregarded there.
     misplaced_numbers: list[MisplacedNumber] = field(default_factory=list)
+
+    def links_by(self, outcome: Outcome) -> list[tuple[int, int]]:
+        return self.rule_links.get(outcome, [])
+
+    # The rules' links under the names the rules' own tests read.
+    @property
+    def implied_links(self) -> list[tuple[int, int]]:
+        """Pairs joined because they are the same relative (mother, father, sibling) of one child."""
+        return self.links_by(Outcome.LINKED_SAME_RELATIVE)
+
+    @property
+    def birth_links(self) -> list[tuple[int, int]]:
+        """Pairs joined because one is a pre-birth record of the child the other is."""
+        return self.links_by(Outcome.LINKED_EXPECTED_BIRTH)
+
+    @property
+    def household_parent_links(self) -> list[tuple[int, int]]:
+        """Pairs joined because one is a child's parent contact, the other that parent's record."""
+        return self.links_by(Outcome.LINKED_HOUSEHOLD_PARENT)
+
+    @property
+    def profile_links(self) -> list[tuple[int, int]]:
+        """Pairs joined because their persons' profiles (best level of each comparison) fit."""
+        return self.links_by(Outcome.LINKED_PERSON_PROFILE)
+
+    @property
+    def namesake_links(self) -> list[tuple[int, int]]:
+        """Pairs joined because one is undated and the other the only person of its name at its
+        house."""
+        return self.links_by(Outcome.LINKED_ONLY_NAMESAKE_AT_HOUSE)
 
 
 #: A parent is at least this many years older than their child (by year of birth).
@@ -89,8 +114,8 @@ PARENT_MIN_AGE_YEARS = 12
 
 _PARENT_ROLES = frozenset({"mother", "father", "parent"})
 
-#: The date-of-birth level "same year, one an estimated 1 January" (see PERSONAL_EVIDENCE_SQL).
-_DOB_ESTIMATED_JAN1 = 2
+#: The date-of-birth level "same year, one an estimated 1 January".
+_DOB_ESTIMATED_JAN1 = DobLevel.SAME_YEAR_ESTIMATED_JAN1
 
 
 class _Clusters:
@@ -253,7 +278,7 @@ def cluster_records(
     """
     if personal_evidence is None:
         personal_evidence = np.ones(len(left), dtype=bool)
-    outcomes = ["below_threshold"] * len(left)
+    outcomes: list[str] = [Outcome.BELOW_THRESHOLD] * len(left)
     linkable = (probability >= rules.link_threshold) & personal_evidence
     cannot: dict[int, set[int]] = {}
     for i, j in cannot_link:
@@ -284,7 +309,7 @@ def cluster_records(
         clusters.union(a, b)
 
     for k in np.flatnonzero((probability >= rules.link_threshold) & ~personal_evidence).tolist():
-        outcomes[k] = "insufficient-personal-evidence"
+        outcomes[k] = Outcome.INSUFFICIENT_PERSONAL_EVIDENCE
     held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable,
                               _youngest_child_year(facts, relatives))
     candidates = np.flatnonzero(linkable)
@@ -292,37 +317,46 @@ def cluster_records(
     for k in order.tolist():
         i, j = int(left[k]), int(right[k])
         if i in held or j in held:
-            outcomes[k] = "held:ambiguous"
+            outcomes[k] = Outcome.HELD_AMBIGUOUS
             continue
         a, b = clusters.find(i), clusters.find(j)
         if a == b:
-            outcomes[k] = "linked"
+            outcomes[k] = Outcome.LINKED
             continue
         reason = clusters.conflict(a, b, cannot)
         if reason is None and not _groups_agree(clusters, a, b, pair_probability, rules):
             reason = "weak-group-agreement"
         if reason is not None:
-            outcomes[k] = f"constraint:{reason}"
+            outcomes[k] = constraint(reason)
             continue
         clusters.union(a, b)
-        outcomes[k] = "linked"
+        outcomes[k] = Outcome.LINKED
 
     # A link made once a record's misplaced NHS number was set aside says so, because a person
     # checking it sees two different numbers.
     set_aside = {i for found in misplaced for i in found.records}
     for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
-        if outcomes[k] == "linked" and (i in set_aside or j in set_aside):
-            outcomes[k] = "linked:nhs-number-of-another-child-set-aside"
+        if outcomes[k] == Outcome.LINKED and (i in set_aside or j in set_aside):
+            outcomes[k] = Outcome.LINKED_NHS_NUMBER_SET_ASIDE
 
-    implied = _link_through_relatives(clusters, relatives, cannot)
-    births = _link_expected_births(clusters, cannot)
-    parents = _link_household_parents(clusters, relatives, cannot)
-    profiled: list[tuple[int, int]] = []
-    if profile is not None:
-        profiled = _link_profiles(clusters, left, right, weight, profile, rules, cannot, held)
-    eligible = (np.array([o == "below_threshold" for o in outcomes], dtype=bool)
+    eligible = (np.array([o == Outcome.BELOW_THRESHOLD for o in outcomes], dtype=bool)
                 & personal_evidence & (probability >= rules.namesake_floor))
-    namesakes = _link_house_namesakes(clusters, left, right, probability, eligible, cannot, held)
+    # The rules that join persons the scores alone did not, in the order they run (each sees
+    # the persons the earlier ones made). A rule not applicable to this run (no profile model)
+    # is left out of the table.
+    table: list[tuple[Outcome, Callable[[], list[tuple[int, int]]]]] = [
+        (Outcome.LINKED_SAME_RELATIVE,
+         lambda: _link_through_relatives(clusters, relatives, cannot)),
+        (Outcome.LINKED_EXPECTED_BIRTH, lambda: _link_expected_births(clusters, cannot)),
+        (Outcome.LINKED_HOUSEHOLD_PARENT,
+         lambda: _link_household_parents(clusters, relatives, cannot)),
+    ]
+    if profile is not None:
+        table.append((Outcome.LINKED_PERSON_PROFILE, lambda: _link_profiles(
+            clusters, left, right, weight, profile, rules, cannot, held)))
+    table.append((Outcome.LINKED_ONLY_NAMESAKE_AT_HOUSE, lambda: _link_house_namesakes(
+        clusters, left, right, probability, eligible, cannot, held)))
+    rule_links = {outcome: rule() for outcome, rule in table}
 
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
@@ -330,9 +364,7 @@ def cluster_records(
         labels[members] = label
         del root
     return ClusterResult(labels=labels, edge_outcomes=outcomes, conflicts=conflicts,
-                         implied_links=implied, birth_links=births,
-                         household_parent_links=parents, profile_links=profiled,
-                         namesake_links=namesakes, misplaced_numbers=misplaced)
+                         rule_links=rule_links, misplaced_numbers=misplaced)
 
 
 def _set_aside_misplaced(
@@ -360,7 +392,7 @@ def _set_aside_misplaced(
     for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
         if (min(i, j), max(i, j)) in apart:
             linkable[k] = False
-            outcomes[k] = "constraint:identifier-on-another-child"
+            outcomes[k] = constraint("identifier-on-another-child")
     return facts, linkable
 
 

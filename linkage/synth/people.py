@@ -186,8 +186,10 @@ class _NamePool:
 class PopulationBuilder:
     """Builds one family group at a time so memory stays flat for any population size."""
 
-    def __init__(self, families: int, seed: int) -> None:
+    def __init__(self, families: int, seed: int, surname_skew: float = 0.0) -> None:
         self.rng = random.Random(seed)
+        #: Share of surname draws that give the most common surname outright (see ``surname``).
+        self.surname_skew = surname_skew
         self.place = Place(families, random.Random(f"place-{seed}"))
         self._nhs = NhsNumberIssuer(seed)
         self._upns = UpnIssuer()
@@ -208,7 +210,12 @@ class PopulationBuilder:
     # ---- small draws -------------------------------------------------------------------------
 
     def surname(self) -> str:
+        """A household's surname. With ``surname_skew``, that share of draws is the most common
+        surname, as in towns where a few surnames dominate: the blocks on surname that grow
+        with the square of their size are what a linkage run must survive."""
         rng = self.rng
+        if self.surname_skew and rng.random() < self.surname_skew:
+            return SURNAMES[0]
         if rng.random() < 0.45:
             return rng.choice(RARE_SURNAME_HEADS) + rng.choice(RARE_SURNAME_TAILS)
         return self._surnames.draw(rng)

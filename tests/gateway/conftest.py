@@ -23,6 +23,7 @@ from gateway.keys import KeyStore
 from gateway.settings import GatewaySettings
 from kinlink.cli import app
 from linkage.synth import generate_population
+from tests.conftest import POLICY_DATE
 
 JUSTIFICATION = "Section 47 enquiry opened after a referral from the child's school"
 
@@ -96,7 +97,7 @@ CLIENTS = {
 def start_gateway(db: Path, log_path: Path, port: int | None = None) -> Gateway:
     """Register the test clients, then start the server and wait until it answers."""
     port = port or free_port()
-    settings = GatewaySettings(db_path=db, issuer=f"http://127.0.0.1:{port}")
+    settings = GatewaySettings(db_path=db, issuer=f"http://127.0.0.1:{port}", policy_date=POLICY_DATE)
     KeyStore(settings.keys_dir).active()
     registry = ClientRegistry(settings.clients_path)
     clients = {}

@@ -17,13 +17,14 @@ from gateway.app import create_app
 from gateway.clients import ClientRegistry
 from gateway.settings import GatewaySettings
 from kinlink.cli import app as cli
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import JUSTIFICATION, People, copy_index, read_audit, start_gateway
 
 
 def test_audit_failure_means_503_and_nothing_disclosed(linked_population: Path, people: People,
                                                         tmp_path: Path) -> None:
     db = copy_index(linked_population, tmp_path)
-    settings = GatewaySettings(db_path=db, issuer="http://testserver")
+    settings = GatewaySettings(db_path=db, issuer="http://testserver", policy_date=POLICY_DATE)
     client, secret = ClientRegistry(settings.clients_path).add(
         "sw", "social_care", "mash-social-worker", ["s47-enquiry"])
     application = create_app(settings)

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import JUSTIFICATION, Gateway, People, copy_index
 
 
@@ -36,7 +37,7 @@ def test_ready_and_metrics_after_traffic(gateway: Gateway, people: People) -> No
 
 def test_not_ready_without_an_audit_store(linked_population: Path, tmp_path: Path) -> None:
     db = copy_index(linked_population, tmp_path)
-    application = create_app(GatewaySettings(db_path=db, issuer="http://testserver"))
+    application = create_app(GatewaySettings(db_path=db, issuer="http://testserver", policy_date=POLICY_DATE))
     with TestClient(application) as http:
         assert http.get("/readyz").status_code == 200
         application.state.audit.close()
@@ -48,7 +49,7 @@ def test_not_ready_without_an_audit_store(linked_population: Path, tmp_path: Pat
 
 def test_not_ready_without_an_index(linked_population: Path, tmp_path: Path) -> None:
     db = copy_index(linked_population, tmp_path)
-    application = create_app(GatewaySettings(db_path=db, issuer="http://testserver"))
+    application = create_app(GatewaySettings(db_path=db, issuer="http://testserver", policy_date=POLICY_DATE))
     db.unlink()
     with TestClient(application) as http:
         down = http.get("/readyz")

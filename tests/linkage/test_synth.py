@@ -298,3 +298,22 @@ def test_queries_are_fresh_records_of_people_the_agencies_hold(
 def test_bad_rates_are_refused() -> None:
     with pytest.raises(ValueError, match="name_typo"):
         ErrorRates(name_typo=1.5)
+
+
+def test_surname_skew_puts_the_most_common_surname_on_about_one_family_in_nine(
+    tmp_path: Path,
+) -> None:
+    from linkage.synth.population import SKEWED_SURNAMES
+
+    def share_of_families_with_a_smith(out: Path) -> float:
+        persons = read(out / "truth" / "persons.csv")
+        return float(persons.groupby("family_id")["family_name"]
+                     .agg(lambda names: (names == "Smith").any()).mean())
+
+    plain, skewed = tmp_path / "plain", tmp_path / "skewed"
+    generate_population(plain, families=1500, seed=5)
+    generate_population(skewed, families=1500, seed=5, surname_skew=SKEWED_SURNAMES)
+    assert share_of_families_with_a_smith(plain) < 0.06
+    assert 0.08 < share_of_families_with_a_smith(skewed) < 0.15
+    with pytest.raises(ValueError, match="surname_skew"):
+        generate_population(tmp_path / "bad", families=10, seed=5, surname_skew=1.0)

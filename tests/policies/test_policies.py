@@ -156,3 +156,14 @@ def test_explain_and_diff(bundle, tmp_path: Path) -> None:
         app, ["policies", "explain", "--purpose", "mash-triage", "--format", "csv"]
     )
     assert result.exit_code == 0 and result.output.startswith("purpose,role,source party")
+
+
+def test_the_bundle_judges_agreements_at_the_date_it_is_given() -> None:
+    """A request that names no date is judged at the bundle's date (the gateway's
+    ``policy_date``), so a test or a rehearsal gives the same answer whatever the calendar says;
+    the shipped agreement is refused once past its review date."""
+    in_force = load_policies(as_of=dt.date(2026, 11, 25))
+    assert in_force.decide(request(at=None)).effect == "permit"
+    overdue = load_policies(as_of=dt.date(2027, 3, 2))
+    decision = overdue.decide(request(at=None))
+    assert decision.effect == "deny" and decision.reasons[0].startswith("agreement-expired")

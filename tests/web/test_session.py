@@ -12,11 +12,12 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from gateway.users import StaffRegistry
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import copy_index
 
 
 def signed_in_client(db: Path, **settings: int) -> TestClient:
-    base = GatewaySettings(db_path=db, issuer="http://testserver")
+    base = GatewaySettings(db_path=db, issuer="http://testserver", policy_date=POLICY_DATE)
     app = create_app(dataclasses.replace(base, **settings))
     StaffRegistry(base.users_path).add("u", "U", "social_care", "mash-social-worker",
                                        ["mash-triage"], password="pw-pw-pw-pw")
@@ -53,7 +54,7 @@ def test_absolute_time_out_ends_even_a_busy_session(linked_population: Path,
 def test_a_code_is_single_use_and_bound_to_its_verifier(linked_population: Path,
                                                         tmp_path: Path) -> None:
     db = copy_index(linked_population, tmp_path)
-    app = create_app(GatewaySettings(db_path=db, issuer="http://testserver"))
+    app = create_app(GatewaySettings(db_path=db, issuer="http://testserver", policy_date=POLICY_DATE))
     StaffRegistry(GatewaySettings(db_path=db).users_path).add(
         "u", "U", "social_care", "mash-social-worker", ["mash-triage"], password="pw-pw-pw-pw")
     with TestClient(app) as client:
