@@ -472,11 +472,27 @@ def log_key(db: DbOption = DEFAULT_DB, audit: AuditOption = None,
         kept = vkey_path_for(key)
     else:
         kept = vkey_path_for(key or key_path_for(path))
-    if not kept.exists():
-        out.print(f"[red]error:[/red] no verifier key at {kept}: the trail writes it when it "
-                  "first opens")
+    if kept.exists():
+        print(kept.read_text(encoding="utf-8").strip())
+        return
+    # A trail from before the .vkey was kept: the operator who holds the signing key derives it
+    # (read, never created), under the origin the trail records.
+    signing_path = key if isinstance(path, PostgresLocation) else (key or key_path_for(path))
+    if signing_path is None or not signing_path.exists():
+        out.print(f"[red]error:[/red] no verifier key at {kept} and no signing key to derive it "
+                  "from")
         raise typer.Exit(2)
-    print(kept.read_text(encoding="utf-8").strip())
+    from audit.checkpoint import SigningKey
+    from audit.cosignature import verifier_key
+    from audit.store import DEFAULT_ORIGIN, open_store
+
+    store = open_store(path, read_only=True)
+    try:
+        origin = store.origin() or DEFAULT_ORIGIN
+    finally:
+        store.close()
+    signing = SigningKey.load_or_create(signing_path, origin)
+    print(verifier_key(signing.name, signing.public_bytes))
 
 
 @audit_app.command("witness")

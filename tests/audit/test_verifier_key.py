@@ -162,3 +162,44 @@ def test_two_installs_have_two_origins_and_a_witness_refuses_the_one_it_was_not_
     wrong = runner.invoke(app, [*fresh, "--db", str(devon), "--vkey", misnamed])
     assert wrong.exit_code == 1 and "origin is 'devon.gov.uk/kinlink/audit'" in " ".join(
         wrong.output.split())
+
+
+def test_log_key_of_a_trail_from_before_the_vkey_was_kept(tmp_path: Path) -> None:
+    """The upgrade path: the operator holding the signing key derives the vkey; nothing is
+    created, and verify then takes it."""
+    db = install(tmp_path / "council")
+    kept = audit_path_for(db).with_name("kinlink.audit.vkey")
+    expected = kept.read_text().strip()
+    kept.unlink()                                   # as an older release left the install
+    assert runner.invoke(app, ["audit", "verify", "--db", str(db)]).exit_code == 2
+    assert log_key(db) == expected and not kept.exists()
+    result = runner.invoke(app, ["audit", "verify", "--db", str(db), "--vkey", expected])
+    assert result.exit_code == 0, result.output
+
+
+def test_notifications_list_prints_each_owner_s_notifications(tmp_path: Path) -> None:
+    import json
+
+    from audit.notifications import ClauseNotice, NotificationRule
+
+    db = tmp_path / "kinlink.duckdb"
+    trail = AuditTrail.open(audit_path_for(db))
+    trail.notify_with(NotificationRule({"MASH-3.1": ClauseNotice(
+        "always", frozenset({"health", "police"}), frozenset({"identity"}))}))
+    trail.append([AuditEvent(event_type="PatientRead", outcome="permit", subject_person_id="P77",
+                             agency="social_care", source_agencies=["health", "police"],
+                             categories_released=["identity"], matched_rules=["MASH-3.1"])])
+    trail.close()
+    listed = runner.invoke(app, ["notifications", "list", "--agency", "health", "--db", str(db),
+                                 "--json"])
+    assert listed.exit_code == 0, listed.output
+    (only,) = json.loads(listed.output)
+    assert only["owner_agency"] == "health" and only["person_id"] == "P77"
+    assert only["delivery"] == "pending" and only["requester"]["agency"] == "social_care"
+    table = runner.invoke(app, ["notifications", "list", "--db", str(db)])
+    assert table.exit_code == 0 and "2 notifications" in table.output
+    future = runner.invoke(app, ["notifications", "list", "--db", str(db), "--since",
+                                 "2999-01-01", "--json"])
+    assert json.loads(future.output) == []
+    dead = runner.invoke(app, ["notifications", "list", "--db", str(db), "--dead", "--json"])
+    assert json.loads(dead.output) == []
