@@ -7,12 +7,14 @@ exit 2; the gateway offers the same reports itself (``/v1/audit/...``) through i
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import duckdb
 import typer
@@ -20,9 +22,6 @@ from rich.console import Console
 from rich.table import Table
 
 from kinlink.database import PostgresLocation, parse_location
-
-if TYPE_CHECKING:
-    from audit.checkpoint import SigningKey
 
 __all__ = ["register"]
 
@@ -57,53 +56,91 @@ def _paths(db: str, audit: str | None) -> Path | PostgresLocation:
     return where.path if audit else audit_path_for(where.path)
 
 
+VkeyOption = Annotated[
+    str | None, typer.Option("--vkey", help="The log's verifier key (C2SP vkey, as `kinlink audit "
+                                            "log-key` prints it), inline or a file holding it; "
+                                            "default: the .vkey beside a DuckDB trail.",
+                             envvar="KINLINK_AUDIT_VKEY")
+]
+
+
+def _vkey_text(value: str | None, where: Path | PostgresLocation, key: Path | None) -> str:
+    """The verifier key given, or the public ``.vkey`` kept beside the signing key (``--key``)
+    or beside a DuckDB trail. The signing key itself is never read."""
+    from audit.trail import key_path_for, vkey_path_for
+
+    if value is None:
+        if key is None and isinstance(where, PostgresLocation):
+            out.print("[red]error:[/red] a PostgreSQL trail is verified with its public key: pass "
+                      "--vkey (from `kinlink audit log-key`)")
+            raise typer.Exit(2)
+        kept = vkey_path_for(key or key_path_for(where))  # type: ignore[arg-type]
+        if not kept.exists():
+            out.print(f"[red]error:[/red] no verifier key at {kept}: pass --vkey")
+            raise typer.Exit(2)
+        return kept.read_text(encoding="utf-8").strip()
+    return (Path(value).read_text(encoding="utf-8").strip() if Path(value).is_file()
+            else value.strip())
+
+
 @audit_app.command("verify")
 def verify(
     db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
-    key: KeyOption = None,
+    vkey: VkeyOption = None,
+    key: Annotated[Path | None, typer.Option(
+        "--key", help="Where the log's signing key is kept: its public .vkey beside it is used "
+                      "(the key itself is never read).", envvar="KINLINK_AUDIT_KEY")] = None,
+    anchor: Annotated[list[Path] | None, typer.Option(
+        "--anchor", help="A checkpoint note kept outside the trail (published or countersigned); "
+                         "repeatable. Default: the .checkpoint note beside a DuckDB trail.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Exit 0 when the trail is intact; otherwise name the first event that fails."""
-    from audit.checkpoint import SigningKey
-    from audit.trail import key_path_for
-    from audit.verify import verify_trail
+    """Exit 0 when the trail is intact; otherwise name the first event that fails.
 
-    path = _paths(db, audit)
-    if isinstance(path, PostgresLocation):
-        from audit.trail import AuditTrail, AuditUnavailable
+    Needs only read access and the log's public key: run it on a copy, on another machine."""
+    from audit.store import open_store
+    from audit.trail import checkpoint_path_for
+    from audit.verify import verify_store
 
-        if key is None:
-            out.print("[red]error:[/red] a PostgreSQL trail's signing key is a file: pass --key "
-                      "or set KINLINK_AUDIT_KEY")
+    where = _paths(db, audit)
+    key_text = _vkey_text(vkey, where, key)
+    if anchor is None and isinstance(where, Path):
+        anchor = [p for p in [checkpoint_path_for(where)] if p.exists()]
+    anchors = []
+    for note in anchor or []:
+        if not note.is_file():
+            out.print(f"[red]error:[/red] --anchor: no checkpoint note at {note}")
             raise typer.Exit(2)
-        try:
-            trail = AuditTrail.open(path, key_path=key)
-        except AuditUnavailable as exc:
-            out.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
-        try:
-            result = trail.verify()
-        finally:
-            trail.close()
-    else:
-        key_path = key or key_path_for(path)
-        if not key_path.exists():
-            out.print(f"[red]error:[/red] no log signing key at {key_path}")
-            raise typer.Exit(2)
-        signing = SigningKey.load_or_create(key_path, "kinlink.local/audit")
-        result = verify_trail(path, signing.name, signing.public_bytes)
+        anchors.append(note.read_text(encoding="utf-8"))
+    try:
+        store = open_store(where, read_only=True)
+    except FileNotFoundError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except duckdb.IOException as exc:
+        out.print(f"[red]error:[/red] {where} is held by a running gateway; copy the file and "
+                  "pass --audit COPY")
+        raise typer.Exit(2) from exc
+    try:
+        result = verify_store(store, key_text, anchors)
+    finally:
+        store.close()
     if as_json:
         print(json.dumps(result.__dict__))
     elif result.ok:
-        out.print(f"audit trail intact: {result.events:,} events, {result.checkpoints} checkpoints")
+        anchored = (f", anchored at {result.anchored_size:,}" if result.anchored_size is not None
+                    else ", no published checkpoint to anchor to")
+        out.print(f"audit trail intact: {result.events:,} events, {result.checkpoints} "
+                  f"checkpoints{anchored}")
     else:
-        where = (
+        where_failed = (
             f" (event seq {result.first_failure_seq})"
             if result.first_failure_seq is not None
             else ""
         )
-        out.print(f"[red]audit trail FAILED verification{where}:[/red] {result.problem}")
+        out.print(f"[red]audit trail FAILED verification{where_failed}:[/red] {result.problem}")
     if not result.ok:
         raise typer.Exit(1)
 
@@ -121,24 +158,28 @@ def checkpoint(db: DbOption = DEFAULT_DB, audit: AuditOption = None) -> None:
     print(note.text(), end="")
 
 
-def _read_only(db: str, audit: str | None) -> duckdb.DuckDBPyConnection:
-    """The trail opened read-only. DuckDB lets one process write a file; while the gateway runs,
-    search a copy (or stop it), and this says so rather than failing obscurely. A PostgreSQL
-    trail is read into a DuckDB copy, so every report runs the same queries on either engine."""
-    path = _paths(db, audit)
-    if isinstance(path, PostgresLocation):
-        from audit.postgres import PostgresAuditStore
+@contextlib.contextmanager
+def _read_only(db: str, audit: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The trail opened read-only, as a DuckDB cursor whatever the engine (a PostgreSQL trail is
+    read into a DuckDB copy, so every report runs the same queries). DuckDB lets one process
+    write a file; while the gateway runs, search a copy (or stop it), and this says so rather
+    than failing obscurely."""
+    from audit.store import open_store
 
-        return PostgresAuditStore(path).replica()
-    if not path.exists():
-        out.print(f"[red]error:[/red] no audit trail at {path}")
-        raise typer.Exit(2)
+    where = _paths(db, audit)
     try:
-        return duckdb.connect(str(path), read_only=True)
+        store = open_store(where, read_only=True)
+    except FileNotFoundError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     except duckdb.IOException as exc:
-        out.print(f"[red]error:[/red] {path} is held by a running gateway; stop it or copy the "
+        out.print(f"[red]error:[/red] {where} is held by a running gateway; stop it or copy the "
                   "file and pass --audit COPY")
         raise typer.Exit(2) from exc
+    try:
+        yield store.reader()
+    finally:
+        store.close()
 
 
 def _when(value: str | None, option: str) -> dt.datetime | None:
@@ -211,7 +252,8 @@ def sar(
         out.print("[red]error:[/red] --format must be table, csv or json")
         raise typer.Exit(2)
     with _read_only(db, audit) as con:
-        report = subject_access_report(con, person, case_open=_case_open(db, person))
+        report = subject_access_report(con, person, case_open=_case_open(db, person),
+                                       former_ids=_former_ids(db, person))
     if fmt == "json":
         print(json.dumps(report.__dict__, default=str))
         return
@@ -249,6 +291,15 @@ def _case_open(db: str, person: str) -> bool | None:
         return IdentityIndex(db).case_open(person)
     except Exception:  # index unreadable: deferral then falls back to the flags' own dates
         return None
+
+
+def _former_ids(db: str, person: str) -> list[str]:
+    """The IDs merged into ``person`` (its lineage), from the identity index when there."""
+    if not _index_there(db):
+        return []
+    from linkage.index.reader import IdentityIndex
+
+    return IdentityIndex(db).former_ids(person)
 
 
 def _context(db: str, con: duckdb.DuckDBPyConnection, hours: Path | None = None) -> object:
@@ -345,18 +396,13 @@ def staff_add(
     """Register a member of staff as a person, so look-ups of themselves, their family and
     colleagues are reported."""
     from audit.staff import add_staff
+    from audit.store import open_store
+    from kinlink.database import connect
 
-    path = _paths(db, audit)
-    if isinstance(path, PostgresLocation):
-        from audit.postgres import PostgresAuditStore
-        from kinlink.database import connect
-
-        PostgresAuditStore.open(path)
-        with connect(path) as session:
-            add_staff(session, user, person)
-    else:
-        with duckdb.connect(str(path)) as con:
-            add_staff(con, user, person)
+    where = _paths(db, audit)
+    open_store(where).close()  # created and migrated, as the trail's first write would
+    with connect(parse_location(where)) as session:
+        add_staff(session, user, person)
     out.print(f"{user} registered")
 
 
@@ -366,8 +412,12 @@ def export(
     db: DbOption = DEFAULT_DB,
     audit: AuditOption = None,
     fmt: Annotated[str, typer.Option("--format", help="fhir")] = "fhir",
+    server: Annotated[str | None, typer.Option(
+        "--server", envvar="KINLINK_ISSUER",
+        help="The gateway's public URL, its network address in each event (BALP agent.network); "
+             "default: the host of the trail's origin.")] = None,
 ) -> None:
-    """Export the trail as FHIR R4 AuditEvent resources (BALP-shaped), one per line.
+    """Export the trail as FHIR R4 AuditEvent resources following IHE BALP, one per line.
 
     Reads the trail read-only: run it while the gateway is stopped, or on a copy (--audit COPY).
     """
@@ -378,10 +428,19 @@ def export(
         raise typer.Exit(2)
     count = 0
     with _read_only(db, audit) as con, open(out_path, "w", encoding="utf-8") as handle:
-        for resource in fhir_audit_events(con):
+        if server is None:
+            origin = con.execute("SELECT value FROM audit_settings WHERE name = 'origin'"
+                                 ).fetchall() if _has_settings(con) else []
+            server = (origin[0][0] if origin else "kinlink.local/audit").split("/")[0]
+        for resource in fhir_audit_events(con, server=server):
             handle.write(json.dumps(resource, separators=(",", ":")) + "\n")
             count += 1
     out.print(f"{count:,} AuditEvent resources written to {out_path}")
+
+
+def _has_settings(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name = 'audit_settings'").fetchall()[0][0])
 
 
 def _verifier_key(value: str, option: str) -> object:
@@ -396,35 +455,43 @@ def _verifier_key(value: str, option: str) -> object:
         raise typer.Exit(2) from exc
 
 
-def _log_key(path: Path) -> SigningKey:
-    """The log's own key, read (never created) from beside the trail."""
-    from audit.checkpoint import SigningKey
-    from audit.trail import key_path_for
-
-    key_path = key_path_for(path)
-    if not key_path.exists():
-        out.print(f"[red]error:[/red] no log signing key at {key_path}")
-        raise typer.Exit(2)
-    return SigningKey.load_or_create(key_path, "kinlink.local/audit")
-
-
 @audit_app.command("log-key")
 def log_key(db: DbOption = DEFAULT_DB, audit: AuditOption = None,
             key: KeyOption = None) -> None:
-    """Print the log's verifier key (vkey): hand it to each witness for its first run."""
-    from audit.cosignature import verifier_key
+    """Print the log's verifier key (vkey): for verifiers (--vkey) and each witness's first run.
+
+    Read from the .vkey kept beside the trail's signing key; nothing is created."""
+    from audit.trail import key_path_for, vkey_path_for
 
     path = _paths(db, audit)
     if isinstance(path, PostgresLocation):
-        from audit.checkpoint import SigningKey
-
-        if key is None or not key.exists():
-            out.print("[red]error:[/red] a PostgreSQL trail's signing key is a file: pass --key "
-                      "or set KINLINK_AUDIT_KEY")
+        if key is None:
+            out.print("[red]error:[/red] a PostgreSQL trail's key is a file: pass --key "
+                      "or set KINLINK_AUDIT_KEY (its .vkey beside it is read)")
             raise typer.Exit(2)
-        signing = SigningKey.load_or_create(key, "kinlink.local/audit")
+        kept = vkey_path_for(key)
     else:
-        signing = _log_key(path)
+        kept = vkey_path_for(key or key_path_for(path))
+    if kept.exists():
+        print(kept.read_text(encoding="utf-8").strip())
+        return
+    # A trail from before the .vkey was kept: the operator who holds the signing key derives it
+    # (read, never created), under the origin the trail records.
+    signing_path = key if isinstance(path, PostgresLocation) else (key or key_path_for(path))
+    if signing_path is None or not signing_path.exists():
+        out.print(f"[red]error:[/red] no verifier key at {kept} and no signing key to derive it "
+                  "from")
+        raise typer.Exit(2)
+    from audit.checkpoint import SigningKey
+    from audit.cosignature import verifier_key
+    from audit.store import DEFAULT_ORIGIN, open_store
+
+    store = open_store(path, read_only=True)
+    try:
+        origin = store.origin() or DEFAULT_ORIGIN
+    finally:
+        store.close()
+    signing = SigningKey.load_or_create(signing_path, origin)
     print(verifier_key(signing.name, signing.public_bytes))
 
 
@@ -435,7 +502,7 @@ def witness(
                                                     "(created on first use).")],
     name: Annotated[str, typer.Option("--name", help="Witness name, e.g. police.example/witness")],
     log_vkey: Annotated[str | None, typer.Option(
-        "--log-key", help="The log's verifier key (from `kinlink audit log-key`), inline or a file "
+        "--vkey", "--log-key", help="The log's verifier key (from `kinlink audit log-key`), inline or a file "
                           "holding it; needed on the first run, then pinned in the state file.")
     ] = None,
     db: DbOption = DEFAULT_DB,
@@ -457,7 +524,12 @@ def witness(
     except ValueError as exc:
         out.print(f"[red]error:[/red] --name: {exc}")
         raise typer.Exit(2) from exc
-    pinned = str(_verifier_key(log_vkey, "--log-key")) if log_vkey else None
+    if log_vkey is None and isinstance(path, Path) and not state.exists():
+        from audit.trail import key_path_for, vkey_path_for
+
+        kept = vkey_path_for(key_path_for(path))  # first run beside the trail: its public key
+        log_vkey = str(kept) if kept.exists() else None
+    pinned = str(_verifier_key(log_vkey, "--vkey")) if log_vkey else None
     try:
         cosigned = witness_checkpoint(path, witness_key, state, pinned)
     except WitnessRefusal as exc:
@@ -477,6 +549,10 @@ def init_db(
     db: Annotated[str, typer.Option("--db", help="postgresql:// URL, as the database owner.")],
     writer_role: Annotated[str, typer.Option(
         help="The gateway's database role: may append and read the trail, never change it.")],
+    origin: Annotated[str | None, typer.Option(
+        "--audit-origin", envvar="KINLINK_AUDIT_ORIGIN",
+        help="The install's log name, e.g. somerset.gov.uk/kinlink/audit (kept with the trail; "
+             "refused once checkpoints exist under another).")] = None,
 ) -> None:
     """Create (or upgrade) the audit trail in PostgreSQL and grant the gateway's role append-only
     access. Run once as the owner; the database then refuses UPDATE, DELETE and TRUNCATE."""
@@ -487,9 +563,75 @@ def init_db(
         out.print("[red]error:[/red] init-db is for a PostgreSQL trail (--db postgresql://…); a "
                   "DuckDB trail is created by its first write")
         raise typer.Exit(2)
-    grant_writer(where, writer_role)
+    from audit.store import OriginLocked
+
+    try:
+        grant_writer(where, writer_role, origin)
+    except OriginLocked as exc:
+        out.print(f"[red]error:[/red] --audit-origin: {exc}")
+        raise typer.Exit(2) from exc
     out.print(f"audit trail ready in {where.redacted}; role {writer_role} may append and read")
+
+
+notifications_app = typer.Typer(
+    help="Owner notifications: which agency was told of which disclosure of its records.",
+    no_args_is_help=True)
+
+
+@notifications_app.command("list")
+def notifications_list(
+    agency: Annotated[str | None, typer.Option(
+        "--agency", help="The owning agency told (default: every agency).")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO date or date-time (UTC)")] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Only the dead-letter list.")] = False,
+    db: DbOption = DEFAULT_DB,
+    audit: AuditOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Notifications oldest first, each with its delivery state (pending, failed, delivered,
+    dead, replay). Reads the trail read-only: while the gateway runs, on a copy."""
+    from audit.notifications import dead_letters, notifications_for
+    from audit.store import open_store
+
+    where = _paths(db, audit)
+    try:
+        store = open_store(where, read_only=True)
+    except FileNotFoundError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except duckdb.IOException as exc:
+        out.print(f"[red]error:[/red] {where} is held by a running gateway; stop it or copy the "
+                  "file and pass --audit COPY")
+        raise typer.Exit(2) from exc
+    try:
+        with store.session() as session:
+            if dead:
+                found = [n for n in dead_letters(session)
+                         if agency is None or n["owner_agency"] == agency]
+            else:
+                found = notifications_for(session, agency, None, _when(since, "--since"), limit)
+    except duckdb.CatalogException:  # a trail from before notifications: none written
+        found = []
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(found))
+        return
+    table = Table(title=f"{len(found)} notifications")
+    for column in ("seq", "recorded", "told", "person", "by agency", "role", "purpose",
+                   "clauses", "categories", "flags", "delivery"):
+        table.add_column(column)
+    for n in found:
+        flags = " ".join(f for f, on in (("break-glass", n["break_glass"]),
+                                         ("consent-override", n["consent_override"])) if on)
+        table.add_row(str(n["seq"]), n["recorded_at"][:19], n["owner_agency"],
+                      n["person_id"] or "", n["requester"]["agency"] or "",
+                      n["requester"]["role"] or "", n["purpose"] or "", ", ".join(n["clauses"]),
+                      ", ".join(n["categories"]), flags, n["delivery"])
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
+    app.add_typer(notifications_app, name="notifications")

@@ -33,7 +33,11 @@ class AuditEvent(BaseModel):
     outcome: Literal["permit", "deny", "error"]
     recorded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     request_id: str | None = None
+    #: The IHE transaction the request was, when it was one (``ITI-119``: a PDQm $match).
+    transaction: str | None = None
     client_id: str | None = None
+    #: The client's network address as the gateway saw the connection (BALP agent.network).
+    client_network: str | None = None
     user_id: str | None = None
     agency: str | None = None
     role: str | None = None
@@ -62,9 +66,6 @@ class AuditEvent(BaseModel):
     subject_access: str = "standard"
     http_status: int | None = None
     detail: str | None = None
-    #: The IHE transaction the request was (``ITI-119`` for a PDQm $match), exported as the
-    #: AuditEvent subtype ``urn:ihe:event-type-code#<transaction>`` that IHE's audit profiles ask.
-    ihe_transaction: str | None = None
 
 
 def canonical_json(value: dict[str, Any]) -> bytes:

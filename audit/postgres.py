@@ -14,13 +14,17 @@ are written for DuckDB. Verification never trusts that replica; it reads the sto
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from kinlink.database import PostgresLocation, postgres_pool
+from audit.hashing import EVENT_COLUMNS
+from audit.store import BuildRows, OriginLocked, StoredTrail
+from kinlink.database import PostgresLocation, Session, postgres_pool
 from kinlink.migrations import available, migrate
 
 __all__ = ["COMMIT_LOCK", "PostgresAuditStore", "grant_writer"]
@@ -40,13 +44,13 @@ _IG_TABLES = {
         "added_at TIMESTAMPTZ)"),
 }
 
-_EVENT_COLUMNS = ("seq, recorded_at, event_type, outcome, subject_person_id, user_id, agency, "
-                  "purpose, event_json, leaf_hash, chain_hash")
+_EVENT_COLUMNS = ", ".join(EVENT_COLUMNS)
 
 
 class PostgresAuditStore:
     def __init__(self, location: PostgresLocation) -> None:
         self.location = location
+        self.published: Path | None = None  # a database has no "beside": the trail names it
         self._pool = postgres_pool(location, purpose="audit", max_size=4)
         self._replica_lock = threading.Lock()
         self._replica: duckdb.DuckDBPyConnection | None = None
@@ -81,19 +85,27 @@ class PostgresAuditStore:
             finally:
                 con.execute("SELECT pg_advisory_unlock(%s)", [COMMIT_LOCK])
 
-    def commit(self, build_rows: Any) -> Any:
-        """Run one group commit: ``build_rows(head)`` gets ``(next_seq, chain_hash)`` read under
-        the lock and returns ``(rows, result)``; the rows are inserted in the same transaction."""
+    @property
+    def label(self) -> str:
+        return self.location.redacted
+
+    def commit(self, build: BuildRows) -> None:
+        """One group commit: the head is read under the advisory lock each time, because other
+        processes append too, and every table's rows go in the same transaction."""
+        from audit.hashing import GENESIS
+
         with self._pool.connection() as con, con.transaction():
             con.execute("SELECT pg_advisory_xact_lock(%s)", [COMMIT_LOCK])
             last = con.execute(
                 "SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
-            head = (last[0] + 1, last[1]) if last else None
-            rows, result = build_rows(head)
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-            con.execute(f"INSERT INTO audit_events ({_EVENT_COLUMNS}) VALUES {placeholders}",
-                        [value for row in rows for value in row])
-        return result
+            batch = build((last[0] + 1, last[1]) if last else (0, GENESIS))
+            for table, rows in batch.items():
+                if not rows:
+                    continue
+                marks = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+                columns = f" ({_EVENT_COLUMNS})" if table == "audit_events" else ""
+                con.execute(f"INSERT INTO {table}{columns} VALUES {', '.join([marks] * len(rows))}",
+                            [value for row in rows for value in row])
 
     def leaf_hashes_from(self, first: int) -> list[bytes]:
         with self._pool.connection() as con:
@@ -108,27 +120,59 @@ class PostgresAuditStore:
 
     def add_checkpoint(self, tree_size: int, note: str) -> None:
         with self._pool.connection() as con:
-            con.execute("INSERT INTO checkpoints (tree_size, note) VALUES (%s, %s)",
-                        [tree_size, note])
+            con.execute("INSERT INTO checkpoints (tree_size, note) SELECT %s, %s WHERE NOT EXISTS "
+                        "(SELECT 1 FROM checkpoints WHERE tree_size = %s)",
+                        [tree_size, note, tree_size])
 
-    def has_checkpoint(self, tree_size: int) -> bool:
+    def checkpoint_count(self) -> int:
         with self._pool.connection() as con:
-            return con.execute("SELECT 1 FROM checkpoints WHERE tree_size = %s LIMIT 1",
-                               [tree_size]).fetchone() is not None
+            row = con.execute("SELECT count(*) FROM checkpoints").fetchone()
+        return int(row[0]) if row else 0
+
+    def origin(self) -> str | None:
+        with self._pool.connection() as con:
+            if con.execute("SELECT to_regclass('audit_settings')").fetchone()[0] is None:
+                return None
+            row = con.execute("SELECT value FROM audit_settings WHERE name = 'origin'").fetchone()
+        return row[0] if row else None
+
+    def set_origin(self, origin: str) -> None:
+        current = self.origin()
+        if current == origin:
+            return
+        if current is not None and self.checkpoint_count():
+            raise OriginLocked(f"the trail's origin is {current!r} and checkpoints are signed "
+                               f"under it; it cannot become {origin!r}")
+        with self._pool.connection() as con:
+            con.execute("INSERT INTO audit_settings (name, value) VALUES ('origin', %s) "
+                        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", [origin])
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._pool.connection() as con:
+            yield Session(con, postgres=True)
 
     def ping(self) -> None:
         with self._pool.connection() as con:
             con.execute("SELECT count(*) FROM audit_events WHERE seq < 0").fetchone()
 
-    def rows_for_verification(self) -> tuple[list[tuple[Any, ...]], list[str]]:
-        """Every event and checkpoint note, read from the store itself in one snapshot."""
+    def stored_trail(self) -> StoredTrail:
+        """Every event, checkpoint and cosignature, read from the store itself (never from the
+        replica) in one snapshot; reading is all it needs, so a read-only role can verify."""
         with self._pool.connection() as con, con.transaction():
             con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            events = con.execute("SELECT seq, event_json, leaf_hash, chain_hash FROM audit_events "
-                                 "ORDER BY seq").fetchall()
+            events = con.execute(f"SELECT {_EVENT_COLUMNS} FROM audit_events ORDER BY seq"
+                                 ).fetchall()
             notes = [r[0] for r in con.execute(
                 "SELECT note FROM checkpoints ORDER BY tree_size, created_at").fetchall()]
-        return events, notes
+            cosigned = ([r[0] for r in con.execute(
+                "SELECT note FROM witness_cosignatures ORDER BY tree_size").fetchall()]
+                if con.execute("SELECT to_regclass('witness_cosignatures')").fetchone()[0]
+                else [])
+        return StoredTrail(events, notes, cosigned, self.origin())
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        return self.replica()
 
     def replica(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor over this process's copy of the trail, brought up to date first."""
@@ -173,20 +217,31 @@ class PostgresAuditStore:
                 self._replica = None
 
 
-def grant_writer(location: PostgresLocation, role: str) -> None:
+def grant_writer(location: PostgresLocation, role: str, origin: str | None = None) -> None:
     """Set the trail up as its owner and let ``role`` (the gateway's) append and read, nothing
     more: no UPDATE, DELETE or TRUNCATE, and no ownership, so it cannot drop the tables or the
-    triggers either. Run once, by the owner, before the gateway first starts."""
+    triggers either. Run once, by the owner, before the gateway first starts.
+
+    ``origin`` is the install's log name, recorded here because the gateway's role may only read
+    it (default: the one already recorded, else ``DEFAULT_ORIGIN``)."""
     import psycopg
     from psycopg import sql
 
-    PostgresAuditStore.open(location)
+    from audit.store import DEFAULT_ORIGIN
+
+    store = PostgresAuditStore.open(location)
+    try:
+        store.set_origin(origin or store.origin() or DEFAULT_ORIGIN)
+    finally:
+        store.close()
     who = sql.Identifier(role)
     with psycopg.connect(location.url, autocommit=True) as con, con.transaction():
         for statement in (
-            "REVOKE ALL ON audit_events, checkpoints, witness_cosignatures, staff_register "
-            "FROM {who}",
+            "REVOKE ALL ON audit_events, checkpoints, witness_cosignatures, staff_register, "
+            "audit_settings, notifications, notification_deliveries FROM {who}",
+            "GRANT SELECT, INSERT ON notifications, notification_deliveries TO {who}",
             "GRANT SELECT, INSERT ON audit_events, checkpoints TO {who}",
+            "GRANT SELECT ON audit_settings TO {who}",
             "GRANT SELECT ON witness_cosignatures, staff_register TO {who}",
             "GRANT SELECT ON schema_migrations TO {who}",
         ):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,15 +58,22 @@ def access_withheld(flag: str, today: dt.date, case_open: bool | None = None) ->
 
 def subject_access_report(con: duckdb.DuckDBPyConnection, person_id: str,
                           today: dt.date | None = None,
-                          case_open: bool | None = None) -> SubjectAccessReport:
+                          case_open: bool | None = None,
+                          former_ids: Iterable[str] = ()) -> SubjectAccessReport:
     """The report for ``person_id`` from the trail behind ``con`` (the gateway's own cursor or a
     read-only connection). Only permitted accesses are listed: a refused request disclosed
-    nothing."""
+    nothing.
+
+    ``former_ids`` are the IDs later merged into this child (the identity index's lineage):
+    accesses recorded under them were accesses to this child's records too, so they are in the
+    report, in the order they happened."""
     today = today or dt.date.today()
     report = SubjectAccessReport(person_id)
+    ids = [person_id, *sorted(set(former_ids) - {person_id})]
+    marks = ", ".join(["?"] * len(ids))
     rows = con.execute(
-        "SELECT event_json FROM audit_events WHERE subject_person_id = ? AND outcome = 'permit' "
-        "ORDER BY seq", [person_id]).fetchall()
+        f"SELECT event_json FROM audit_events WHERE subject_person_id IN ({marks}) "
+        "AND outcome = 'permit' ORDER BY seq", ids).fetchall()
     for (text,) in rows:
         event = json.loads(text)
         withheld = access_withheld(str(event.get("subject_access") or "standard"), today,

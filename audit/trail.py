@@ -14,8 +14,6 @@ witnesses and monitors can read without touching the database.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import threading
 from collections.abc import Sequence
@@ -24,27 +22,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import structlog
 
 from audit.checkpoint import Checkpoint, SigningKey
-from audit.events import AuditEvent, canonical_json
-from audit.merkle import CompactRange, leaf_hash
-from audit.postgres import PostgresAuditStore
-from kinlink.database import PostgresLocation, StoreLocation, parse_location
-from kinlink.migrations import migrate
+from audit.events import AuditEvent
+from audit.hashing import GENESIS, event_row
+from audit.merkle import CompactRange
+from audit.notifications import NotificationRule, outbox_rows
+from audit.store import DEFAULT_ORIGIN, AuditStore, Batch, OriginLocked, open_store
+from kinlink.database import PostgresLocation, Session, StoreLocation, parse_location
 
 if TYPE_CHECKING:
     from audit.verify import VerifyResult
 
 __all__ = [
+    "DEFAULT_ORIGIN",
+    "GENESIS",
     "AppendReceipt",
     "AuditTrail",
     "AuditUnavailable",
     "audit_path_for",
     "checkpoint_path_for",
     "key_path_for",
+    "vkey_path_for",
 ]
 
-GENESIS = "0" * 64
+log = structlog.get_logger("kinlink.audit")
 
 
 class AuditUnavailable(RuntimeError):
@@ -65,39 +68,30 @@ def key_path_for(audit_path: Path) -> Path:
     return audit_path.with_name(f"{audit_path.stem}.signing-key")
 
 
+def vkey_path_for(audit_path: Path) -> Path:
+    """Where the log's public verifier key is kept beside a trail (or beside its key file)."""
+    return audit_path.with_name(f"{audit_path.stem}.vkey")
+
+
 def checkpoint_path_for(audit_path: Path) -> Path:
     """Where the latest signed checkpoint is published as a plain-text note."""
     return audit_path.with_name(f"{audit_path.stem}.checkpoint")
 
 
-def leaf_data(seq: int, event_json: str) -> bytes:
-    """What a leaf commits to: the event *and its position*, so reordering changes the hash."""
-    return canonical_json({"seq": seq, "event": json.loads(event_json)})
-
-
-def chain_next(previous: str, leaf_hex: str) -> str:
-    return hashlib.sha256(bytes.fromhex(previous) + bytes.fromhex(leaf_hex)).hexdigest()
-
-
-def _rows_after(head: tuple[int, str], batch: list[_Pending]
-                ) -> tuple[list[tuple[object, ...]], list[bytes]]:
+def _rows_after(head: tuple[int, str], batch: list[_Pending]) -> Batch:
     """The rows for ``batch`` placed after ``head`` (next seq, chain hash), each caller's receipts
-    filled in: the one place an event gets its position, leaf hash and chain hash."""
+    filled in (cleared first: a store may call this again after a retry)."""
     seq, chain = head
     rows: list[tuple[object, ...]] = []
-    leaves: list[bytes] = []
     for pending in batch:
+        pending.receipts.clear()
         for event in pending.events:
-            payload = canonical_json(event.model_dump(mode="json")).decode()
-            leaf = leaf_hash(leaf_data(seq, payload)).hex()
-            chain = chain_next(chain, leaf)
-            rows.append((seq, event.recorded_at, event.event_type, event.outcome,
-                         event.subject_person_id, event.user_id, event.agency, event.purpose,
-                         payload, leaf, chain))
-            pending.receipts.append(AppendReceipt(seq, leaf))
-            leaves.append(bytes.fromhex(leaf))
+            row = event_row(seq, chain, event)
+            rows.append(row)
+            chain = str(row[10])
+            pending.receipts.append(AppendReceipt(seq, str(row[9])))
             seq += 1
-    return rows, leaves
+    return {"audit_events": rows}
 
 
 def _fail(batch: list[_Pending], exc: Exception) -> None:
@@ -127,35 +121,77 @@ class _Pending:
     error: AuditUnavailable | None = None
 
 
+class CheckpointHealth:
+    """The background checkpointer's state, so its failures are seen rather than swallowed.
+
+    A trail that stops signing checkpoints still appends, but a deleted tail is no longer caught
+    and witnesses have nothing new to countersign; readiness probes read ``problem``. Failures
+    are logged by kind only: an exception's message may name a path or a value."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.consecutive_failures = 0
+        self.last_error: str | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        with self._lock:
+            self.consecutive_failures += 1
+            self.last_error = type(exc).__name__
+            count = self.consecutive_failures
+        log.warning("audit checkpoint failed", error=type(exc).__name__,
+                    consecutive_failures=count)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if self.consecutive_failures:
+                log.info("audit checkpoints resumed", after_failures=self.consecutive_failures)
+            self.consecutive_failures, self.last_error = 0, None
+
+    @property
+    def problem(self) -> str | None:
+        """None while checkpoints succeed; else the failure's kind and how many in a row."""
+        with self._lock:
+            if not self.consecutive_failures:
+                return None
+            return f"{self.last_error} ({self.consecutive_failures} in a row)"
+
+
 class AuditTrail:
-    def __init__(self, path: Path | PostgresLocation, con: duckdb.DuckDBPyConnection | None,
-                 key: SigningKey, postgres: PostgresAuditStore | None = None,
-                 published: Path | None = None) -> None:
-        self.path = path
-        self._con = con  # type: ignore[assignment]
-        self._postgres = postgres
-        self._published = published or checkpoint_path_for(path)  # type: ignore[arg-type]
+    """Group commit, the Merkle tree and signed checkpoints over an :class:`AuditStore`."""
+
+    def __init__(self, store: AuditStore, key: SigningKey, published: Path | None = None) -> None:
+        self.store = store
+        self._published = published or store.published
         self._key = key
-        self._lock = threading.Lock()  # the connection
+        self._lock = threading.Lock()  # the tree
         self._queue_lock = threading.Lock()  # the queue of callers waiting to commit
         self._pending: list[_Pending] = []
         self._busy = False
-        # Next sequence number and chain hash. This process is the trail's only writer (DuckDB
-        # locks the file), so the head is read once and then kept, not queried per commit.
-        self._head: tuple[int, str] | None = None
-        # The Merkle tree's right edge over committed leaves, so a checkpoint costs O(log n).
-        self._range: CompactRange | None = None
+        # The Merkle tree's right edge over committed leaves, so a checkpoint costs O(log n);
+        # caught up from the store, so appends by other processes are in it too.
+        self._range = CompactRange()
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpointing = threading.Event()
+        self._notify: NotificationRule | None = None
+        #: How the background checkpointing is doing (``start_checkpointing``).
+        self.checkpoint_health = CheckpointHealth()
+
+    @property
+    def path(self) -> Path | str:
+        return self.store.label
 
     @classmethod
-    def open(cls, path: Path | str | StoreLocation, origin: str = "kinlink.local/audit",
+    def open(cls, path: Path | str | StoreLocation, origin: str | None = None,
              key_path: Path | None = None) -> AuditTrail:
         """The trail in a DuckDB file, or in a PostgreSQL database shared by several processes.
 
         A file trail keeps its checkpoint signing key beside it; a database has no "beside", so
         its key is a file named by ``key_path`` (or ``KINLINK_AUDIT_KEY``), the same file for
-        every worker, so that every checkpoint is signed by the one log key."""
+        every worker, so that every checkpoint is signed by the one log key. The public
+        verifier key is written beside the signing key (``.vkey``) for verifiers to take.
+
+        ``origin`` is the install's log name; recorded on first use and kept with the trail,
+        which refuses another once a checkpoint is signed under it."""
         where = parse_location(path)
         if isinstance(where, PostgresLocation):
             named = key_path or (Path(os.environ["KINLINK_AUDIT_KEY"])
@@ -163,28 +199,42 @@ class AuditTrail:
             if named is None:
                 raise AuditUnavailable("an audit trail in PostgreSQL needs its signing key file: "
                                        "set audit_key (KINLINK_AUDIT_KEY)")
-            try:
-                store = PostgresAuditStore.open(where)
-            except Exception as exc:
-                raise AuditUnavailable(f"cannot open the audit trail at {where.redacted}: "
-                                       f"{type(exc).__name__}") from exc
-            return cls(where, None, SigningKey.load_or_create(named, origin), postgres=store,
-                       published=named.with_name(f"{named.stem}.checkpoint"))
-        file = where.path
+            published: Path | None = named.with_name(f"{named.stem}.checkpoint")
+        else:
+            named = key_path or key_path_for(where.path)
+            published = None
         try:
-            con = duckdb.connect(str(file))
-            migrate(con, "audit", "audit", "duckdb")
-        except duckdb.Error as exc:
-            raise AuditUnavailable(f"cannot open the audit trail at {file}: {exc}") from exc
-        return cls(file, con, SigningKey.load_or_create(key_path or key_path_for(file), origin))
+            store = open_store(where)
+        except Exception as exc:
+            place = where.redacted if isinstance(where, PostgresLocation) else where.path
+            raise AuditUnavailable(f"cannot open the audit trail at {place}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+        try:
+            name = _settled_origin(store, origin)
+            key = SigningKey.load_or_create(named, name)
+        except BaseException:
+            store.close()
+            raise
+        _publish_vkey(vkey_path_for(named), key)
+        return cls(store, key, published)
 
     @property
     def key_name(self) -> str:
         return self._key.name
 
     @property
+    def origin(self) -> str:
+        return self._key.name
+
+    @property
     def public_key(self) -> bytes:
         return self._key.public_bytes
+
+    @property
+    def vkey(self) -> str:
+        from audit.cosignature import verifier_key
+
+        return verifier_key(self._key.name, self._key.public_bytes)
 
     def append(self, events: Sequence[AuditEvent]) -> list[AppendReceipt]:
         """Write ``events``; returns only once they are committed (or raises AuditUnavailable).
@@ -229,96 +279,58 @@ class AuditTrail:
         return item.receipts
 
     def _commit(self, batch: list[_Pending]) -> None:
-        if self._postgres is not None:
-            self._commit_shared(batch)
-            return
-        with self._lock:
-            try:
-                cur = self._con
-                cur.execute("BEGIN TRANSACTION")
-                head, tree = self._load_head()
-                rows, leaves = _rows_after(head, batch)
-                seq, chain = head[0] + len(rows), (rows[-1][10] if rows else head[1])
-                # One statement for the whole group: executemany costs a statement per row.
-                placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
-                cur.execute(f"INSERT INTO audit_events VALUES {placeholders}",
-                            [value for row in rows for value in row])
-                cur.execute("COMMIT")
-                self._head = (seq, chain)
-                for leaf_bytes in leaves:
-                    tree.append(leaf_bytes)
-            except Exception as exc:
-                # Re-read from the store before the next write.
-                self._head, self._range = None, None
-                with contextlib.suppress(Exception):
-                    self._con.execute("ROLLBACK")
-                _fail(batch, exc)
-        _wake(batch)
-
-    def _commit_shared(self, batch: list[_Pending]) -> None:
-        """One group commit to PostgreSQL: the head is read under the store's lock each time,
-        because other processes append too."""
-        assert self._postgres is not None
-
-        def build(head: tuple[int, str] | None) -> tuple[list[tuple[object, ...]], list[bytes]]:
-            for pending in batch:
-                pending.receipts.clear()
-            return _rows_after(head or (0, GENESIS), batch)
-
         try:
-            self._postgres.commit(build)
+            self.store.commit(lambda head: self._rows(head, batch))
         except Exception as exc:
             _fail(batch, exc)
         _wake(batch)
 
-    def _shared_tree(self) -> CompactRange:
-        """The tree over every committed leaf, caught up with other processes' appends."""
-        assert self._postgres is not None
-        tree = self._range or CompactRange()
-        for leaf in self._postgres.leaf_hashes_from(tree.size):
-            tree.append(leaf)
-        self._range = tree
-        return tree
+    def notify_with(self, rule: NotificationRule | None) -> None:
+        """Write owner notifications by ``rule`` with every event from now on (None: stop).
 
-    def _load_head(self) -> tuple[tuple[int, str], CompactRange]:
-        """Next sequence number, chain hash and tree edge, read once (caller holds ``_lock``)."""
-        if self._head is None or self._range is None:
-            rows = self._con.execute(
-                "SELECT seq, leaf_hash, chain_hash FROM audit_events ORDER BY seq").fetchall()
-            tree = CompactRange()
-            for _, leaf, _ in rows:
-                tree.append(bytes.fromhex(leaf))
-            self._head = (rows[-1][0] + 1, rows[-1][2]) if rows else (0, GENESIS)
-            self._range = tree
-        return self._head, self._range
+        Set once by whoever knows the agreements (the gateway), so that the callers who write
+        events need not know notifications exist: each event's notifications go into the
+        outbox in the same transaction as the event itself."""
+        self._notify = rule
+
+    def _rows(self, head: tuple[int, str], batch: list[_Pending]) -> Batch:
+        rows = _rows_after(head, batch)
+        rule = self._notify
+        if rule is not None:
+            events = [event for pending in batch for event in pending.events]
+            rows["notifications"] = [
+                row for (seq, *_), event in zip(rows["audit_events"], events, strict=True)
+                for row in outbox_rows(rule, int(seq), event)]  # type: ignore[call-overload]
+        return rows
+
+    def session(self) -> contextlib.AbstractContextManager[Session]:
+        """A session on the trail's store for its small side tables (notification deliveries):
+        through the writer's own connection on DuckDB, pooled on PostgreSQL."""
+        return self.store.session()
+
+    def _tree(self) -> CompactRange:
+        """The tree over every committed leaf, caught up with the store (caller holds _lock)."""
+        for leaf in self.store.leaf_hashes_from(self._range.size):
+            self._range.append(leaf)
+        return self._range
 
     def leaf_hashes(self) -> list[bytes]:
-        if self._postgres is not None:
-            return self._postgres.leaf_hashes_from(0)
-        rows = self._con.execute("SELECT leaf_hash FROM audit_events ORDER BY seq").fetchall()
-        return [bytes.fromhex(r[0]) for r in rows]
+        return self.store.leaf_hashes_from(0)
 
     def checkpoint(self) -> Checkpoint:
-        """Sign the current tree head, store it and publish it beside the trail."""
+        """Sign the current tree head, store it and publish it beside the trail.
+
+        Any committed snapshot of the log is a gap-free prefix, so the tree over what is read
+        now is a tree head every later state extends."""
         with self._lock:
-            if self._postgres is not None:
-                # Any committed snapshot of the shared log is a gap-free prefix, so the tree
-                # over what is read now is a tree head every later state extends.
-                tree = self._shared_tree()
-                note = Checkpoint.signed(self._key.name, tree.size, tree.root(), self._key)
-                if not self._postgres.has_checkpoint(tree.size):  # another worker signed it
-                    self._postgres.add_checkpoint(tree.size, note.text())
-            else:
-                _, tree = self._load_head()
-                note = Checkpoint.signed(self._key.name, tree.size, tree.root(), self._key)
-                self._con.execute(
-                    "INSERT INTO checkpoints (tree_size, note) VALUES (?, ?)",
-                    [tree.size, note.text()],
-                )
+            tree = self._tree()
+            note = Checkpoint.signed(self._key.name, tree.size, tree.root(), self._key)
+            self.store.add_checkpoint(tree.size, note.text())
         published = self._published
-        draft = published.with_name(published.name + ".tmp")
-        draft.write_text(note.text(), encoding="utf-8")
-        os.replace(draft, published)
+        if published is not None:
+            draft = published.with_name(published.name + ".tmp")
+            draft.write_text(note.text(), encoding="utf-8")
+            os.replace(draft, published)
         return note
 
     def start_checkpointing(self, every_seconds: float) -> None:
@@ -338,54 +350,76 @@ class AuditTrail:
             while not self._stop_checkpointing.wait(every_seconds):
                 try:
                     size = self.size()
-                except Exception:  # the store is away: retried at the next interval
-                    continue
-                if size != signed_size:
-                    with contextlib.suppress(Exception):  # retried at the next interval
+                    if size != signed_size:
                         signed_size = self.checkpoint().size
+                except Exception as exc:  # the store is away: retried at the next interval
+                    self.checkpoint_health.failed(exc)
+                else:
+                    self.checkpoint_health.succeeded()
 
         self._checkpointer = threading.Thread(target=run, name="audit-checkpoints", daemon=True)
         self._checkpointer.start()
 
     def size(self) -> int:
         """Events committed so far (by every writer)."""
-        if self._postgres is not None:
-            return self._postgres.head_size()
-        with self._lock:
-            _, tree = self._load_head()
-            return tree.size
+        return self.store.head_size()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor for reading (search, reports) beside the writer, in this process; on
         PostgreSQL over this process's replica, brought up to date first."""
-        if self._postgres is not None:
-            return self._postgres.replica()
-        return self._con.cursor()
+        return self.store.reader()
 
     def verify(self) -> VerifyResult:
-        """Verify the trail from its store (never from a replica)."""
-        from audit.verify import verify_rows, verify_trail
+        """Verify the trail from its store (never from a replica), against its own public key
+        and the published checkpoint note."""
+        from audit.verify import verify_store
 
-        if self._postgres is not None:
-            events, notes = self._postgres.rows_for_verification()
-            return verify_rows(events, notes, self._key.name, self._key.public_bytes)
-        return verify_trail(self.path, self._key.name, self._key.public_bytes,  # type: ignore[arg-type]
-                            con=self.cursor())
+        return verify_store(self.store, self.vkey, anchors=_published_anchor(self._published))
 
     def ping(self) -> None:
         """Raise unless the trail's store answers (for readiness probes)."""
-        if self._postgres is not None:
-            self._postgres.ping()
-            return
-        with self._lock:
-            self._con.execute("SELECT count(*) FROM audit_events WHERE seq < 0").fetchall()
+        self.store.ping()
 
     def close(self) -> None:
         self._stop_checkpointing.set()
         if self._checkpointer is not None:
             self._checkpointer.join()
         with self._lock:
-            if self._postgres is not None:
-                self._postgres.close()
-            else:
-                self._con.close()
+            self.store.close()
+
+
+def _settled_origin(store: AuditStore, wanted: str | None) -> str:
+    """The origin the trail is kept under: the one recorded, else ``wanted`` (or the default)
+    recorded now. Another origin than the recorded one is refused once checkpoints exist."""
+    recorded = store.origin()
+    if wanted is None or wanted == recorded:
+        if recorded is not None:
+            return recorded
+        wanted = DEFAULT_ORIGIN
+    try:
+        store.set_origin(wanted)
+    except OriginLocked as exc:
+        raise AuditUnavailable(str(exc)) from exc
+    except Exception as exc:
+        raise AuditUnavailable(f"the trail's origin is not recorded and cannot be by this role "
+                               f"({type(exc).__name__}): run `kinlink db init` as the owner"
+                               ) from exc
+    return wanted
+
+
+def _publish_vkey(path: Path, key: SigningKey) -> None:
+    """Keep the public verifier key beside the signing key, replaced only when it changed."""
+    from audit.cosignature import verifier_key
+
+    text = verifier_key(key.name, key.public_bytes) + "\n"
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    draft = path.with_name(path.name + ".tmp")
+    draft.write_text(text, encoding="utf-8")
+    os.replace(draft, path)
+
+
+def _published_anchor(path: Path | None) -> list[str]:
+    if path is None or not path.exists():
+        return []
+    return [path.read_text(encoding="utf-8")]

@@ -143,6 +143,15 @@ def log_consistency(con: duckdb.DuckDBPyConnection | Session, old_size: int, new
     return consistency_proof(leaves, old_size)
 
 
+def _recorded_origin(con: duckdb.DuckDBPyConnection | Session) -> str | None:
+    """The origin the trail records for its install (None: a trail from before origins)."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables "
+                       "WHERE table_name = 'audit_settings'").fetchall()[0][0]:
+        return None  # an older trail, not yet migrated
+    rows = con.execute("SELECT value FROM audit_settings WHERE name = 'origin'").fetchall()
+    return rows[0][0] if rows else None
+
+
 def witness_checkpoint(audit_path: Path | PostgresLocation, witness_key: SigningKey, state_path: Path,
                        log_vkey: str | None = None) -> Checkpoint:
     """Check the trail's latest checkpoint against the witness's memory, countersign, record the
@@ -157,6 +166,11 @@ def witness_checkpoint(audit_path: Path | PostgresLocation, witness_key: Signing
     if isinstance(where, DuckDBLocation) and not where.path.exists():
         raise WitnessRefusal(f"no audit trail at {where.path}")
     with connect(where) as con:
+        recorded = _recorded_origin(con)
+        log_name = parse_verifier_key(vkey)[0] if vkey else None
+        if recorded is not None and log_name != recorded:
+            raise WitnessRefusal(f"this trail's origin is {recorded!r}; the witness was given "
+                                 f"the key of log {log_name!r}")
         note = latest_checkpoint(con)
         if note is None:
             raise WitnessRefusal("the log has no signed checkpoint yet")

@@ -124,7 +124,10 @@ def base_event(request: Request, caller: Caller, ctx: PurposeContext) -> dict[st
     return dict(client_id=caller.client_id, user_id=caller.user_id, agency=caller.agency,
                 role=caller.role, token_jti=caller.jti, purpose=ctx.purpose,
                 justification=ctx.justification, reference=ctx.reference,
-                request_id=request.headers.get("x-request-id"), break_glass=ctx.break_glass)
+                request_id=request.headers.get("x-request-id"), break_glass=ctx.break_glass,
+                client_network=request.client.host if request.client else None,
+                # IHE PDQm: a $match's audit events name their transaction (BALP export).
+                transaction="ITI-119" if request.url.path.endswith("/Patient/$match") else None)
 
 
 def write_audit(request: Request, events: list[AuditEvent]) -> None:

@@ -31,9 +31,10 @@ from gateway.dpop import FRESHNESS_SECONDS, ReplayCache
 from gateway.issuers import load_issuers
 from gateway.keys import KeyStore
 from gateway.metrics import GatewayMetrics
+from gateway.notify_delivery import WebhookDelivery, load_webhooks, notification_rule
 from gateway.one_time import SharedAuthorizationCodes, SharedReplayCache
 from gateway.resolution import MatcherHolder
-from gateway.routes import fhir, ig, persons, resolve, review
+from gateway.routes import fhir, ig, notifications, persons, resolve, review
 from gateway.settings import GatewaySettings
 from gateway.tokens import TokenIssuer, TokenValidator
 from gateway.users import StaffRegistry
@@ -133,6 +134,8 @@ def readiness_checks(app: FastAPI) -> dict[str, str]:
             checks[name] = "ok"
         except Exception as exc:  # any failure means not ready
             checks[name] = type(exc).__name__
+    # The background checkpointer: a trail that cannot sign checkpoints must be seen.
+    checks["audit_checkpoints"] = app.state.audit.checkpoint_health.problem or "ok"
     return checks
 
 
@@ -141,6 +144,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """On shutdown, close the audit trail: its last events are checkpointed and its file is let
     go, so a backup or a link run can take it the moment the gateway has stopped."""
     yield
+    if app.state.notify_delivery is not None:
+        app.state.notify_delivery.stop()
     app.state.audit.close()
 
 
@@ -175,8 +180,17 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.dpop_replay = ReplayCache()
         app.state.assertion_replay = ReplayCache(window_seconds=2 * MAX_LIFETIME_SECONDS)
         app.state.codes = AuthorizationCodes()
-    app.state.audit = AuditTrail.open(settings.audit_path, key_path=settings.audit_key)
+    app.state.audit = AuditTrail.open(settings.audit_path, origin=settings.audit_origin,
+                                      key_path=settings.audit_key)
     app.state.audit.start_checkpointing(settings.audit_checkpoint_seconds)
+    # Every audited disclosure writes its owner notifications in the same transaction.
+    app.state.audit.notify_with(notification_rule(app.state.policies))
+    app.state.notify_delivery = None
+    if settings.notify_webhooks is not None:
+        app.state.notify_delivery = WebhookDelivery(
+            app.state.audit, keys, load_webhooks(settings.notify_webhooks),
+            interval=settings.notify_interval_seconds)
+        app.state.notify_delivery.start()
     app.state.metrics = GatewayMetrics()
     app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(authorization_server())
@@ -186,6 +200,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(resolve.router)
     app.include_router(fhir.router)
     app.include_router(ig.router)
+    app.include_router(notifications.router)
     mount_pages(app)
 
     @app.get("/healthz", tags=["operations"])

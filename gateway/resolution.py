@@ -113,7 +113,7 @@ def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[s
         events.append(audit_event(request, caller, ctx, "PatientQuery", status=200,
                                   query=recorded_query, detail="resolution: no candidate"))
     if ihe_transaction is not None:
-        events = [e.model_copy(update={"ihe_transaction": ihe_transaction}) for e in events]
+        events = [e.model_copy(update={"transaction": ihe_transaction}) for e in events]
     write_audit(request, events)
     for item in shown:
         request.app.state.metrics.match_grades.labels(item.candidate.grade).inc()

@@ -41,8 +41,13 @@ class GatewaySettings:
     #: The audit trail when not the default place (see ``audit_path``).
     audit_db: str | None = None
     audit_key: Path | None = None
+    #: The install's audit log name (None: the one the trail records, or the default).
+    audit_origin: str | None = None
     keys_directory: Path | None = None
     audit_checkpoint_seconds: float = 60.0
+    #: Owner-notification webhooks (``gateway.notify_delivery.load_webhooks``); None: pull only.
+    notify_webhooks: Path | None = None
+    notify_interval_seconds: float = 2.0
     #: Agreements and ages judged at this date instead of today (tests and rehearsals only).
     policy_date: dt.date | None = None
 
@@ -130,8 +135,11 @@ class GatewaySettings:
             session_secret=config.session_secret,
             audit_db=config.audit_db,
             audit_key=config.audit_key,
+            audit_origin=config.audit_origin,
             keys_directory=config.keys_dir,
             audit_checkpoint_seconds=config.audit_checkpoint_seconds,
+            notify_webhooks=config.notify_webhooks,
+            notify_interval_seconds=config.notify_interval_seconds,
             policy_date=config.policy_date,
         )
 

@@ -467,8 +467,10 @@ def subject_access_for(request: Request, person_id: str) -> SubjectAccessReport:
     """The child's report from the gateway's trail, deferrals decided by whether the index
     shows their case open (the API and the IG pages answer with the same report)."""
     # Deferrals were set from the decision's date; they lapse against the same clock.
+    index = request.app.state.index
     return subject_access_report(request.app.state.audit.cursor(), person_id,
-                                 case_open=request.app.state.index.case_open(person_id),
+                                 case_open=index.case_open(person_id),
+                                 former_ids=index.former_ids(person_id),
                                  today=request.app.state.policies.today())
 
 

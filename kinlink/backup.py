@@ -112,8 +112,7 @@ def restore(
         _restore_postgres(source, where)
         return
     db = where.path  # type: ignore[assignment]
-    from audit.checkpoint import SigningKey
-    from audit.trail import audit_path_for, key_path_for
+    from audit.trail import audit_path_for, checkpoint_path_for
     from audit.verify import verify_trail
     from linkage.index import connect_index
 
@@ -139,8 +138,9 @@ def restore(
     connect_index(db).close()
     audit_path = audit_path_for(db)
     if audit_path.exists():
-        key = SigningKey.load_or_create(key_path_for(audit_path), "kinlink.local/audit")
-        result = verify_trail(audit_path, key.name, key.public_bytes)
+        result = verify_trail(audit_path, _restored_vkey(audit_path),
+                              [p.read_text(encoding="utf-8")
+                               for p in [checkpoint_path_for(audit_path)] if p.exists()])
         if not result.ok:
             out.print(f"[red]restored, but the audit trail FAILS verification:[/red] "
                       f"{result.problem}")
@@ -148,6 +148,26 @@ def restore(
         out.print(f"audit trail verified: {result.events:,} events, "
                   f"{result.checkpoints} checkpoints")
     out.print(f"restored {len(renamed)} files beside {db}")
+
+
+def _restored_vkey(audit_path: Path) -> str:
+    """The verifier key beside the restored trail; a backup taken before it was kept there
+    derives it from the restored signing key, under the origin the trail records."""
+    from audit.checkpoint import SigningKey
+    from audit.cosignature import verifier_key
+    from audit.store import open_store
+    from audit.trail import DEFAULT_ORIGIN, key_path_for, vkey_path_for
+
+    kept = vkey_path_for(key_path_for(audit_path))
+    if kept.exists():
+        return kept.read_text(encoding="utf-8").strip()
+    store = open_store(audit_path, read_only=True)
+    try:
+        origin = store.origin() or DEFAULT_ORIGIN
+    finally:
+        store.close()
+    key = SigningKey.load_or_create(key_path_for(audit_path), origin)
+    return verifier_key(key.name, key.public_bytes)
 
 
 def _restore_postgres(source: Path, where: PostgresLocation) -> None:

@@ -49,6 +49,11 @@ class KinlinkConfig(BaseModel):
     audit_key: Path | None = Field(None, description=(
         "The audit checkpoint signing key (Ed25519, a file readable only by the gateway). "
         "Default: `<audit stem>.signing-key` beside a DuckDB trail; required with PostgreSQL."))
+    audit_origin: str | None = Field(None, description=(
+        "The install's audit log name, in every signed checkpoint (e.g. "
+        "`somerset.gov.uk/kinlink/audit`), so witnesses serving several councils can tell their "
+        "logs apart. Recorded with the trail on first use (PostgreSQL: at `kinlink db init`); "
+        "a different one is refused once checkpoints exist. Default: `kinlink.local/audit`."))
     keys_dir: Path | None = Field(None, description=(
         "Directory of token-signing keys (rotated with `kinlink keys rotate`). Default: "
         "`<stem>.keys/` beside a DuckDB index; required with PostgreSQL (a shared volume or a "
@@ -73,6 +78,12 @@ class KinlinkConfig(BaseModel):
         "process write a file."))
     audit_checkpoint_seconds: float = Field(60.0, gt=0, description=(
         "How often the gateway signs a checkpoint of the audit trail while it grows."))
+    notify_webhooks: Path | None = Field(None, description=(
+        "YAML file of owner-notification webhooks, `{agency: {url: …}}`: each agency's endpoint "
+        "receives a signed (JWS) notification of every disclosure of its records its sharing "
+        "agreement says to tell. Without it agencies pull `/v1/notifications`."))
+    notify_interval_seconds: float = Field(2.0, gt=0, description=(
+        "How often the gateway sends due owner notifications to their webhooks."))
     policy_date: dt.date | None = Field(None, description=(
         "Judge the sharing agreements (in force, due for review) and subjects' ages as at this "
         "date (YYYY-MM-DD) instead of today. For tests and rehearsals only: a gateway started "

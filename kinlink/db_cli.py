@@ -19,6 +19,10 @@ def init(
     gateway_role: Annotated[str, typer.Option(
         help="The gateway's role: reads the index, appends to the audit trail, keeps the "
              "registers; creates, changes and deletes nothing else.")],
+    audit_origin: Annotated[str | None, typer.Option(
+        "--audit-origin", envvar="KINLINK_AUDIT_ORIGIN",
+        help="The install's audit log name, e.g. somerset.gov.uk/kinlink/audit (kept with the "
+             "trail; refused once checkpoints exist under another).")] = None,
 ) -> None:
     """Create every kinlink store in the database and grant the gateway's role what it needs."""
     from kinlink.db_init import init_database
@@ -28,7 +32,13 @@ def init(
         typer.echo("error: --db must be a postgresql:// URL (a DuckDB install needs no set-up)",
                    err=True)
         raise typer.Exit(2)
-    init_database(where, gateway_role)
+    from audit.store import OriginLocked
+
+    try:
+        init_database(where, gateway_role, audit_origin)
+    except OriginLocked as exc:
+        typer.echo(f"error: --audit-origin: {exc}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(f"{where.redacted} ready; role {gateway_role} granted the gateway's access")
 
 

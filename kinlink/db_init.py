@@ -23,7 +23,8 @@ from kinlink.database import PostgresLocation, close_pools
 __all__ = ["init_database"]
 
 
-def init_database(location: PostgresLocation, gateway_role: str) -> None:
+def init_database(location: PostgresLocation, gateway_role: str,
+                  audit_origin: str | None = None) -> None:
     from audit.postgres import grant_writer
     from gateway.clients import ClientRegistry
     from gateway.one_time import SharedReplayCache
@@ -31,7 +32,7 @@ def init_database(location: PostgresLocation, gateway_role: str) -> None:
     from linkage.index import postgres as index_store
     from linkage.review.decisions import DecisionStore
 
-    grant_writer(location, gateway_role)                      # the audit trail, migrated
+    grant_writer(location, gateway_role, audit_origin)        # the audit trail, migrated
     with psycopg.connect(location.url, autocommit=True) as con:
         index_store.ensure_control_tables(con)
     DecisionStore(location).active()                          # migrates the decisions store

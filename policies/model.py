@@ -91,6 +91,9 @@ class Rule:
     subject_age_max: int | None
     obligations: dict[str, Any]
     title: str = ""
+    #: When the agency holding a record is told of its disclosure to another agency under this
+    #: clause: ``always``, only under ``break-glass``, only on a ``consent-override``, or ``never``.
+    notify: Literal["always", "break-glass", "consent-override", "never"] = "never"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Rule:
@@ -112,6 +115,7 @@ class Rule:
             subject_age_max=conditions.get("subject_age_max"),
             obligations=dict(d.get("obligations") or {}),
             title=d.get("title", ""),
+            notify=d.get("notify", "never"),
         )
 
     def applies_to(self, purpose: str, role: str, party: str) -> bool:

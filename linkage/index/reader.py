@@ -161,6 +161,15 @@ class IdentityIndex:
             current = survivor
         return None
 
+    def former_ids(self, person_id: str) -> list[str]:
+        """Every retired ID that now resolves to ``person_id`` (merged into it, directly or via
+        another retired ID): the child's whole lineage, for reports about everything recorded
+        under any ID the child has had."""
+        persons = self._current().persons
+        return sorted(other for other, (status, _) in persons.items()
+                      if status != "active" and other != person_id
+                      and self.resolve(other) == person_id)
+
     def records(self, person_id: str) -> list[PersonRecord]:
         snapshot = self._current()
         span = snapshot.ranges.get(person_id)

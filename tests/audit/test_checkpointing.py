@@ -104,7 +104,7 @@ def test_verify_checks_every_one_of_many_checkpoints_and_names_the_last_good_one
     assert time.perf_counter() - started < 5
     # Rewrite event 150 and everything after it consistently (leaf and chain), as an insider
     # without the signing key would: only the checkpoints can tell.
-    from audit.trail import GENESIS, chain_next, leaf_data
+    from audit.hashing import GENESIS, chain_next, leaf_data
 
     with duckdb.connect(str(path)) as con:
         rows = con.execute("SELECT seq, event_json FROM audit_events ORDER BY seq").fetchall()
@@ -112,7 +112,8 @@ def test_verify_checks_every_one_of_many_checkpoints_and_names_the_last_good_one
         for seq, text in rows:
             if seq == 150:
                 text = text.replace("P00150", "P99999")
-                con.execute("UPDATE audit_events SET event_json = ? WHERE seq = ?", [text, seq])
+                con.execute("UPDATE audit_events SET event_json = ?, subject_person_id = "
+                            "'P99999' WHERE seq = ?", [text, seq])
             leaf = leaf_hash(leaf_data(seq, text)).hex()
             chain = chain_next(chain, leaf)
             con.execute("UPDATE audit_events SET leaf_hash = ?, chain_hash = ? WHERE seq = ?",

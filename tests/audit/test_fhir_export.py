@@ -18,7 +18,8 @@ from kinlink.cli import app
 
 runner = CliRunner()
 WHEN = dt.datetime(2026, 11, 18, 9, 30, tzinfo=dt.UTC)
-COMMON = dict(recorded_at=WHEN, client_id="c-police", agency="police", role="mash-officer",
+COMMON = dict(recorded_at=WHEN, client_id="c-police", client_network="192.0.2.10",
+              agency="police", role="mash-officer",
               purpose="mash-triage", purpose_of_use="THREAT", token_jti="jti-123",
               policy_bundle_id="wessex-mash", policy_version="3", policy_hash="ab" * 32,
               lawful_basis=["uk-gdpr-6-1-e"], http_status=200)
@@ -77,7 +78,8 @@ def test_each_event_kind_in_its_balp_shape(tmp_path: Path) -> None:
     assert read["entity"][0]["what"]["reference"] == "Patient/PAAAA1"
     client = next(a for a in read["agent"] if a["who"]["identifier"]["value"] == "c-police")
     user = next(a for a in read["agent"] if a["who"]["identifier"]["value"] == "u-17")
-    assert client["type"]["coding"][0]["code"] == "110153" and client["policy"] == ["jti-123"]
+    # A read: the data flows from the server, so the client is the destination (BALP Read).
+    assert client["type"]["coding"][0]["code"] == "110152" and client["policy"] == ["jti-123"]
     assert user["requestor"] is True and client["requestor"] is False
     assert user["role"] == [{"text": "mash-officer"}]
     assert any(a["who"]["identifier"]["value"] == "police" for a in read["agent"])

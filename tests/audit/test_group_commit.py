@@ -143,7 +143,7 @@ def test_a_failed_group_commit_fails_every_caller_in_it_and_no_one_else(tmp_path
 
     # Hold the connection so the first caller leads alone and blocks; the rest queue behind it
     # and are committed together by the next leader.
-    trail._lock.acquire()
+    trail.store._lock.acquire()
     try:
         first = threading.Thread(target=caller, args=("first", "P-first"))
         first.start()
@@ -154,7 +154,7 @@ def test_a_failed_group_commit_fails_every_caller_in_it_and_no_one_else(tmp_path
             t.start()
         _wait_until(lambda: len(trail._pending) == 5, "five queued callers")
     finally:
-        trail._lock.release()
+        trail.store._lock.release()
     for t in [first, *group]:
         t.join(timeout=10)
     assert not any(t.is_alive() for t in [first, *group]), "a caller was never woken"

@@ -194,9 +194,14 @@ def test_a_trail_from_before_migrations_is_version_one_and_still_verifies(
     trail.close()
     with duckdb.connect(str(path)) as con:       # as the previous release left it: no ledger
         con.execute("DROP TABLE schema_migrations")
+        con.execute("DROP TABLE audit_settings")
+        con.execute("DROP TABLE notifications")
+        con.execute("DROP TABLE notification_deliveries")
     trail = AuditTrail.open(path)
-    assert trail.cursor().execute("SELECT component, version FROM schema_migrations"
-                                  ).fetchall() == [("audit", 1)]
+    # Recognised as version 1, then upgraded: the origin its checkpoints were signed under kept.
+    assert trail.cursor().execute("SELECT component, version FROM schema_migrations ORDER BY 2"
+                                  ).fetchall() == [("audit", 1), ("audit", 2), ("audit", 3)]
+    assert trail.origin == "kinlink.local/audit"
     assert trail.verify().ok and trail.append([event(3)])[0].seq == 2
     trail.close()
 
@@ -239,7 +244,6 @@ def test_witness_log_key_and_staff_register_on_postgresql(postgres_url: str,
         owner.execute("DELETE FROM checkpoints")
         owner.execute("UPDATE audit_events SET leaf_hash = repeat('0', 64) WHERE seq = 2")
     forged = AuditTrail.open(postgres_url, key_path=key)          # the log key signs a forgery
-    forged._range = None
     forged.checkpoint()
     refused = CliRunner().invoke(app, witness)
     assert refused.exit_code == 1 and "refused" in refused.output, refused.output
@@ -252,3 +256,50 @@ def test_witness_log_key_and_staff_register_on_postgresql(postgres_url: str,
     assert read_staff_register(trail.cursor()) == {"u-sam": "P000000000001"}
     trail.close()
     forged.close()
+
+
+def test_the_origin_is_set_by_the_owner_and_a_read_only_role_verifies(
+        postgres_url: str, postgres_admin_url: str, tmp_path: Path) -> None:
+    """Issue 17.2/17.3 on PostgreSQL: the owner records the install's origin at init-db; the
+    gateway's role signs under it and cannot change it; an auditor's role that may only SELECT
+    verifies with the public key, and nothing can rename the log once a checkpoint exists."""
+    somerset = "somerset.gov.uk/kinlink/audit"
+    gateway, auditor = f"gw_{uuid.uuid4().hex[:8]}", f"ro_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {gateway} LOGIN")
+        admin.execute(f"CREATE ROLE {auditor} LOGIN")
+    try:
+        result = CliRunner().invoke(app, ["audit", "init-db", "--db", postgres_url,
+                                          "--writer-role", gateway, "--audit-origin", somerset])
+        assert result.exit_code == 0, result.output
+        with psycopg.connect(postgres_url, autocommit=True) as owner:
+            owner.execute(f"GRANT SELECT ON audit_events, checkpoints, audit_settings, "
+                          f"witness_cosignatures, schema_migrations TO {auditor}")
+        key = tmp_path / "audit.signing-key"
+        trail = AuditTrail.open(postgres_url.replace("postgres@", f"{gateway}@", 1), key_path=key)
+        assert trail.origin == somerset
+        trail.append([event(1), event(2)])
+        assert trail.checkpoint().origin == somerset
+        trail.close()
+        with pytest.raises(AuditUnavailable, match="cannot become"):
+            AuditTrail.open(postgres_url, origin="devon.gov.uk/kinlink/audit", key_path=key)
+        with psycopg.connect(postgres_url, autocommit=True) as owner, pytest.raises(
+                psycopg.errors.InsufficientPrivilege):
+            owner.execute("UPDATE audit_settings SET value = 'devon.gov.uk/kinlink/audit'")
+        vkey = (tmp_path / "audit.vkey").read_text().strip()
+        assert vkey.startswith(f"{somerset}+")
+        key.unlink()                                      # the auditor has no signing key
+        as_auditor = postgres_url.replace("postgres@", f"{auditor}@", 1)
+        verified = CliRunner().invoke(app, ["audit", "verify", "--db", as_auditor,
+                                            "--vkey", vkey])
+        assert verified.exit_code == 0 and "2 events, 1 checkpoints" in verified.output, \
+            verified.output
+        assert not key.exists()
+    finally:
+        close_pools()
+        with psycopg.connect(postgres_url, autocommit=True) as owner:
+            owner.execute(f"DROP OWNED BY {gateway}")
+            owner.execute(f"DROP OWNED BY {auditor}")
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {gateway}")
+            admin.execute(f"DROP ROLE {auditor}")

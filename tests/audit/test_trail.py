@@ -114,9 +114,9 @@ def test_reordered_events_are_named(trail_path: Path) -> None:
 def test_a_fully_recomputed_rewrite_is_caught_by_the_checkpoint(
     trail_path: Path, tmp_path: Path
 ) -> None:
-    # An insider rewrites event 3 and recomputes every leaf and chain hash after it.
+    # An insider rewrites event 3, its column and every leaf and chain hash after it.
+    from audit.hashing import GENESIS, chain_next, leaf_data
     from audit.merkle import leaf_hash
-    from audit.trail import GENESIS, chain_next, leaf_data
 
     with duckdb.connect(str(trail_path)) as con:
         rows = con.execute("SELECT seq, event_json FROM audit_events ORDER BY seq").fetchall()
@@ -127,9 +127,9 @@ def test_a_fully_recomputed_rewrite_is_caught_by_the_checkpoint(
             leaf = leaf_hash(leaf_data(seq, payload)).hex()
             chain = chain_next(chain, leaf)
             con.execute(
-                "UPDATE audit_events SET event_json = ?, leaf_hash = ?, chain_hash = ? "
-                "WHERE seq = ?",
-                [payload, leaf, chain, seq],
+                "UPDATE audit_events SET event_json = ?, leaf_hash = ?, chain_hash = ?, "
+                "subject_person_id = json_extract_string(?, '$.subject_person_id') WHERE seq = ?",
+                [payload, leaf, chain, payload, seq],
             )
     code, output = verify(trail_path)
     assert code == 1 and "signed checkpoint" in output and "seq 0" in output

@@ -155,10 +155,13 @@ def test_witness_command_on_a_real_trail(tmp_path: Path) -> None:
     args = ["audit", "witness", "--db", str(db), "--state", str(state), "--key", str(key),
             "--name", "police.example/witness"]
 
+    kept = tmp_path / "kinlink.audit.vkey"               # the public key beside the trail
+    hidden = kept.rename(tmp_path / "elsewhere.vkey")
     unpinned = runner.invoke(app, args)
     assert unpinned.exit_code == 1 and "log-key" in unpinned.output
+    hidden.rename(kept)
     garbled = runner.invoke(app, [*args, "--log-key", "kinlink.local/audit+00+AAAA"])
-    assert garbled.exit_code == 2 and "--log-key" in garbled.output
+    assert garbled.exit_code == 2 and "--vkey" in garbled.output
     vkey = runner.invoke(app, ["audit", "log-key", "--db", str(db)]).output.strip()
     vkey_file = tmp_path / "log.vkey"
     vkey_file.write_text(vkey + "\n")                 # as a partner would receive it

@@ -342,12 +342,13 @@ def test_zz_each_match_is_audited_per_candidate_with_the_iti_119_subtype(gateway
     for request_id, persons in SENT:
         mine = [e for e in events if e.get("request_id") == request_id]
         assert mine and all(e["event_type"] == "PatientQuery" for e in mine)
-        assert all(e["ihe_transaction"] == "ITI-119" for e in mine)
+        assert all(e["transaction"] == "ITI-119" for e in mine)
         permitted = {e["subject_person_id"] for e in mine if e["outcome"] == "permit"}
         assert set(persons) <= permitted
         assert len({e["subject_person_id"] for e in mine}) == len(mine)  # one per candidate
-    exported = to_fhir(1, next(e for e in events if e.get("ihe_transaction")))
-    assert {"system": "urn:ihe:event-type-code", "code": "ITI-119"} in exported["subtype"]
+    exported = to_fhir(1, next(e for e in events if e.get("transaction")))
+    assert ("urn:ihe:event-type-code", "ITI-119") in {(c["system"], c["code"])
+                                                      for c in exported["subtype"]}
     reads = [e for e in events if e["event_type"] == "PatientRead"
              and e.get("detail") == "FHIR Patient read"]
     assert reads and all(e["purpose"] for e in reads)

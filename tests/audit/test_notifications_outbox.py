@@ -1,0 +1,151 @@
+"""Owner notifications in the audit store: whom each disclosure is told to, written in the same
+transaction as its event, carrying nothing personal but the shared person ID, and a delivery
+history that retries with back-off, gives up into a dead-letter list and can be replayed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from audit import AuditEvent, AuditTrail, AuditUnavailable
+from audit.notifications import (
+    ClauseNotice,
+    NotificationRule,
+    dead_letters,
+    due_deliveries,
+    notifications_for,
+    record_attempt,
+    replay,
+)
+
+T0 = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+JUSTIFICATION = "Strategy discussion about Ellie Example, born 2019, after her school's referral"
+
+RULE = NotificationRule({
+    "MASH-3.1": ClauseNotice("always", frozenset({"health", "education", "social_care", "police"}),
+                             frozenset({"identity", "address", "family"})),
+    "MASH-4.2": ClauseNotice("always", frozenset({"health", "education", "social_care"}),
+                             frozenset({"professionals", "cp-plan"})),
+    "EH-1": ClauseNotice("consent-override", frozenset({"health"}), frozenset({"identity"})),
+    "BG-1": ClauseNotice("break-glass", frozenset({"police"}), frozenset({"identity"})),
+    "QUIET": ClauseNotice("never", frozenset({"health"}), frozenset({"identity"})),
+})
+
+
+def disclosure(**fields: object) -> AuditEvent:
+    values: dict[str, object] = dict(
+        event_type="PatientRead", outcome="permit", recorded_at=T0, subject_person_id="P000123",
+        user_id="u-7f3a", agency="social_care", role="mash-social-worker", purpose="s47-enquiry",
+        justification=JUSTIFICATION, source_agencies=["health", "police", "social_care"],
+        categories_released=["identity", "cp-plan", "address"], matched_rules=["MASH-3.1",
+                                                                              "MASH-4.2"])
+    values.update(fields)
+    return AuditEvent(**values)  # type: ignore[arg-type]
+
+
+def test_each_other_agency_whose_records_were_shown_is_told_never_the_requester() -> None:
+    told = dict(RULE.notices(disclosure()))
+    assert sorted(told) == ["health", "police"]              # social_care asked: not told
+    assert told["health"]["clauses"] == ["MASH-3.1", "MASH-4.2"]
+    assert told["health"]["categories"] == ["address", "cp-plan", "identity"]
+    assert told["police"]["clauses"] == ["MASH-3.1"]         # 4.2 does not cover police records
+    assert told["police"]["categories"] == ["address", "identity"]
+    assert RULE.notices(disclosure(outcome="deny")) == []    # nothing was disclosed
+    assert RULE.notices(disclosure(event_type="ReviewDecision")) == []
+
+
+@pytest.mark.parametrize(("clause", "fields", "told"), [
+    ("EH-1", {}, []),
+    ("EH-1", {"consent_override_reason": "would-prejudice-protection"}, ["health"]),
+    ("BG-1", {"source_agencies": ["police"]}, []),
+    ("BG-1", {"source_agencies": ["police"], "break_glass": True}, ["police"]),
+    ("QUIET", {"break_glass": True}, []),
+])
+def test_the_clause_setting_decides(clause: str, fields: dict[str, object],
+                                    told: list[str]) -> None:
+    event = disclosure(matched_rules=[clause], **({"source_agencies": ["health"]} | fields))
+    assert [owner for owner, _ in RULE.notices(event)] == told
+
+
+def test_break_glass_beyond_every_clause_is_told_to_the_owner() -> None:
+    event = disclosure(matched_rules=[], break_glass=True, source_agencies=["education"])
+    assert [owner for owner, _ in RULE.notices(event)] == ["education"]
+
+
+def test_a_notification_holds_no_personal_data_beyond_the_person_id() -> None:
+    (_, body), *_ = RULE.notices(disclosure(consent_override_reason="cannot-be-given"))
+    assert set(body) == {"owner_agency", "person_id", "recorded_at", "event_type", "requester",
+                         "purpose", "clauses", "categories", "break_glass", "consent_override"}
+    assert set(body["requester"]) == {"agency", "role", "user"}
+    text = json.dumps(body)
+    for fragment in ("Ellie", "2019", "referral", "cannot-be-given"):
+        assert fragment not in text          # the justification and override free text stay out
+    assert body["person_id"] == "P000123" and body["requester"]["user"] == "u-7f3a"
+
+
+def test_notifications_are_committed_with_their_event_and_only_with_it(tmp_path: Path) -> None:
+    path = tmp_path / "k.audit.duckdb"
+    trail = AuditTrail.open(path)
+    trail.notify_with(RULE)
+    receipts = trail.append([disclosure(), disclosure(source_agencies=["social_care"])])
+    with trail.session() as session:
+        found = notifications_for(session, None)
+    assert [(n["seq"], n["owner_agency"]) for n in found] == [(receipts[0].seq, "health"),
+                                                             (receipts[0].seq, "police")]
+    trail.close()
+    # A store that refuses the outbox row refuses the event with it: one transaction.
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE notifications")
+        con.execute("CREATE TABLE notifications (seq BIGINT, agency VARCHAR CHECK "
+                    "(agency <> 'police'), recorded_at TIMESTAMPTZ, body VARCHAR)")
+    trail = AuditTrail.open(path)
+    trail.notify_with(RULE)
+    with pytest.raises(AuditUnavailable):
+        trail.append([disclosure()])
+    assert trail.size() == 2                               # the event was not written either
+    assert trail.append([disclosure(source_agencies=["health"])])[0].seq == 2
+    assert trail.verify().ok
+    trail.close()
+
+
+def test_deliveries_retry_with_back_off_then_dead_letter_and_replay(tmp_path: Path) -> None:
+    trail = AuditTrail.open(tmp_path / "k.audit.duckdb")
+    trail.notify_with(RULE)
+    trail.append([disclosure()])
+    now = T0
+    with trail.session() as session:
+        assert [d.agency for d in due_deliveries(session, ["health"], now)] == ["health"]
+        delays = []
+        for attempt in range(1, 5):
+            (due,) = due_deliveries(session, ["health"], now)
+            assert due.attempt == attempt
+            assert record_attempt(session, due, False, now, "HTTP 503", max_attempts=4,
+                                  base_seconds=10) == ("dead" if attempt == 4 else "failed")
+            waiting = due_deliveries(session, ["health"], now + dt.timedelta(seconds=1))
+            assert waiting == []                            # not before its back-off
+            delays.append(session.execute(
+                "SELECT next_at FROM notification_deliveries ORDER BY attempt DESC LIMIT 1"
+            ).fetchall()[0][0])
+            if delays[-1] is not None:
+                now = delays[-1]
+        gaps = [(b - a).total_seconds() for a, b in zip([T0, *delays[:2]], delays[:3],
+                                                        strict=True)]
+        assert gaps == [10, 20, 40] and delays[3] is None   # doubling, then given up
+        assert due_deliveries(session, ["health"], now + dt.timedelta(days=9)) == []
+        (dead,) = dead_letters(session)
+        assert dead["id"].endswith(":health") and dead["delivery"] == "dead"
+        with pytest.raises(ValueError, match="not dead"):
+            replay(session, dead["seq"], "police", now, "admin-1")
+        replay(session, dead["seq"], "health", now, "admin-1")
+        assert dead_letters(session) == []
+        (again,) = due_deliveries(session, ["health"], now)
+        assert again.attempt == 6 and again.try_number == 1     # a fresh round of attempts
+        assert record_attempt(session, again, True, now, "HTTP 204") == "delivered"
+        assert due_deliveries(session, ["health"], now + dt.timedelta(days=9)) == []
+        states = {n["owner_agency"]: n["delivery"] for n in notifications_for(session, None)}
+    assert states == {"health": "delivered", "police": "pending"}
+    trail.close()
