@@ -47,6 +47,8 @@ __all__ = ["FRONTEND_DIST", "mount_pages"]
 
 HERE = Path(__file__).parent
 FRONTEND_DIST = HERE / "frontend" / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+#: kinlink's own stylesheet: GOV.UK Frontend built with a system font (``npm run build:css``).
+STYLES = HERE / "static"
 AGENCY_NAMES = {"health": "Health", "education": "Education",
                 "social_care": "Children's social care", "police": "Police"}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -367,6 +369,7 @@ def mount_pages(app: FastAPI) -> None:
 
     settings = app.state.settings
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.globals["agency_names"] = AGENCY_NAMES
     secret = settings.session_key()
     # SameSite=Lax, not Strict: an external identity provider's redirect back to /auth/callback
     # is a cross-site navigation, and must arrive with the session that holds the PKCE verifier.
@@ -374,6 +377,7 @@ def mount_pages(app: FastAPI) -> None:
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="kinlink_session",
                        max_age=settings.session_absolute_seconds, same_site="lax",
                        https_only=settings.issuer.startswith("https://"))
+    app.mount("/static/kinlink", StaticFiles(directory=STYLES), name="styles")
     if FRONTEND_DIST.exists():
         app.mount("/assets", StaticFiles(directory=FRONTEND_DIST / "assets"), name="assets")
         app.mount("/static", StaticFiles(directory=FRONTEND_DIST), name="static")
