@@ -20,11 +20,11 @@ from audit.staff import read_staff_register, record_break_glass_review
 from audit.subject_access import SubjectAccessReport
 from gateway.access import CallerDep, PurposeDep, base_event, check_purpose, write_audit
 from gateway.tokens import Caller
+from gateway.users import IG_ROLES
 
 __all__ = ["IG_ROLES", "router"]
 
 router = APIRouter(prefix="/v1/audit", tags=["information governance"])
-IG_ROLES = frozenset({"ig-officer"})
 NO_STORE = {"Cache-Control": "no-store"}
 
 
