@@ -25,10 +25,13 @@ __all__ = [
     "PersonAccess",
     "PurposeContext",
     "PurposeDep",
+    "audit_event",
     "base_event",
     "check_purpose",
     "decide_for_person",
+    "decide_records",
     "require_caller",
+    "subject_facts",
     "write_audit",
 ]
 
@@ -154,51 +157,81 @@ class PersonAccess:
     decision: Decision
 
 
+def audit_event(
+    request: Request, caller: Caller, ctx: PurposeContext, event_type: str, *, status: int,
+    subject: str | None = None, decision: Decision | None = None, detail: str | None = None,
+    action: Literal["C", "R", "U", "D", "E"] = "R", record_count: int = 0,
+    outcome: Literal["permit", "deny"] | None = None, query: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The one place an audit event for a request is built, so every event carries the caller,
+    the purpose and (when there is one) the whole decision, and none can forget a field.
+
+    The outcome follows the HTTP status unless given: an answer sent is a permit."""
+    fields = {**base_event(request, caller, ctx),
+              **(decision_fields(decision) if decision is not None else {})}
+    return AuditEvent(event_type=event_type, action=action,  # type: ignore[arg-type]
+                      outcome=outcome or ("permit" if status < 400 else "deny"),
+                      subject_person_id=subject, http_status=status, detail=detail,
+                      record_count=record_count, query=query, **fields)
+
+
 def check_purpose(request: Request, caller: Caller, ctx: PurposeContext,
                   event_type: str, subject: str | None) -> None:
     """Refuse, audited, a purpose the agreement does not know or this client may not name."""
     bundle = request.app.state.policies
-    base = base_event(request, caller, ctx)
     if bundle.purpose(ctx.purpose) is None:
-        write_audit(request, [AuditEvent(event_type=event_type, outcome="deny",  # type: ignore[arg-type]
-                                         subject_person_id=subject, http_status=400,
-                                         detail="unknown purpose", **base)])
+        write_audit(request, [audit_event(request, caller, ctx, event_type, status=400,
+                                          subject=subject, detail="unknown purpose")])
         raise HTTPException(400, f"unknown purpose {ctx.purpose!r}")
     if ctx.purpose not in caller.purposes:
-        write_audit(request, [AuditEvent(event_type=event_type, outcome="deny",  # type: ignore[arg-type]
-                                         subject_person_id=subject, http_status=403,
-                                         detail="purpose not granted to client", **base)])
+        write_audit(request, [audit_event(request, caller, ctx, event_type, status=403,
+                                          subject=subject,
+                                          detail="purpose not granted to client")])
         raise HTTPException(403, f"this client may not name purpose {ctx.purpose!r}")
+
+
+def holds_a_record(caller: Caller, records: list[PersonRecord]) -> bool:
+    """A legitimate relationship is a fact, not a claim: the caller's agency holds one of the
+    person's linked records."""
+    return caller.agency in {r.agency for r in records}
+
+
+def subject_facts(caller: Caller, ctx: PurposeContext, records: list[PersonRecord]) -> SubjectFacts:
+    """What the policy must know about the person behind ``records``: every restricted marker
+    on any of them, the youngest age, consent as stated, and whether the caller holds a record."""
+    return SubjectFacts(age=subject_age(records),
+                        restricted_markers=frozenset(r.restriction for r in records
+                                                     if r.restriction),
+                        consent=ctx.consent,
+                        legitimate_relationship=holds_a_record(caller, records))
+
+
+def decide_records(request: Request, caller: Caller, ctx: PurposeContext,
+                   records: list[PersonRecord], categories: frozenset[str] | None = None,
+                   break_glass: bool | None = None) -> Decision:
+    """The policy decision for this caller and purpose over one person's (or one pair's) records:
+    the single way any view asks, so markers and relationship are never left out."""
+    glass = ctx.break_glass if break_glass is None else break_glass
+    return request.app.state.policies.decide(AccessRequest(
+        purpose=ctx.purpose, role=caller.role, party=caller.agency, client_id=caller.client_id,
+        user_id=caller.user_id, source_parties=frozenset(r.agency for r in records),
+        requested_categories=categories, subject=subject_facts(caller, ctx, records),
+        justification=ctx.justification, reference=ctx.reference,
+        consent_override_reason=ctx.consent_override_reason,
+        break_glass=BreakGlassRequest(ctx.justification or "") if glass else None,
+    ))
 
 
 def decide_for_person(
     request: Request, caller: Caller, ctx: PurposeContext, person_id: str,
     event_type: str = "PatientRead", categories: frozenset[str] | None = None,
 ) -> PersonAccess:
-    """Resolve the ID and decide what this caller may see of this person, for this purpose.
-
-    A legitimate relationship is a fact, not a claim: the caller's agency holds a record that is
-    linked to this person.
-    """
+    """Resolve the ID and decide what this caller may see of this person, for this purpose."""
     check_purpose(request, caller, ctx, event_type, person_id)
     resolved = request.app.state.index.resolve(person_id)
     if resolved is None:
-        write_audit(request, [AuditEvent(event_type=event_type, outcome="deny",  # type: ignore[arg-type]
-                                         subject_person_id=person_id, http_status=404,
-                                         detail="no such person",
-                                         **base_event(request, caller, ctx))])
+        write_audit(request, [audit_event(request, caller, ctx, event_type, status=404,
+                                          subject=person_id, detail="no such person")])
         raise HTTPException(404, "no such person")
     records = request.app.state.index.records(resolved)
-    markers = frozenset(r.restriction for r in records if r.restriction)
-    agencies = frozenset(r.agency for r in records)
-    decision = request.app.state.policies.decide(AccessRequest(
-        purpose=ctx.purpose, role=caller.role, party=caller.agency, client_id=caller.client_id,
-        user_id=caller.user_id, source_parties=agencies, requested_categories=categories,
-        subject=SubjectFacts(age=subject_age(records), restricted_markers=markers,
-                             consent=ctx.consent,
-                             legitimate_relationship=caller.agency in agencies),
-        justification=ctx.justification, reference=ctx.reference,
-        consent_override_reason=ctx.consent_override_reason,
-        break_glass=BreakGlassRequest(ctx.justification or "") if ctx.break_glass else None,
-    ))
-    return PersonAccess(resolved, records, decision)
+    return PersonAccess(resolved, records, decide_records(request, caller, ctx, records, categories))

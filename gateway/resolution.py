@@ -17,13 +17,12 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from audit import AuditEvent
-from gateway.access import PurposeContext, base_event, check_purpose, decision_fields, write_audit
-from gateway.disclosure import subject_age
+from gateway.access import PurposeContext, audit_event, check_purpose, decide_records, write_audit
 from gateway.tokens import Caller
 from kinlink.database import PostgresLocation, StoreLocation, parse_location
 from linkage.index.replica import current_number
 from linkage.realtime import Candidate, Matcher
-from policies import AccessRequest, Decision, SubjectFacts
+from policies import Decision
 
 __all__ = ["MatcherHolder", "Resolution", "resolve"]
 
@@ -69,17 +68,10 @@ class Resolution:
 
 
 def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str) -> Decision:
-    records = request.app.state.index.records(person_id)
-    return request.app.state.policies.decide(AccessRequest(
-        purpose=ctx.purpose, role=caller.role, party=caller.agency, client_id=caller.client_id,
-        user_id=caller.user_id, source_parties=frozenset(r.agency for r in records),
-        requested_categories=frozenset({"identity"}),
-        subject=SubjectFacts(age=subject_age(records), consent=ctx.consent,
-                             restricted_markers=frozenset(r.restriction for r in records
-                                                          if r.restriction),
-                             legitimate_relationship=caller.agency in {r.agency for r in records}),
-        justification=ctx.justification, reference=ctx.reference,
-        consent_override_reason=ctx.consent_override_reason))
+    """The candidate's decision for the identity category, on the same facts as a person view
+    (markers, relationship), never break-glass: a search is not an emergency read."""
+    return decide_records(request, caller, ctx, request.app.state.index.records(person_id),
+                          frozenset({"identity"}), break_glass=False)
 
 
 def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[str, Any],
@@ -93,23 +85,21 @@ def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[s
     candidates = matcher.match(query, top=top, min_probability=min_probability)
     shown: list[Resolution] = []
     events: list[AuditEvent] = []
-    base = base_event(request, caller, ctx)
     recorded_query = {k: v for k, v in query.items() if v not in (None, "")}
     for candidate in candidates:
         decision = _decide(request, caller, ctx, candidate.person_id)
         allowed = decision.effect == "permit" and any(
             "identity" in cats for cats in decision.permitted.values())
-        events.append(AuditEvent(
-            event_type="PatientQuery", outcome="permit" if allowed else "deny",
-            subject_person_id=candidate.person_id, query=recorded_query,
-            http_status=200, detail=f"resolution candidate ({candidate.grade})",
-            **{**base, **decision_fields(decision)}))
+        events.append(audit_event(
+            request, caller, ctx, "PatientQuery", status=200,
+            outcome="permit" if allowed else "deny", subject=candidate.person_id,
+            decision=decision, query=recorded_query,
+            detail=f"resolution candidate ({candidate.grade})"))
         if allowed:
             shown.append(Resolution(candidate, decision))
     if not events:
-        events.append(AuditEvent(event_type="PatientQuery", outcome="permit",
-                                 query=recorded_query, http_status=200,
-                                 detail="resolution: no candidate", **base))
+        events.append(audit_event(request, caller, ctx, "PatientQuery", status=200,
+                                  query=recorded_query, detail="resolution: no candidate"))
     write_audit(request, events)
     for item in shown:
         request.app.state.metrics.match_grades.labels(item.candidate.grade).inc()

@@ -3,6 +3,7 @@
 from policies.loader import DEFAULT_POLICY_DIR, PolicyError, load_policies
 from policies.model import (
     AccessRequest,
+    BreakGlassPolicy,
     BreakGlassRequest,
     Decision,
     PolicyBundle,
@@ -13,6 +14,7 @@ from policies.model import (
 __all__ = [
     "DEFAULT_POLICY_DIR",
     "AccessRequest",
+    "BreakGlassPolicy",
     "BreakGlassRequest",
     "Decision",
     "PolicyBundle",

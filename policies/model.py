@@ -234,10 +234,31 @@ class PolicyBundle:
     agreements: tuple[Agreement, ...]
 
     def purpose(self, code: str) -> Purpose | None:
-        for agreement in self.agreements:
-            if code in agreement.purposes:
-                return agreement.purposes[code]
-        return None
+        agreement = self.agreement_for(code)
+        return agreement.purposes[code] if agreement else None
+
+    def agreement_for(self, purpose: str) -> Agreement | None:
+        """The agreement that defines ``purpose`` (the loader refuses a purpose defined twice)."""
+        return next((a for a in self.agreements if purpose in a.purposes), None)
+
+    def break_glass_for(self, purpose: str) -> BreakGlassPolicy | None:
+        """The break-glass provision that covers ``purpose``: its own agreement's, never the
+        first agreement's whatever the purpose."""
+        agreement = self.agreement_for(purpose)
+        glass = agreement.break_glass if agreement else None
+        return glass if glass and purpose in glass.purposes else None
+
+    def parties_for(self, purpose: str) -> tuple[str, ...]:
+        agreement = self.agreement_for(purpose)
+        return agreement.parties if agreement else ()
+
+    def roles(self) -> frozenset[str]:
+        """Every role some clause names (``*`` aside): the roles a client may be given."""
+        return frozenset(r for a in self.agreements for rule in a.rules for r in rule.roles
+                         if r != "*")
+
+    def purpose_codes(self) -> frozenset[str]:
+        return frozenset(c for a in self.agreements for c in a.purposes)
 
     def purposes_for(self, role: str, party: str) -> list[Purpose]:
         codes = {

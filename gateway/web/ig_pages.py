@@ -3,7 +3,7 @@
 matrix with the difference a new agreement version would make.
 
 Only IG roles under the ``ig-oversight`` purpose; every page view is itself audited
-(``gateway.routes.ig``'s gate), before the page is sent.
+(``gateway.views.ig_gate``), before the page is sent.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from audit import AuditEvent, AuditQuery, run_anomaly_rules, search_events
+from audit import AuditQuery, run_anomaly_rules, search_events
 from audit.anomalies import not_checked
-from gateway.access import base_event, write_audit
-from gateway.routes.ig import _gate, anomaly_context, subject_access_for
+from gateway.views import anomaly_context, ig_gate, subject_access_for
 from gateway.web.session import check_csrf
 
 __all__ = ["ig_router"]
@@ -33,15 +32,7 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
 
     def _ig(request: Request, subject: str | None, what: str) -> Any:
         caller, ctx = needs_purpose(request)
-        if ctx.purpose != "ig-oversight":
-            # Refused, and the attempt recorded like any other refusal.
-            write_audit(request, [AuditEvent(
-                event_type="AuthorizationDecision", outcome="deny", subject_person_id=subject,
-                http_status=403, detail=f"{what} (not under ig-oversight)",
-                **base_event(request, caller, ctx))])
-            raise HTTPException(403, "These pages are for information governance officers "
-                                     "under the IG oversight purpose.")
-        _gate(request, caller, ctx, subject, what)   # audits, and refuses non-IG roles
+        ig_gate(request, caller, ctx, subject, what)   # audits once; refuses other roles/purposes
         return caller, ctx
 
     @router.get("")

@@ -13,7 +13,6 @@ import hashlib
 import os
 import secrets
 import time
-from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,12 +26,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from audit import AuditEvent
-from gateway.access import base_event, decide_for_person, decision_fields, write_audit
 from gateway.authorize import PAGES_CLIENT_ID, exchange_code
-from gateway.disclosure import disclose
+from gateway.disclosure import REFUSAL_TEXT
 from gateway.resolution import resolve
 from gateway.tokens import InvalidToken
+from gateway.views import break_glass_offer, child_view, group_by_agency
 from gateway.web.session import (
     SignInRequired,
     break_glass_until,
@@ -87,20 +85,15 @@ def _signed_in(request: Request) -> Any:
         raise HTTPException(303, headers={"Location": "/sign-in"}) from exc
 
 
-def _offers_break_glass(request: Request, caller: Any, ctx: Any, decision: Any) -> bool:
-    glass = request.app.state.policies.agreements[0].break_glass
-    return bool(glass and not ctx.break_glass and ctx.purpose in glass.purposes
-                and caller.role in glass.roles
-                and (decision.effect != "permit" or decision.withheld))
-
-
 def _home_for(purpose: str) -> str:
     return {"ig-oversight": "/ig", "identity-review": "/review"}.get(purpose, "/find")
 
 
-def _needs_purpose(request: Request) -> Any:
+def _needs_purpose(request: Request, person_id: str | None = None) -> Any:
+    """The signed-in caller and their purpose; break-glass is in the purpose only on the page
+    of the child it was invoked for."""
     caller = _signed_in(request)
-    ctx = purpose_context(request)
+    ctx = purpose_context(request, person_id)
     if ctx is None:
         raise HTTPException(303, headers={"Location": "/purpose"})
     return caller, ctx
@@ -289,19 +282,20 @@ def pages_router() -> APIRouter:
     def break_glass_on(request: Request, csrf: Annotated[str, Form()] = "",
                        person_id: Annotated[str, Form(pattern=r"^[A-Za-z0-9]{6,32}$")] = "PX",
                        reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-        """Emergency access: an explicit reason, for the agreement's maximum minutes, shown on
-        every page while on, and each access under it reported to IG (audit + anomaly rule)."""
+        """Emergency access: an explicit reason, for one child under one purpose, for the
+        agreement's maximum minutes, shown on every page while on, and each access under it
+        reported to IG (audit + anomaly rule). Another child or purpose needs its own reason."""
         caller, ctx = _needs_purpose(request)
         check_csrf(request, csrf)
-        glass = request.app.state.policies.agreements[0].break_glass
-        if (glass is None or ctx.purpose not in glass.purposes or caller.role not in glass.roles
-                or len(reason.strip()) < glass.justification_min_length):
+        glass = break_glass_offer(request, caller, ctx)
+        if glass is None or len(reason.strip()) < glass.justification_min_length:
             return _page(request, "error.html", {
                 "heading": "Break-glass is not available",
                 "message": "Break-glass needs a purpose and role the agreement allows it for, "
                            f"and a reason of at least "
                            f"{glass.justification_min_length if glass else 40} characters."}, 400)
-        request.session["break_glass"] = {"reason": reason.strip(),
+        request.session["break_glass"] = {"reason": reason.strip(), "person_id": person_id,
+                                          "purpose": ctx.purpose,
                                           "until": time.time() + 60 * glass.max_minutes}
         return _redirect(f"/child/{person_id}")
 
@@ -314,51 +308,21 @@ def pages_router() -> APIRouter:
     @router.get("/child/{person_id}")
     def child(request: Request,
               person_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
-        caller, ctx = _needs_purpose(request)
-        access = decide_for_person(request, caller, ctx, person_id)
-        released = disclose(access.records, access.decision) \
-            if access.decision.effect == "permit" else []
-        write_audit(request, [AuditEvent(
-            event_type="PatientRead", outcome=access.decision.effect,
-            subject_person_id=access.person_id, record_count=len(released),
-            http_status=200 if access.decision.effect == "permit" else 403, detail="child page",
-            **{**base_event(request, caller, ctx), **decision_fields(access.decision)})])
-        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for record in released:
-            grouped[record["agency"]].append(record)
-        permitted = access.decision.permitted
-        held = {(r.source, r.record_id): r for r in access.records}
-
-        def contacts(records: list[dict[str, Any]]) -> list[str]:
-            return sorted({f"{column.replace('_', ' ')}: {value}" for r in records
-                           for column, value in (r.get("data") or {}).items()
-                           if held[(r["source"], r["record_id"])].attribute_categories
-                           .get(column) == "professionals"})
-
-        involved = [{"agency": agency, "records": len(records), "contacts": contacts(records)}
-                    for agency, records in sorted(grouped.items())
-                    if "involvements" in permitted.get(agency, frozenset())]
-        family: list[dict[str, Any]] = []
-        if any("family" in cats for cats in permitted.values()):
-            family = request.app.state.index.family_of(access.person_id)
-            others = [m for m in family if m["person_id"] != access.person_id]
-            if others:
-                write_audit(request, [AuditEvent(
-                    event_type="PatientRead", outcome="permit", subject_person_id=m["person_id"],
-                    http_status=200, detail="member on a child page",
-                    **{**base_event(request, caller, ctx), **decision_fields(access.decision)})
-                    for m in others])
-        markers = request.app.state.policies.agreements[0].markers
-        restricted = sorted({(r.agency, markers[r.restriction].code) for r in access.records
-                             if r.restriction and r.restriction in markers})
+        caller, ctx = _needs_purpose(request, person_id)
+        view = child_view(request, caller, ctx, person_id)
+        decision = view.person.access.decision
+        permitted = decision.effect == "permit"
+        withheld = view.person.withheld
         return _page(request, "child.html", {
-            "involved": involved, "family": family, "restricted": restricted,
-            "person_id": access.person_id, "effect": access.decision.effect,
-            "reasons": access.decision.reasons, "rules": access.decision.matched_rules,
-            "by_agency": sorted(grouped.items()), "agency_names": AGENCY_NAMES,
-            "withheld": access.decision.withheld if access.decision.effect == "permit" else [],
-            "break_glass_offer": _offers_break_glass(request, caller, ctx, access.decision)},
-            200 if access.decision.effect == "permit" else 403)
+            "involved": view.involved, "family": view.family,
+            "members_withheld": view.members_withheld,
+            "restricted": sorted({w["source_party"] for w in withheld
+                                  if w["clause"] == "restricted"}),
+            "person_id": view.person.access.person_id if permitted else person_id,
+            "effect": decision.effect, "refusal": REFUSAL_TEXT, "rules": decision.matched_rules,
+            "by_agency": group_by_agency(view.person.records), "agency_names": AGENCY_NAMES,
+            "withheld": withheld, "break_glass_offer": view.break_glass},
+            200 if permitted else 403)
 
     return router
 

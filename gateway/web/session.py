@@ -16,7 +16,8 @@ from fastapi import HTTPException, Request
 from gateway.access import PurposeContext
 from gateway.tokens import Caller
 
-__all__ = ["SignInRequired", "break_glass_until", "caller_from_session", "check_csrf", "csrf_token", "purpose_context"]
+__all__ = ["SignInRequired", "break_glass_until", "caller_from_session", "check_csrf", "csrf_token",
+           "purpose_context"]
 
 
 class SignInRequired(Exception):
@@ -68,21 +69,26 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 
 def break_glass_until(request: Request) -> float | None:
-    """When the user's break-glass access ends, if it is on (it switches itself off)."""
+    """When the user's break-glass access ends, if it is on (it switches itself off at its
+    time, and when the user changes purpose: it was invoked for one purpose only)."""
     glass = request.session.get("break_glass")
     if not glass:
         return None
-    if time.time() >= glass["until"]:
+    chosen = request.session.get("purpose") or {}
+    if time.time() >= glass["until"] or glass.get("purpose") != chosen.get("code"):
         request.session.pop("break_glass", None)
         return None
     return float(glass["until"])
 
 
-def purpose_context(request: Request) -> PurposeContext | None:
+def purpose_context(request: Request, person_id: str | None = None) -> PurposeContext | None:
+    """The stated purpose, with break-glass (and its reason as the justification) only for the
+    child it was invoked for: child A's emergency reason never covers child B."""
     chosen: dict[str, Any] | None = request.session.get("purpose")
     if not chosen:
         return None
-    if break_glass_until(request) is not None:
+    if break_glass_until(request) is not None and person_id is not None \
+            and request.session["break_glass"].get("person_id") == person_id:
         reason = request.session["break_glass"]["reason"]
         return PurposeContext(chosen["code"], reason, chosen.get("reference"),
                               chosen.get("consent", "unknown"), break_glass=True)

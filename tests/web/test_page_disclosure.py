@@ -1,0 +1,141 @@
+"""The pages' share of issue 19, in process (the real app and a real DuckDB index): break-glass
+covers only the child and purpose it was invoked for (finding 14); the review pages refuse a
+pair nobody queued and show only what the decision releases (finding 2); the child page's
+refusal does not name a restricted marker (finding 4)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from gateway.users import StaffRegistry
+from tests.gateway.conftest import copy_index
+
+REASON = "Child reported missing overnight, police need the last known carers now"
+JUSTIFICATION = "Section 47 enquiry opened after a referral from the school"
+
+
+@dataclass
+class Signed:
+    client: TestClient
+    app: Any
+
+    def csrf(self, path: str = "/purpose") -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', self.client.get(path).text)
+        assert found, "every form carries a CSRF token"
+        return found.group(1)
+
+    def choose(self, purpose: str, justification: str = JUSTIFICATION) -> None:
+        done = self.client.post("/purpose", data={"csrf": self.csrf(), "purpose": purpose,
+                                                  "justification": justification},
+                                follow_redirects=False)
+        assert done.status_code == 303, done.text
+
+    def events(self) -> list[dict[str, Any]]:
+        rows = self.app.state.audit.cursor().execute(
+            "SELECT event_json FROM audit_events ORDER BY seq").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+
+def sign_in(db: Path, username: str, role: str, purposes: list[str]) -> Iterator[Signed]:
+    settings = GatewaySettings(db_path=db, issuer="http://testserver")
+    app = create_app(settings)
+    StaffRegistry(settings.users_path).add(username, username, "social_care", role, purposes,
+                                           password="pw-pw-pw-pw")
+    with TestClient(app) as client:
+        start = client.get("/sign-in", follow_redirects=False)
+        params = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+        form = {k: params[k] for k in ("client_id", "redirect_uri", "code_challenge", "state")}
+        done = client.post("/oauth/authorize", data={**form, "username": username,
+                                                     "password": "pw-pw-pw-pw"})
+        assert done.status_code == 200 and done.url.path == "/purpose"
+        yield Signed(client, app)
+
+
+def two_children(db: Path) -> tuple[str, str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            """SELECT l.person_id FROM record_links l JOIN source_records s USING (unique_id)
+               WHERE s.dob > '2012-01-01' GROUP BY 1 ORDER BY 1 LIMIT 2""").fetchall()
+    return rows[0][0], rows[1][0]
+
+
+@pytest.fixture
+def worker(linked_population: Path, tmp_path: Path) -> Iterator[Signed]:
+    yield from sign_in(copy_index(linked_population, tmp_path), "s.worker",
+                       "mash-social-worker", ["s47-enquiry", "mash-triage"])
+
+
+def test_break_glass_covers_only_the_child_it_was_invoked_for(worker: Signed) -> None:
+    first, second = two_children(worker.app.state.settings.db_path)
+    worker.choose("s47-enquiry")
+    on = worker.client.post("/break-glass", data={"csrf": worker.csrf(), "person_id": first,
+                                                  "reason": REASON}, follow_redirects=False)
+    assert on.status_code == 303
+    assert worker.client.get(f"/child/{first}").status_code in (200, 403)
+    assert worker.client.get(f"/child/{second}").status_code in (200, 403)
+    pages = {e["subject_person_id"]: e for e in worker.events() if e["detail"] == "child page"}
+    assert pages[first]["break_glass"] is True and pages[first]["justification"] == REASON
+    assert pages[second]["break_glass"] is False
+    assert pages[second]["justification"] == JUSTIFICATION, "A's reason recorded against B"
+
+
+def test_break_glass_ends_when_the_purpose_changes(worker: Signed) -> None:
+    first, _ = two_children(worker.app.state.settings.db_path)
+    worker.choose("s47-enquiry")
+    worker.client.post("/break-glass", data={"csrf": worker.csrf(), "person_id": first,
+                                             "reason": REASON})
+    worker.choose("mash-triage")
+    worker.choose("s47-enquiry")
+    worker.client.get(f"/child/{first}")
+    last = [e for e in worker.events() if e["detail"] == "child page"][-1]
+    assert last["subject_person_id"] == first and last["break_glass"] is False
+
+
+def test_child_page_refusal_does_not_name_the_marker(linked_population: Path,
+                                                     tmp_path: Path) -> None:
+    db = copy_index(linked_population, tmp_path)
+    first, _ = two_children(db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("""UPDATE source_records SET attributes = json_merge_patch(
+                           coalesce(attributes, '{}'), '{"restriction": "gender-recognition"}')
+                       WHERE unique_id IN (SELECT unique_id FROM record_links
+                                           WHERE person_id = ?)""", [first])
+    for signed in sign_in(db, "s.worker", "mash-social-worker", ["s47-enquiry"]):
+        signed.choose("s47-enquiry")
+        page = signed.client.get(f"/child/{first}")
+        assert page.status_code == 403
+        text = page.text.lower()
+        assert "gender" not in text and "marker" not in text
+        assert "not available for this purpose" in text
+
+
+def test_review_page_refuses_a_pair_nobody_queued(linked_population: Path,
+                                                  tmp_path: Path) -> None:
+    db = copy_index(linked_population, tmp_path)
+    with duckdb.connect(str(db), read_only=True) as con:
+        keys = [k for (k,) in con.execute(
+            "SELECT unique_id FROM record_links ORDER BY unique_id LIMIT 2").fetchall()]
+    for signed in sign_in(db, "r.viewer", "linkage-reviewer", ["identity-review"]):
+        signed.choose("identity-review", "")
+        csrf = signed.csrf("/review")
+        shown = signed.client.post("/review/pair", data={"csrf": csrf, "left": keys[0],
+                                                         "right": keys[1]})
+        assert shown.status_code == 404
+        made = signed.client.post("/review/decide", data={
+            "csrf": csrf, "left": keys[0], "right": keys[1], "decision": "same",
+            "reason": "merge two unrelated children"}, follow_redirects=False)
+        assert made.status_code == 404
+        refused = [e for e in signed.events() if e["outcome"] == "deny"]
+        assert len(refused) == 2, "each refused review request is in the trail"
