@@ -32,6 +32,7 @@ from gateway.access import (
 )
 from gateway.disclosure import REFUSAL_TEXT, disclose, withheld_list
 from gateway.tokens import Caller
+from gateway.users import IG_PURPOSE, IG_ROLES  # one definition, shared with `users add`
 from linkage.index.reader import PersonRecord
 from linkage.review.decisions import DecisionStore, decisions_path_for
 from linkage.review.queue import pair_side_by_side, review_queue
@@ -65,9 +66,6 @@ __all__ = [
 
 #: The purpose under which record links are reviewed; no other purpose may read or settle a pair.
 REVIEW_PURPOSE = "identity-review"
-#: The purpose under which the audit trail is read, and the roles that may read it.
-IG_PURPOSE = "ig-oversight"
-IG_ROLES = frozenset({"ig-officer"})
 IDENTITY_FIELDS = ("nhs_number", "upn", "local_id", "given_name", "middle_names", "family_name",
                    "dob", "sex")
 
