@@ -67,16 +67,24 @@ class Resolution:
     decision: Decision
 
 
-def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str) -> Decision:
-    """The candidate's decision for the identity category, on the same facts as a person view
-    (markers, relationship), never break-glass: a search is not an emergency read."""
+IDENTITY = frozenset({"identity"})
+
+
+def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str,
+            categories: frozenset[str]) -> Decision:
+    """The candidate's decision for ``categories`` (identity at least), on the same facts as a
+    person view (markers, relationship), never break-glass: a search is not an emergency read."""
     return decide_records(request, caller, ctx, request.app.state.index.records(person_id),
-                          frozenset({"identity"}), break_glass=False)
+                          categories | IDENTITY, break_glass=False)
 
 
 def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[str, Any],
-            top: int, min_probability: float = 0.5) -> list[Resolution]:
-    """Candidates the caller may see, best first; every candidate considered is audited."""
+            top: int, min_probability: float = 0.5,
+            categories: frozenset[str] = IDENTITY) -> list[Resolution]:
+    """Candidates the caller may see, best first; every candidate considered is audited.
+
+    ``categories`` beyond identity (the pages ask for address and involvements, so candidates can
+    be told apart) are decided with it, and the audit event records what the decision released."""
     check_purpose(request, caller, ctx, "PatientQuery", None)
     try:
         matcher = request.app.state.matcher.get()
@@ -87,7 +95,7 @@ def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[s
     events: list[AuditEvent] = []
     recorded_query = {k: v for k, v in query.items() if v not in (None, "")}
     for candidate in candidates:
-        decision = _decide(request, caller, ctx, candidate.person_id)
+        decision = _decide(request, caller, ctx, candidate.person_id, categories)
         allowed = decision.effect == "permit" and any(
             "identity" in cats for cats in decision.permitted.values())
         events.append(audit_event(
