@@ -60,7 +60,7 @@ def columns_svg(chart: Columns, title_id: str) -> str:
     left, top, plot_h, col_w, gap = 52, 34, 220, 26, 10
     names = list(chart.series)
     legend_rows = (len(names) + 2) // 3
-    width = max(left + len(chart.periods) * (col_w + gap) + 20, 560)
+    width = max(left + len(chart.periods) * (col_w + gap) + 20, 640)
     height = top + plot_h + 56 + legend_rows * 20
     top_value = _nice_max(max(chart.totals() or (0,)))
     scale = plot_h / top_value
@@ -88,11 +88,11 @@ def columns_svg(chart: Columns, title_id: str) -> str:
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
                f'stroke="{COLOURS["text"]}"/>')
     for n, name in enumerate(names):
-        x = left + (n % 3) * 170
+        x = left + (n % 3) * 200
         y = top + plot_h + 36 + (n // 3) * 20
         out.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" '
                    f'fill="{COLOURS[SERIES[n % len(SERIES)]]}"/>')
-        out.append(text(x + 18, y, f"{n + 1}. {name}"[:24], size=12))
+        out.append(text(x + 18, y, f"{n + 1}. {name}"[:30], size=12))
     out.append("</svg>")
     return "".join(out)
 

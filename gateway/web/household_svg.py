@@ -24,7 +24,7 @@ BASIS_WORDS = {"co-residence": "same address on agency records",
                "relationship": "relationship stated on a record",
                "alone": "no one else found at the address"}
 
-_CARD_W, _CARD_H, _GAP, _PAD, _HEAD = 190, 74, 14, 16, 30
+_CARD_W, _CARD_H, _GAP, _PAD, _HEAD = 236, 74, 14, 16, 30
 
 
 @dataclass(frozen=True)

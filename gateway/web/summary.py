@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CandidateCard", "ChildSummary", "DataDictionary", "Disagreement", "Flag",
+__all__ = ["CandidateCard", "ChildSummary", "DataDictionary", "Disagreement", "Flag", "age_on",
            "candidate_card", "child_summary", "data_dictionary", "format_nhs_number",
            "labelled_record"]
 
@@ -63,7 +63,7 @@ def format_nhs_number(value: str) -> str:
     return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else value
 
 
-def _age(dob: str | None, today: dt.date) -> int | None:
+def age_on(dob: str | None, today: dt.date) -> int | None:
     try:
         born = dt.date.fromisoformat(dob or "")
     except ValueError:
@@ -182,7 +182,7 @@ def child_summary(records: list[dict[str, Any]], withheld: list[dict[str, str]],
     held_back = {w["category"]: w["clause"] for w in withheld}
     return ChildSummary(
         name=name, other_names=tuple(sorted({n for _, n in names if n != name})),
-        dob=dob, age=_age(dob, today),
+        dob=dob, age=age_on(dob, today),
         nhs_number=format_nhs_number(_most_common([n for _, n in nhs]) or "") or None,
         upn=_most_common(upns), address=best_address,
         flags=_flags(records, withheld, dictionary), disagreements=tuple(disagreements),
@@ -220,7 +220,7 @@ def candidate_card(person_id: str, grade: str, probability: float,
                      if category not in granted)
     return CandidateCard(
         person_id, grade, probability, _most_common([n for i in ids if (n := _name(i))]),
-        dob, _age(dob, today),
+        dob, age_on(dob, today),
         _most_common([p.split()[0] if " " in p else p[:-3] for p in postcodes]) or None,
         agencies, withheld)
 
