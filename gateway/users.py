@@ -14,14 +14,23 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import os
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from gateway.clients import hash_secret
-from kinlink.database import Session, StoreLocation, connect, create_once, parse_location
+from kinlink.database import (
+    PostgresLocation,
+    Session,
+    StoreLocation,
+    connect,
+    create_once,
+    parse_location,
+)
 from policies import PolicyBundle
 
 __all__ = ["IG_PURPOSE", "IG_ROLES", "StaffRegistry", "StaffUser", "StaffUserError",
@@ -46,6 +55,13 @@ CREATE TABLE IF NOT EXISTS staff_users (
 """
 # Registers made before accounts could be disabled lack the column; adding it is idempotent.
 _UPGRADE = "ALTER TABLE staff_users ADD COLUMN IF NOT EXISTS disabled_at VARCHAR"
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
 
 
 class StaffUserError(ValueError):
@@ -88,6 +104,10 @@ class StaffRegistry:
     def __init__(self, location: Path | str | StoreLocation) -> None:
         self.location = parse_location(location)
         self._schema_ready = False
+        self._lock = threading.Lock()
+        # A DuckDB register's enabled users, and the file state they were read at (see is_active).
+        self._active: dict[str, bool] = {}
+        self._stamp: object = None
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Session]:
@@ -147,10 +167,31 @@ class StaffRegistry:
         return next(u for u in self.list() if u.username == username)
 
     def is_active(self, username: str) -> bool:
-        with self._connect() as con:
-            rows = con.execute("SELECT disabled_at IS NULL FROM staff_users WHERE username = ?",
-                               [username]).fetchall()
-        return bool(rows and rows[0][0])
+        """Whether ``username`` may still use a session; asked by the pages on every request.
+
+        PostgreSQL answers from a pooled connection. A DuckDB register is a file that another
+        process (``kinlink users disable``) changes, and opening it costs far more than a page
+        should spend, so its answers are kept until the file (or its write-ahead log) changes:
+        a disable committed by any process is seen at the next request all the same."""
+        if isinstance(self.location, PostgresLocation):
+            with self._connect() as con:
+                rows = con.execute("SELECT disabled_at IS NULL FROM staff_users "
+                                   "WHERE username = ?", [username]).fetchall()
+            return bool(rows and rows[0][0])
+        with self._lock:
+            stamp = self._file_stamp()
+            if stamp != self._stamp:
+                with self._connect() as con:
+                    rows = con.execute("SELECT username, disabled_at IS NULL "
+                                       "FROM staff_users").fetchall()
+                self._active = {u: bool(a) for u, a in rows}
+                self._stamp = self._file_stamp()   # after the read: opening may checkpoint
+            return self._active.get(username, False)
+
+    def _file_stamp(self) -> object:
+        path = self.location.path  # type: ignore[union-attr]
+        return tuple((s.st_ino, s.st_mtime_ns, s.st_size) if (s := _stat(f)) else None
+                     for f in (path, path.with_name(path.name + ".wal")))
 
     def authenticate(self, username: str, password: str) -> StaffUser | None:
         with self._connect() as con:

@@ -257,6 +257,12 @@ def test_ig_sees_access_patterns_as_charts_with_tables(site: Gateway, browser: B
     assert page.locator("#findings svg[role=img]").count() == 1
     assert axe_violations(page) == []
     keep(page, "11-ig-anomalies")
+    # The subject-access report prints as a clean document: no navigation, no links out.
+    page.goto(f"{site.base}/ig/subject-access/{child_details(site)['person']}")
+    page.emulate_media(media="print")
+    assert not page.locator(".govuk-service-navigation").is_visible()
+    assert page.locator("table").first.is_visible()
+    assert page.pdf(format="A4").startswith(b"%PDF")
     context.close()
 
 

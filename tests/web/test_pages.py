@@ -324,6 +324,11 @@ def test_find_a_child_with_javascript_switched_off(site: Gateway, browser: Brows
     page.click(f"a[href='/child/{child['person']}']")
     assert "Who knows this child" in page.inner_text("main")
     assert "Member since" in page.inner_text("main")
+    # Summary first and the household picture need no script either.
+    assert page.locator("#summary").is_visible()
+    assert page.locator("#household svg[role=img]").count() == 1
+    page.click("a:has-text('Print view for a strategy discussion')")
+    assert "OFFICIAL-SENSITIVE" in page.inner_text("main")
     context.close()
 
 
