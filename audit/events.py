@@ -22,6 +22,9 @@ EventType = Literal[
     "AuthorizationDecision",
     "BreakGlass",
     "ReviewDecision",
+    #: A staff account was added, changed or disabled (DICOM 110137 "User Security Attributes
+    #: Changed"): who may sign in is itself part of the accountability record.
+    "StaffAccountChange",
 ]
 
 

@@ -90,6 +90,9 @@ def _type_and_subtype(kind: str, action: str, transaction: str | None
     if kind == "PrivacyDisclosure":
         return ({"system": _DCM, "code": "110106", "display": "Export"},
                 [{"system": _LIFECYCLE, "code": "disclose"}, {"system": _RESTFUL, "code": "read"}])
+    if kind == "StaffAccountChange":
+        return ({"system": _DCM, "code": "110137", "display": "User Security Attributes Changed"},
+                [{"system": _RESTFUL, "code": _ACTION_SUBTYPE.get(action, "update")}])
     rest = {"system": _EVENT_TYPE, "code": "rest", "display": "Restful Operation"}
     subtype = [{"system": _RESTFUL,
                 "code": _REST_SUBTYPE.get(kind, _ACTION_SUBTYPE.get(action, "read"))}]

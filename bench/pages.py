@@ -1,5 +1,6 @@
-"""Pages benchmark: p50/p95 of the child page for a signed-in social worker, beside the same
-person through the JSON API, in the same run against the same server.
+"""Pages benchmark: p50/p95 of the child page (summary card, household picture, labelled records)
+for a signed-in social worker, beside the same person through the JSON API, in the same run
+against the same server. Target: child page p95 ≤ 50 ms on the demo population (issue 18).
 
     .venv/bin/python bench/pages.py              # the demo population (2,000 households)
     .venv/bin/python bench/pages.py --families 500 --requests 300
@@ -51,13 +52,19 @@ def sign_in(client: httpx.Client, base: str) -> None:
         "csrf": csrf.group(1), "purpose": "s47-enquiry", "justification": JUSTIFICATION})
 
 
-def timed(client: httpx.Client, urls: list[str], **kwargs: object) -> np.ndarray:
+def timed(client: httpx.Client, urls: list[str], seen: dict[str, int] | None = None,
+          **kwargs: object) -> np.ndarray:
+    """Milliseconds per request; ``seen`` counts the pages that drew a summary and a household,
+    so the figure is known to be for the full page, not a refusal or an empty one."""
     times = []
     for url in urls:
         started = time.perf_counter()
         response = client.get(url, **kwargs)  # type: ignore[arg-type]
         times.append(time.perf_counter() - started)
         assert response.status_code in (200, 403), response.status_code
+        if seen is not None:
+            seen["summary"] += 'id="summary"' in response.text
+            seen["household"] += 'id="household"' in response.text
     return np.array(times) * 1000
 
 
@@ -95,7 +102,8 @@ def main() -> None:
         with httpx.Client(timeout=30) as browser_like:
             sign_in(browser_like, base)
             timed(browser_like, [f"{base}/child/{p}" for p in persons[:20]])   # warm-up
-            pages = timed(browser_like, [f"{base}/child/{p}" for p in persons])
+            seen = {"summary": 0, "household": 0}
+            pages = timed(browser_like, [f"{base}/child/{p}" for p in persons], seen)
         token = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
                            auth=(api_client.client_id, secret)).json()["access_token"]
         with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {token}"}) as api:
@@ -110,15 +118,17 @@ def main() -> None:
         records = con.execute("SELECT count(*) FROM record_links").fetchall()[0][0]
     table = Table(title=f"Child page vs JSON API: {records:,} linked records, {len(persons)} "
                         "sequential requests each, one process on 2 shared cores")
-    for column in ("endpoint", "p50 ms", "p95 ms", "× API p95", "target p95 < 200 ms"):
+    for column in ("endpoint", "p50 ms", "p95 ms", "× API p95", "target p95 ≤ 50 ms"):
         table.add_column(column, justify="left" if column == "endpoint" else "right")
     api_p95 = float(np.percentile(json_api, 95))
     for name, ms, target in (("child page (HTML)", pages, True),
                              ("person view (JSON API)", json_api, False)):
         p95 = float(np.percentile(ms, 95))
         table.add_row(name, f"{np.percentile(ms, 50):.1f}", f"{p95:.1f}", f"{p95 / api_p95:.2f}",
-                      ("met" if p95 < 200 else "not met") if target else "")
+                      ("met" if p95 <= 50 else "not met") if target else "")
     console.print(table)
+    console.print(f"child pages with a summary card: {seen['summary']} of {len(persons)}; "
+                  f"with a household picture: {seen['household']}")
 
 
 if __name__ == "__main__":

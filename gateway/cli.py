@@ -1,12 +1,16 @@
-"""``kinlink serve``, ``kinlink clients add|list`` and ``kinlink keys rotate``."""
+"""``kinlink serve``, ``kinlink clients add|list``, ``kinlink users add|list|disable`` and
+``kinlink keys rotate``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from gateway.settings import GatewaySettings
 
 __all__ = ["register"]
 
@@ -14,6 +18,8 @@ DbOption = Annotated[Path, typer.Option("--db", help="Identity index.", envvar="
 clients_app = typer.Typer(help="API clients of the embedded authorization server.",
                           no_args_is_help=True)
 keys_app = typer.Typer(help="Token-signing keys.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff who sign in to the pages at the embedded server.",
+                        no_args_is_help=True)
 
 
 def serve(
@@ -132,7 +138,91 @@ def rotate(db: DbOption = Path("kinlink.duckdb")) -> None:
     typer.echo(f"active signing key {key.kid}")
 
 
+@users_app.command("add")
+def add_user(
+    name: Annotated[str, typer.Argument(help="The username they sign in with.")],
+    agency: Annotated[str, typer.Option(help="Their agency: a party to the agreements.")],
+    role: Annotated[str, typer.Option(help="Their role, as the agreements' clauses name it.")],
+    password_file: Annotated[Path | None, typer.Option(
+        help="A file whose first line is the password; without it one is generated and printed "
+             "once.", exists=True, dir_okay=False)] = None,
+    display_name: Annotated[str | None, typer.Option(help="Full name shown to IG [NAME].")] = None,
+    purposes: Annotated[str | None, typer.Option(
+        help="Comma-separated purposes, fewer than the role allows [all the role allows].")] = None,
+    db: DbOption = Path("kinlink.duckdb"),
+) -> None:
+    """Register a member of staff for the pages; the change is recorded in the audit trail."""
+    from gateway.staff_accounts import add_staff_user
+    from gateway.users import StaffUserError
+
+    password = _read_password(password_file) if password_file is not None else None
+    wanted = [p.strip() for p in purposes.split(",") if p.strip()] if purposes else None
+    try:
+        user, issued = add_staff_user(_settings(db), name, display_name or name, agency, role,
+                                      wanted, password, operator=_operator())
+    except StaffUserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"added {user.username} ({user.role}, {user.agency}); purposes: "
+               f"{', '.join(user.purposes)}")
+    if password is None:
+        typer.echo(f"password (shown once, give it to them privately): {issued}")
+
+
+@users_app.command("list")
+def list_users(db: DbOption = Path("kinlink.duckdb")) -> None:
+    """Every registered member of staff, enabled or disabled; never a password."""
+    from gateway.users import StaffRegistry
+
+    for u in StaffRegistry(_settings(db).users_path).list():
+        state = f"disabled {u.disabled_at}" if u.disabled_at else "enabled"
+        typer.echo(f"{u.username}  {u.display_name}  {u.agency}  {u.role}  "
+                   f"{','.join(u.purposes)}  {state}")
+
+
+@users_app.command("disable")
+def disable_user(name: str, db: DbOption = Path("kinlink.duckdb")) -> None:
+    """Stop a member of staff signing in; their open sessions end at their next request."""
+    from datetime import UTC, datetime
+
+    from gateway.staff_accounts import disable_staff_user
+    from gateway.users import StaffUserError
+
+    try:
+        user = disable_staff_user(_settings(db), name, datetime.now(UTC), operator=_operator())
+    except StaffUserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"disabled {user.username} at {user.disabled_at}")
+
+
+def _settings(db: Path) -> GatewaySettings:
+    from gateway.settings import GatewaySettings
+
+    return GatewaySettings.from_env(db)
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit event: the operating-system account."""
+    import getpass
+
+    return f"os:{getpass.getuser()}"
+
+
+def _read_password(path: Path) -> str:
+    from gateway.staff_accounts import MIN_PASSWORD_LENGTH
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    password = lines[0].strip() if lines else ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        typer.echo(f"error: {path}: line 1: the password must be at least "
+                   f"{MIN_PASSWORD_LENGTH} characters", err=True)
+        raise typer.Exit(2)
+    return password
+
+
 def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.add_typer(clients_app, name="clients")
+    app.add_typer(users_app, name="users")
     app.add_typer(keys_app, name="keys")

@@ -71,24 +71,30 @@ class Resolution:
     released: list[dict[str, Any]] = field(default_factory=list)
 
 
-#: What a candidate may carry: who the child is and where they live, each only as permitted.
+#: What a candidate carries unless the caller asks for more: who the child is and where they
+#: live, each only as permitted.
 CANDIDATE_CATEGORIES = frozenset({"identity", "address"})
+IDENTITY = frozenset({"identity"})
 
 
-def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str
-            ) -> tuple[Decision, list[PersonRecord]]:
-    """The candidate's decision for identity and address, on the same facts as a person view
-    (markers, relationship), never break-glass: a search is not an emergency read."""
+def _decide(request: Request, caller: Caller, ctx: PurposeContext, person_id: str,
+            categories: frozenset[str]) -> tuple[Decision, list[PersonRecord]]:
+    """The candidate's decision for ``categories`` (identity at least), on the same facts as a
+    person view (markers, relationship), never break-glass: a search is not an emergency read."""
     records = request.app.state.index.records(person_id)
-    return decide_records(request, caller, ctx, records, CANDIDATE_CATEGORIES,
+    return decide_records(request, caller, ctx, records, categories | IDENTITY,
                           break_glass=False), records
 
 
 def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[str, Any],
             top: int, min_probability: float = 0.5,
+            categories: frozenset[str] = CANDIDATE_CATEGORIES,
             ihe_transaction: str | None = None) -> list[Resolution]:
     """Candidates the caller may see, best first; every candidate considered is audited (with
-    ``ihe_transaction`` naming the IHE transaction, ITI-119 for a FHIR $match)."""
+    ``ihe_transaction`` naming the IHE transaction, ITI-119 for a FHIR $match).
+
+    ``categories`` beyond identity (the pages ask for involvements too, so candidates can be told
+    apart) are decided with it, and the audit event records what the decision released."""
     check_purpose(request, caller, ctx, "PatientQuery", None)
     try:
         matcher = request.app.state.matcher.get()
@@ -99,7 +105,7 @@ def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[s
     events: list[AuditEvent] = []
     recorded_query = {k: v for k, v in query.items() if v not in (None, "")}
     for candidate in candidates:
-        decision, records = _decide(request, caller, ctx, candidate.person_id)
+        decision, records = _decide(request, caller, ctx, candidate.person_id, categories)
         allowed = decision.effect == "permit" and any(
             "identity" in cats for cats in decision.permitted.values())
         events.append(audit_event(

@@ -31,7 +31,9 @@ from gateway.access import (
     write_audit,
 )
 from gateway.disclosure import REFUSAL_TEXT, disclose, withheld_list
+from gateway.resolution import Resolution, resolve
 from gateway.tokens import Caller
+from gateway.users import IG_PURPOSE, IG_ROLES  # one definition, shared with `users add`
 from linkage.index.reader import PersonRecord
 from linkage.review.decisions import DecisionStore, decisions_path_for
 from linkage.review.queue import pair_side_by_side, review_queue
@@ -42,6 +44,7 @@ __all__ = [
     "IG_PURPOSE",
     "IG_ROLES",
     "REVIEW_PURPOSE",
+    "CandidateView",
     "ChildView",
     "FamilyView",
     "InvolvementsView",
@@ -51,6 +54,7 @@ __all__ = [
     "Refused",
     "anomaly_context",
     "break_glass_offer",
+    "candidates_view",
     "child_view",
     "family_view",
     "group_by_agency",
@@ -65,9 +69,6 @@ __all__ = [
 
 #: The purpose under which record links are reviewed; no other purpose may read or settle a pair.
 REVIEW_PURPOSE = "identity-review"
-#: The purpose under which the audit trail is read, and the roles that may read it.
-IG_PURPOSE = "ig-oversight"
-IG_ROLES = frozenset({"ig-officer"})
 IDENTITY_FIELDS = ("nhs_number", "upn", "local_id", "given_name", "middle_names", "family_name",
                    "dob", "sex")
 
@@ -177,7 +178,8 @@ def involvements_view(request: Request, caller: Caller, ctx: PurposeContext,
 
 
 def _family_members(request: Request, caller: Caller, ctx: PurposeContext,
-                    access: PersonAccess, member_detail: str
+                    access: PersonAccess, member_detail: str,
+                    categories: frozenset[str] = frozenset({"family"}),
                     ) -> tuple[list[dict[str, Any]], int, list[AuditEvent]]:
     """The subject's family members this caller may see, each by a decision of their own.
 
@@ -189,17 +191,27 @@ def _family_members(request: Request, caller: Caller, ctx: PurposeContext,
     rows = request.app.state.index.family_of(access.person_id)
     index = request.app.state.index
     verdict: dict[str, Decision] = {}
+    held: dict[str, list[PersonRecord]] = {}
     for person in dict.fromkeys(m["person_id"] for m in rows):
         if person != access.person_id:
-            verdict[person] = decide_records(request, caller, ctx, index.records(person),
-                                             frozenset({"family"}), break_glass=False)
+            held[person] = index.records(person)
+            verdict[person] = decide_records(request, caller, ctx, held[person],
+                                             categories | {"family"}, break_glass=False)
     shown = {p for p, d in verdict.items() if _permits(d, "family")}
     events = [audit_event(request, caller, ctx, "PatientRead", status=200, subject=person,
                           decision=decision, detail=member_detail,
                           outcome="permit" if person in shown else "deny")
               for person, decision in verdict.items()]
-    members = [m for m in rows if m["person_id"] == access.person_id or m["person_id"] in shown]
+    # A member's own identity, when their own decision releases it (the household picture names
+    # the people in it); the subject's comes from the subject's records.
+    members = [{**m, "identity": _identities(held[m["person_id"]], verdict[m["person_id"]])}
+               if m["person_id"] in shown and "identity" in categories else m
+               for m in rows if m["person_id"] == access.person_id or m["person_id"] in shown]
     return members, len(verdict) - len(shown), events
+
+
+def _identities(records: list[PersonRecord], decision: Decision) -> list[dict[str, Any]]:
+    return [r["identity"] for r in disclose(records, decision) if r.get("identity")]
 
 
 def _permits(decision: Decision, category: str) -> bool:
@@ -235,23 +247,25 @@ class ChildView:
     break_glass: BreakGlassPolicy | None = field(default=None)
 
 
-def child_view(request: Request, caller: Caller, ctx: PurposeContext, person_id: str) -> ChildView:
+def child_view(request: Request, caller: Caller, ctx: PurposeContext, person_id: str,
+               detail: str = "child page") -> ChildView:
     """The child page's data: records, who is involved, family — one decision for the child,
-    one for each family member, and one batch of audit events written before any of it is sent."""
+    one for each family member, and one batch of audit events written before any of it is sent.
+    ``detail`` tells the screen from its print view in the trail."""
     access = decide_for_person(request, caller, ctx, person_id)
     permitted = access.decision.effect == "permit"
     released = disclose(access.records, access.decision) if permitted else []
     involved = [{"agency": e["agency"], "records": len(e["records"]),
-                 "contacts": sorted(f"{c.replace('_', ' ')}: {v}"
-                                    for c, values in e["contacts"].items() for v in values)}
+                 "contacts": sorted((c, v) for c, values in e["contacts"].items() for v in values)}
                 for e in sorted(_involved(access), key=lambda e: e["agency"])]
     members: list[dict[str, Any]] = []
     withheld, events = 0, []
     if _permits(access.decision, "family"):
         members, withheld, events = _family_members(request, caller, ctx, access,
-                                                    "member on a child page")
+                                                    f"member on a {detail}",
+                                                    frozenset({"family", "identity"}))
     write_audit(request, [_subject_event(request, caller, ctx, access, len(released),
-                                         "child page"), *events])
+                                         detail), *events])
     return ChildView(PersonView(person_id, access, released), involved, members, withheld,
                      break_glass_offer(request, caller, ctx, access.decision))
 
@@ -267,6 +281,27 @@ def break_glass_offer(request: Request, caller: Caller, ctx: PurposeContext,
     if decision is not None and decision.effect == "permit" and not decision.withheld:
         return None
     return glass
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    resolution: Resolution
+    #: The candidate's records as the decision releases them (identity, address, agencies).
+    records: list[dict[str, Any]]
+
+
+#: What a candidate card may show, so that two children with similar names can be told apart.
+CANDIDATE_CATEGORIES = frozenset({"identity", "address", "involvements"})
+
+
+def candidates_view(request: Request, caller: Caller, ctx: PurposeContext,
+                    query: dict[str, Any], top: int) -> list[CandidateView]:
+    """Find-a-child candidates with what their cards may show: decided and audited once per
+    candidate by ``resolve`` (for these categories), then disclosed under that same decision."""
+    found = resolve(request, caller, ctx, query, top=top, categories=CANDIDATE_CATEGORIES)
+    index = request.app.state.index
+    return [CandidateView(r, disclose(index.records(r.candidate.person_id), r.decision))
+            for r in found]
 
 
 # --- clerical review ----------------------------------------------------------------------------

@@ -15,13 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from audit import AuditQuery, run_anomaly_rules, search_events
+from audit.activity import access_activity
 from audit.anomalies import not_checked
 from gateway.views import anomaly_context, ig_gate, subject_access_for
+from gateway.web.ig_charts import activity_charts, findings_chart
 from gateway.web.session import check_csrf
 
 __all__ = ["ig_router"]
@@ -94,14 +96,27 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
         report = subject_access_for(request, person)
         return page(request, "ig_sar.html", {"report": report})
 
+    @router.get("/activity")
+    def activity(request: Request, days: Annotated[int, Query(ge=7, le=366)] = 28) -> Response:
+        """Access patterns as charts with their tables: the last ``days`` days to today (UTC)."""
+        _ig(request, None, "access activity page")
+        until = dt.datetime.now(dt.UTC).date()
+        found = access_activity(request.app.state.audit.cursor(),
+                                until - dt.timedelta(days=days - 1), until)
+        names = {code: p.name for a in request.app.state.policies.agreements
+                 for code, p in a.purposes.items()}
+        return page(request, "ig_activity.html", {"activity": found, "days": days,
+                                                  **activity_charts(found, names)})
+
     @router.get("/anomalies")
     def anomalies(request: Request) -> Response:
         _ig(request, None, "anomaly report page")
         cursor = request.app.state.audit.cursor()
         context = anomaly_context(request, cursor)
+        findings = run_anomaly_rules(cursor, None, context)
         return page(request, "ig_anomalies.html", {
-            "findings": run_anomaly_rules(cursor, None, context),
-            "not_checked": not_checked(context)})
+            "findings": findings, "not_checked": not_checked(context),
+            "chart": findings_chart(findings)})
 
     @router.get("/integrity")
     def integrity(request: Request) -> Response:

@@ -9,6 +9,7 @@ data is ever in a URL (a child appears in URLs only by their opaque ID).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import os
 import secrets
@@ -28,9 +29,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from gateway.authorize import PAGES_CLIENT_ID, exchange_code
 from gateway.disclosure import REFUSAL_TEXT
-from gateway.resolution import resolve
 from gateway.tokens import InvalidToken
-from gateway.views import break_glass_offer, child_view, group_by_agency
+from gateway.views import CandidateView, break_glass_offer, candidates_view, child_view
+from gateway.web.child_page import child_page_context
 from gateway.web.session import (
     SignInRequired,
     break_glass_until,
@@ -39,12 +40,15 @@ from gateway.web.session import (
     csrf_token,
     purpose_context,
 )
+from gateway.web.summary import candidate_card
 from gateway.web.waterfall import label, waterfall_svg
 
 __all__ = ["FRONTEND_DIST", "mount_pages"]
 
 HERE = Path(__file__).parent
 FRONTEND_DIST = HERE / "frontend" / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+#: kinlink's own stylesheet: GOV.UK Frontend built with a system font (``npm run build:css``).
+STYLES = HERE / "static"
 AGENCY_NAMES = {"health": "Health", "education": "Education",
                 "social_care": "Children's social care", "police": "Police"}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -103,6 +107,19 @@ def _provider_unavailable(request: Request) -> Response:
         "heading": "Sign-in is not available",
         "message": "Your organisation's sign-in service is not answering. Try again in a few "
                    "minutes, or sign in another way."}, 503)
+
+
+def _candidate(view: CandidateView, number: int, prior: float, today: dt.date) -> dict[str, Any]:
+    """One result: the card that tells this child from the others, and the waterfall behind the
+    grade one click away (each chart with its own title id, for its accessible name)."""
+    found = view.resolution.candidate
+    return {"card": candidate_card(found.person_id, found.grade, found.probability, view.records,
+                                   view.resolution.decision.permitted, today),
+            "number": number,
+            "svg": waterfall_svg(found.explanation, prior, found.match_weight,
+                                 title_id=f"wf-{number}"),
+            "parts": [{"name": label(p.comparison), "level": p.level, "weight": p.match_weight}
+                      for p in found.explanation if p.gamma != -1]}
 
 
 def pages_router() -> APIRouter:
@@ -265,15 +282,10 @@ def pages_router() -> APIRouter:
                  "dob": dob, "postcode": postcode, "nhs_number": nhs_number, "upn": upn}
         if not any(v for k, v in query.items() if k != "record_id"):
             return _page(request, "find.html", {"error": "Enter at least one detail"}, 400)
-        found = resolve(request, caller, ctx, query, top=5)
+        found = candidates_view(request, caller, ctx, query, top=5)
         prior = request.app.state.matcher.get().index.model.log2_prior_odds
-        candidates = [{
-            "person_id": r.candidate.person_id, "grade": r.candidate.grade,
-            "probability": r.candidate.probability,
-            "svg": waterfall_svg(r.candidate.explanation, prior, r.candidate.match_weight),
-            "parts": [{"name": label(p.comparison), "level": p.level, "weight": p.match_weight}
-                      for p in r.candidate.explanation if p.gamma != -1],
-        } for r in found]
+        candidates = [_candidate(view, n, prior, dt.date.today())
+                      for n, view in enumerate(found, 1)]
         return _page(request, "results.html", {"candidates": candidates})
 
     @router.post("/break-glass")
@@ -303,24 +315,37 @@ def pages_router() -> APIRouter:
         request.session.pop("break_glass", None)
         return _redirect("/find")
 
-    @router.get("/child/{person_id}")
-    def child(request: Request,
-              person_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
+    def _child(request: Request, person_id: str, template: str, detail: str) -> Response:
+        """The child page and its print view: one use-case call (decide → disclose → audit,
+        with ``detail`` telling them apart in the trail), then only arrangement and words."""
         caller, ctx = _needs_purpose(request, person_id)
-        view = child_view(request, caller, ctx, person_id)
+        view = child_view(request, caller, ctx, person_id, detail=detail)
         decision = view.person.access.decision
         permitted = decision.effect == "permit"
         withheld = view.person.withheld
-        return _page(request, "child.html", {
-            "involved": view.involved, "family": view.family,
-            "members_withheld": view.members_withheld,
+        printed = dt.datetime.now(dt.UTC)
+        return _page(request, template, {
+            **(child_page_context(view, printed.date()) if permitted else {}),
             "restricted": sorted({w["source_party"] for w in withheld
                                   if w["clause"] == "restricted"}),
             "person_id": view.person.access.person_id if permitted else person_id,
             "effect": decision.effect, "refusal": REFUSAL_TEXT, "rules": decision.matched_rules,
-            "by_agency": group_by_agency(view.person.records), "agency_names": AGENCY_NAMES,
-            "withheld": withheld, "break_glass_offer": view.break_glass},
+            "printed_at": printed.strftime("%d %B %Y at %H:%M UTC"),
+            "break_glass_offer": view.break_glass},
             200 if permitted else 403)
+
+    @router.get("/child/{person_id}")
+    def child(request: Request,
+              person_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> Response:
+        return _child(request, person_id, "child.html", "child page")
+
+    @router.get("/child/{person_id}/print")
+    def child_print(request: Request,
+                    person_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{6,32}$")]
+                    ) -> Response:
+        """For a strategy discussion: the same disclosure on paper, marked OFFICIAL-SENSITIVE
+        with the purpose, reference and who printed it, audited as a print of its own."""
+        return _child(request, person_id, "child_print.html", "child page print")
 
     return router
 
@@ -331,6 +356,7 @@ def mount_pages(app: FastAPI) -> None:
 
     settings = app.state.settings
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.globals["agency_names"] = AGENCY_NAMES
     secret = settings.session_key()
     # SameSite=Lax, not Strict: an external identity provider's redirect back to /auth/callback
     # is a cross-site navigation, and must arrive with the session that holds the PKCE verifier.
@@ -338,6 +364,7 @@ def mount_pages(app: FastAPI) -> None:
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="kinlink_session",
                        max_age=settings.session_absolute_seconds, same_site="lax",
                        https_only=settings.issuer.startswith("https://"))
+    app.mount("/static/kinlink", StaticFiles(directory=STYLES), name="styles")
     if FRONTEND_DIST.exists():
         app.mount("/assets", StaticFiles(directory=FRONTEND_DIST / "assets"), name="assets")
         app.mount("/static", StaticFiles(directory=FRONTEND_DIST), name="static")

@@ -36,10 +36,23 @@ def caller_from_session(request: Request) -> Caller:
             or now > data.get("expires", 0)):
         session.clear()
         raise SignInRequired
+    if not _account_still_enabled(request, data):
+        session.clear()
+        raise SignInRequired
     session["last_seen"] = now
     fields = {k: v for k, v in data.items() if k != "expires"}
     fields["purposes"] = tuple(fields["purposes"])
     return Caller(**fields)
+
+
+def _account_still_enabled(request: Request, data: dict[str, Any]) -> bool:
+    """A user of the embedded sign-in who has since been disabled (``kinlink users disable``)
+    loses the session at this request; staff of an external identity provider are managed there,
+    and a session from an issuer this server no longer trusts ends too."""
+    issuer = data.get("issuer")
+    if issuer != request.app.state.settings.issuer:
+        return issuer in request.app.state.validator.external
+    return not data.get("user_id") or bool(request.app.state.staff.is_active(data["user_id"]))
 
 
 def csrf_token(request: Request) -> str:

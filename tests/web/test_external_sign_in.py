@@ -64,7 +64,7 @@ def test_staff_sign_in_through_the_council_identity_provider(council_site: Gatew
         page.click("button[type=submit]")
         page.wait_for_url(f"{council_site.base}/purpose")
         banner = page.inner_text("body")
-        assert "pat.officer" in banner and "mash-police-officer" in banner
+        assert "pat.officer" in banner and "MASH police officer" in banner   # the role, in words
         assert page.locator("input[value='s47-enquiry']").count() == 1
         browser.close()
 

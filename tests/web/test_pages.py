@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -154,11 +155,10 @@ def test_a_purpose_that_withholds_shows_what_is_withheld(site: Gateway, browser:
     page.check("input[value='mash-triage']")
     page.click("button:has-text('Continue')")
     page.goto(f"{site.base}/child/{child['person']}")
-    text = page.inner_text("main")
-    shown, _, withheld = text.partition("Withheld for your purpose")
-    assert withheld, "triage withholds detail, and the page must say so"
-    assert "cp-plan" in withheld and "default-deny" in withheld
-    assert "Cp plan" not in shown and "Safeguarding flag" not in shown
+    withheld = page.inner_text("#withheld")
+    assert "cp-plan" in withheld and "default-deny" in withheld, "the page must say so"
+    records = page.inner_text("#records")
+    assert "Child protection plan" not in records and "Health safeguarding" not in records
     context.close()
 
 
@@ -325,51 +325,71 @@ def test_find_a_child_with_javascript_switched_off(site: Gateway, browser: Brows
     page.click(f"a[href='/child/{child['person']}']")
     assert "Who knows this child" in page.inner_text("main")
     assert "Member since" in page.inner_text("main")
+    # Summary first and the household picture need no script either.
+    assert page.locator("#summary").is_visible()
+    assert page.locator("#household svg[role=img]").count() == 1
+    page.click("a:has-text('Print view for a strategy discussion')")
+    assert "OFFICIAL-SENSITIVE" in page.inner_text("main")
     context.close()
 
 
-CATEGORY_COLUMNS = {  # the synthetic extracts' columns in each data category
-    "professionals": ("Gp practice", "Health visitor", "Allocated worker"),
-    "safeguarding-flags": ("Safeguarding flag",),
-    "education-attendance": ("School urn", "Attendance pct"),
-    "send": ("Send status",),
-    "case-status": ("Case status",),
-    "cp-plan": ("Cp plan",),
-    "police-involvement": ("Incident count",),
-    "criminal-offence": ("Offence flag",),
+CATEGORY_LABELS = {  # the data dictionary's labels for the synthetic extracts' columns
+    "professionals": ("GP practice", "Health visitor", "Allocated social worker"),
+    "safeguarding-flags": ("Health safeguarding concern recorded",),
+    "education-attendance": ("School (URN)", "Attendance this year (%)"),
+    "send": ("Special educational needs",),
+    "case-status": ("Social care case",),
+    "cp-plan": ("Child protection plan",),
+    "police-involvement": ("Police incidents involving the child",),
+    "criminal-offence": ("Offence recorded",),
 }
+#: The summary card's flag for each category that raises one.
+FLAGS = {"cp-plan": "Child protection plan", "case-status": "Child in need (open case)",
+         "safeguarding-flags": "Health safeguarding concern",
+         "police-involvement": "Police involvement", "send": "Special educational needs"}
 
 
 @pytest.fixture(scope="module")
-def triage_page(site: Gateway, browser: Browser) -> Iterator[tuple[str, str]]:
-    """The child page as a social worker sees it for MASH triage: (shown part, withheld part)."""
+def triage_page(site: Gateway, browser: Browser) -> Iterator[dict[str, object]]:
+    """The child page as a social worker sees it for MASH triage, part by part."""
     child = child_details(site)
     context = browser.new_context()
     page = context.new_page()
     sign_in(page, site, "s.worker", "correct horse battery", "mash-triage")
     page.goto(f"{site.base}/child/{child['person']}")
-    shown, _, withheld = page.inner_text("main").partition("Withheld for your purpose")
+    rows = page.locator("#summary .govuk-summary-list__row")
+    summary = {rows.nth(i).locator("dt").inner_text().strip():
+               rows.nth(i).locator("dd").inner_text().strip() for i in range(rows.count())}
+    parts = {"records": page.inner_text("#records"), "who": page.inner_text("#who-knows"),
+             "household": page.inner_text("#household") if page.locator("#household").count()
+             else "", "withheld": page.inner_text("#withheld"), "summary": summary}
     context.close()
-    yield shown, withheld
+    yield parts
 
 
-@pytest.mark.parametrize("category", sorted(CATEGORY_COLUMNS))
-def test_each_withheld_category_is_never_shown(site: Gateway, triage_page: tuple[str, str],
+@pytest.mark.parametrize("category", sorted(CATEGORY_LABELS))
+def test_each_withheld_category_is_never_shown(site: Gateway, triage_page: dict[str, Any],
                                                category: str) -> None:
+    """Records, who-knows, the household and the summary card, for every data category: a
+    category the purpose withholds is said to be withheld and never shown or summarised."""
     from policies import AccessRequest, load_policies
 
-    shown, withheld = triage_page
     decision = load_policies(as_of=POLICY_DATE).decide(AccessRequest(
         purpose="mash-triage", role="mash-social-worker", party="social_care",
         source_parties=frozenset({"health", "education", "social_care", "police"})))
     permitted = any(category in cats for cats in decision.permitted.values())
-    labels = CATEGORY_COLUMNS[category]
+    shown = "\n".join((triage_page["records"], triage_page["who"], triage_page["household"]))
+    flag = triage_page["summary"].get(FLAGS.get(category, ""), "")
     if permitted:
         assert category not in {w.category for w in decision.withheld
                                 if w.source_party in decision.permitted}
+        if category in FLAGS:
+            assert not flag.startswith("Withheld"), flag
     else:
-        assert not any(label in shown for label in labels), (category, shown[:500])
-        assert category in withheld, f"{category} withheld but not said to be"
+        assert not any(label in shown for label in CATEGORY_LABELS[category]), (category, shown)
+        assert category in triage_page["withheld"], f"{category} withheld but not said to be"
+        if category in FLAGS:
+            assert flag.startswith("Withheld") and "Yes" not in flag and "No" not in flag, flag
 
 
 def test_zz_every_page_view_of_personal_data_was_audited_first(site: Gateway) -> None:
