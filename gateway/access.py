@@ -208,9 +208,13 @@ def check_purpose(request: Request, caller: Caller, ctx: PurposeContext,
 
 
 def holds_a_record(caller: Caller, records: list[PersonRecord]) -> bool:
-    """A legitimate relationship is a fact, not a claim: the caller's agency holds one of the
-    person's linked records."""
-    return caller.agency in {r.agency for r in records}
+    """A legitimate relationship is a fact, not a claim: the caller's own organisation holds one
+    of the person's linked records (it supplies the source extract the record came from).
+
+    Never the sector: every school's safeguarding lead shares ``agency: education``, and must
+    not thereby have a relationship with every child any school holds. A caller whose issuer
+    names no organisation has no relationship the gateway can establish."""
+    return caller.organisation is not None and caller.organisation in {r.source for r in records}
 
 
 def subject_facts(caller: Caller, ctx: PurposeContext, records: list[PersonRecord]) -> SubjectFacts:

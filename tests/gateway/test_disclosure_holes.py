@@ -72,7 +72,9 @@ def _prepare(db: Path) -> Marked:
                JOIN family_members m ON m.family_id = f.family_id AND m.person_id <> f.person_id
                JOIN record_links l ON l.person_id = f.person_id
                JOIN source_records s USING (unique_id)
-               WHERE s.dob > '2010-01-01'
+               WHERE s.dob > '2010-01-01' AND f.person_id IN (
+                   SELECT person_id FROM record_links JOIN source_records USING (unique_id)
+                   WHERE source_records.source = 'education')
                GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
         child, member = next((c, m) for c, m in families if not {c, m} & used)
         family_ids = {m for c, m in families if c == child} | {child}
@@ -265,6 +267,28 @@ def test_ig_api_is_refused_under_another_purpose(site: Site) -> None:
     assert ok.status_code == 200
 
 
+# --- 9. legitimate relationship by sector -------------------------------------------------------
+
+
+def test_another_schools_lead_has_no_relationship_with_the_child(site: Site) -> None:
+    """Early help needs a legitimate relationship. A school whose own extract holds none of the
+    child's records has none, though it is in the same sector as the school that does."""
+    registry = ClientRegistry(site.gateway.settings.clients_path)
+    for name, organisation in (("our-school", "education"), ("other-school", "st-elsewhere")):
+        client, secret = registry.add(name, "education", "school-dsl", ["early-help"],
+                                      organisation=organisation)
+        site.gateway.clients[name] = Credentials(client.client_id, secret)
+    child = site.marked.family_child
+    ours = send(site, "our-school", "GET", f"/v1/persons/{child}", purpose="early-help",
+                consent="given")
+    other = send(site, "other-school", "GET", f"/v1/persons/{child}", purpose="early-help",
+                 consent="given")
+    assert other.status_code == 403, other.text
+    assert "records" in other.json() and other.json()["records"] == []
+    assert ours.status_code == 200, ours.text    # the child is on our school's extract
+    assert ours.json()["records"]
+
+
 # --- the trail holds each refusal, with its real reason --------------------------------------
 
 
@@ -294,3 +318,4 @@ def test_zz_refusals_are_audited_with_their_reason(site: Site) -> None:
     assert any("restricted-marker:adoption" in r for e in adopted for r in e["reasons"]), \
         "the specific reason is kept for IG in the audit event"
     assert json.dumps(adopted)  # events are plain JSON
+
