@@ -21,6 +21,7 @@ from linkage.index.reader import PersonRecord
 from policies import AccessRequest, BreakGlassRequest, Decision, SubjectFacts
 
 __all__ = [
+    "FREE_TEXT_HEADERS",
     "CallerDep",
     "PersonAccess",
     "PurposeContext",
@@ -101,18 +102,43 @@ class PurposeContext:
     break_glass: bool = False
 
 
+#: Free text may come in these headers instead of the query string (finding 16 of issue 19):
+#: proxies and access logs keep URLs, so a justification or case reference in one is copied
+#: wherever the URL goes. A header wins over the query parameter of the same name.
+FREE_TEXT_HEADERS = {"justification": "kinlink-justification",
+                     "reference": "kinlink-reference",
+                     "consent_override_reason": "kinlink-consent-override-reason"}
+_FREE_TEXT_LIMITS = {"justification": 2000, "reference": 100, "consent_override_reason": 64}
+
+
+def _free_text(request: Request, name: str, from_query: str | None) -> str | None:
+    value = request.headers.get(FREE_TEXT_HEADERS[name])
+    if value is None:
+        return from_query
+    if len(value) > _FREE_TEXT_LIMITS[name]:
+        raise HTTPException(422, f"header {FREE_TEXT_HEADERS[name]} is longer than "
+                                 f"{_FREE_TEXT_LIMITS[name]} characters")
+    return value.strip() or None
+
+
 async def purpose_context(
+    request: Request,
     purpose: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$",
                                   description="Purpose code from the sharing agreement.")],
-    justification: Annotated[str | None, Query(max_length=2000)] = None,
+    justification: Annotated[str | None, Query(
+        max_length=2000, description="Deprecated here: send the Kinlink-Justification "
+                                     "header, which proxies do not log.")] = None,
     reference: Annotated[str | None, Query(max_length=100,
-                                           description="Referral or case reference.")] = None,
+                                           description="Referral or case reference (or the "
+                                                       "Kinlink-Reference header).")] = None,
     consent: Annotated[Literal["given", "refused", "not_sought", "unknown"], Query()] = "unknown",
     consent_override_reason: Annotated[str | None, Query(max_length=64)] = None,
     break_glass: Annotated[bool, Query(description="Emergency access; needs a justification "
                                                    "and is reported to IG.")] = False,
 ) -> PurposeContext:
-    return PurposeContext(purpose, justification, reference, consent, consent_override_reason,
+    return PurposeContext(purpose, _free_text(request, "justification", justification),
+                          _free_text(request, "reference", reference), consent,
+                          _free_text(request, "consent_override_reason", consent_override_reason),
                           break_glass)
 
 

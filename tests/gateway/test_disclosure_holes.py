@@ -289,6 +289,24 @@ def test_another_schools_lead_has_no_relationship_with_the_child(site: Site) -> 
     assert ours.json()["records"]
 
 
+
+# --- 16. free text in query strings -------------------------------------------------------------
+
+
+def test_justification_and_reference_travel_in_headers(site: Site) -> None:
+    """Proxies log URLs: the justification and case reference can come in headers instead, and
+    are then what the decision and the audit event use."""
+    request_id = uuid.uuid4().hex
+    r = httpx.get(f"{site.gateway.base}/v1/persons/{site.marked.family_child}",
+                  params={"purpose": "s47-enquiry"}, timeout=30, headers={
+                      "Authorization": f"Bearer {site.gateway.token('social-worker')}",
+                      "X-Request-ID": request_id, "Kinlink-Justification": JUSTIFICATION,
+                      "Kinlink-Reference": "REF-2026-0042"})
+    assert r.status_code == 200, r.text
+    assert JUSTIFICATION not in str(r.url) and "MASH-4.2" in r.json()["decision"]["matched_rules"]
+    SENT[request_id] = {"outcome": "permit", "status": 200,
+                        "justification": JUSTIFICATION, "reference": "REF-2026-0042"}
+
 # --- the trail holds each refusal, with its real reason --------------------------------------
 
 
@@ -313,6 +331,9 @@ def test_zz_refusals_are_audited_with_their_reason(site: Site) -> None:
         assert all(e["http_status"] == expect["status"] for e in mine), mine
         if "detail" in expect:
             assert any(e["detail"] == expect["detail"] for e in mine)
+        for field in ("justification", "reference"):
+            if field in expect:
+                assert all(e[field] == expect[field] for e in mine), mine
     adopted = [e for e in events if e.get("subject_person_id") == site.marked.adopted]
     assert adopted and all(e["outcome"] == "deny" for e in adopted)
     assert any("restricted-marker:adoption" in r for e in adopted for r in e["reasons"]), \
