@@ -22,6 +22,7 @@ from linkage.index.reader import PersonRecord
 from policies import AccessRequest, BreakGlassRequest, Decision, SubjectFacts
 
 __all__ = [
+    "FREE_TEXT_HEADERS",
     "CallerDep",
     "PersonAccess",
     "PurposeContext",
@@ -102,18 +103,43 @@ class PurposeContext:
     break_glass: bool = False
 
 
+#: Free text may come in these headers instead of the query string (finding 16 of issue 19):
+#: proxies and access logs keep URLs, so a justification or case reference in one is copied
+#: wherever the URL goes. A header wins over the query parameter of the same name.
+FREE_TEXT_HEADERS = {"justification": "kinlink-justification",
+                     "reference": "kinlink-reference",
+                     "consent_override_reason": "kinlink-consent-override-reason"}
+_FREE_TEXT_LIMITS = {"justification": 2000, "reference": 100, "consent_override_reason": 64}
+
+
+def _free_text(request: Request, name: str, from_query: str | None) -> str | None:
+    value = request.headers.get(FREE_TEXT_HEADERS[name])
+    if value is None:
+        return from_query
+    if len(value) > _FREE_TEXT_LIMITS[name]:
+        raise HTTPException(422, f"header {FREE_TEXT_HEADERS[name]} is longer than "
+                                 f"{_FREE_TEXT_LIMITS[name]} characters")
+    return value.strip() or None
+
+
 async def purpose_context(
+    request: Request,
     purpose: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$",
                                   description="Purpose code from the sharing agreement.")],
-    justification: Annotated[str | None, Query(max_length=2000)] = None,
+    justification: Annotated[str | None, Query(
+        max_length=2000, description="Deprecated here: send the Kinlink-Justification "
+                                     "header, which proxies do not log.")] = None,
     reference: Annotated[str | None, Query(max_length=100,
-                                           description="Referral or case reference.")] = None,
+                                           description="Referral or case reference (or the "
+                                                       "Kinlink-Reference header).")] = None,
     consent: Annotated[Literal["given", "refused", "not_sought", "unknown"], Query()] = "unknown",
     consent_override_reason: Annotated[str | None, Query(max_length=64)] = None,
     break_glass: Annotated[bool, Query(description="Emergency access; needs a justification "
                                                    "and is reported to IG.")] = False,
 ) -> PurposeContext:
-    return PurposeContext(purpose, justification, reference, consent, consent_override_reason,
+    return PurposeContext(purpose, _free_text(request, "justification", justification),
+                          _free_text(request, "reference", reference), consent,
+                          _free_text(request, "consent_override_reason", consent_override_reason),
                           break_glass)
 
 
@@ -212,9 +238,13 @@ def check_purpose(request: Request, caller: Caller, ctx: PurposeContext,
 
 
 def holds_a_record(caller: Caller, records: list[PersonRecord]) -> bool:
-    """A legitimate relationship is a fact, not a claim: the caller's agency holds one of the
-    person's linked records."""
-    return caller.agency in {r.agency for r in records}
+    """A legitimate relationship is a fact, not a claim: the caller's own organisation holds one
+    of the person's linked records (it supplies the source extract the record came from).
+
+    Never the sector: every school's safeguarding lead shares ``agency: education``, and must
+    not thereby have a relationship with every child any school holds. A caller whose issuer
+    names no organisation has no relationship the gateway can establish."""
+    return caller.organisation is not None and caller.organisation in {r.source for r in records}
 
 
 def subject_facts(caller: Caller, ctx: PurposeContext, records: list[PersonRecord],

@@ -91,6 +91,9 @@ def add(
     issuer: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
     auth: Annotated[str, typer.Option(
         help="private_key_jwt (a key pair; RFC 7523) or client_secret.")] = "client_secret",
+    organisation: Annotated[str | None, typer.Option(
+        help="Source code of the extract this client's organisation supplies: its legitimate "
+             "relationship with a child is that it holds one of the child's records.")] = None,
 ) -> None:
     """Register a client; prints its credentials once, as JSON."""
     from gateway.clients import ClientRegistry, unknown_names
@@ -109,10 +112,10 @@ def add(
     registry = ClientRegistry(settings.clients_path)
     credentials: dict[str, object]
     if auth == "private_key_jwt":
-        client, private_jwk = registry.add_with_key(name, agency, role, codes)
+        client, private_jwk = registry.add_with_key(name, agency, role, codes, organisation)
         credentials = {"client_id": client.client_id, "private_jwk": private_jwk}
     else:
-        client, secret = registry.add(name, agency, role, codes)
+        client, secret = registry.add(name, agency, role, codes, organisation)
         credentials = {"client_id": client.client_id, "client_secret": secret}
     typer.echo(json.dumps({**credentials, "token_endpoint_auth_method": auth, "agency": agency,
                            "role": role, "purposes": codes,

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS clients (
     created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
 );
 ALTER TABLE clients ADD COLUMN IF NOT EXISTS public_jwk VARCHAR;
+ALTER TABLE clients ADD COLUMN IF NOT EXISTS organisation VARCHAR;
 """
 
 
@@ -55,6 +56,8 @@ class Client:
     agency: str
     role: str
     purposes: tuple[str, ...]
+    #: The source code of the extract this client's organisation supplies (see Caller).
+    organisation: str | None = None
 
 
 def unknown_names(bundle: PolicyBundle, agency: str, role: str,
@@ -97,34 +100,37 @@ class ClientRegistry:
                 con.execute(_SCHEMA)
             yield con
 
-    def add(self, name: str, agency: str, role: str, purposes: list[str]) -> tuple[Client, str]:
-        client = Client(f"kl-{secrets.token_hex(8)}", name, agency, role, tuple(purposes))
+    def add(self, name: str, agency: str, role: str, purposes: list[str],
+            organisation: str | None = None) -> tuple[Client, str]:
+        client = Client(f"kl-{secrets.token_hex(8)}", name, agency, role, tuple(purposes),
+                        organisation)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)
         with self._connect() as con:
             con.execute(
                 "INSERT INTO clients (client_id, name, agency, role, purposes, secret_salt, "
-                "secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "secret_hash, organisation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [client.client_id, name, agency, role, json.dumps(purposes), salt.hex(),
-                 hash_secret(secret, salt)],
+                 hash_secret(secret, salt), organisation],
             )
         return client, secret
 
-    def add_with_key(self, name: str, agency: str, role: str,
-                     purposes: list[str]) -> tuple[Client, dict[str, str]]:
+    def add_with_key(self, name: str, agency: str, role: str, purposes: list[str],
+                     organisation: str | None = None) -> tuple[Client, dict[str, str]]:
         """A client that authenticates with ``private_key_jwt`` (RFC 7523): only its public key
         is kept; the private JWK is returned once, for the client to keep."""
         private = ec.generate_private_key(ec.SECP256R1())
         private_jwk = json.loads(ECAlgorithm.to_jwk(private))
         public_jwk = {k: private_jwk[k] for k in ("kty", "crv", "x", "y")}
-        client = Client(f"kl-{secrets.token_hex(8)}", name, agency, role, tuple(purposes))
+        client = Client(f"kl-{secrets.token_hex(8)}", name, agency, role, tuple(purposes),
+                        organisation)
         salt = secrets.token_bytes(16)
         with self._connect() as con:
             con.execute(
                 "INSERT INTO clients (client_id, name, agency, role, purposes, secret_salt, "
-                "secret_hash, public_jwk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "secret_hash, public_jwk, organisation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [client.client_id, name, agency, role, json.dumps(purposes), salt.hex(),
-                 "!", json.dumps(public_jwk)],  # "!" matches no scrypt hash: no secret works
+                 "!", json.dumps(public_jwk), organisation],  # "!" matches no scrypt hash
             )
         kid = f"{client.client_id}-1"
         return client, {**private_jwk, "kid": kid, "alg": "ES256", "use": "sig"}
@@ -134,32 +140,34 @@ class ClientRegistry:
         try:
             with self._connect(read_only=True) as con:
                 rows = con.execute(
-                    "SELECT name, agency, role, purposes, public_jwk FROM clients "
+                    "SELECT name, agency, role, purposes, public_jwk, organisation FROM clients "
                     "WHERE client_id = ?", [client_id]).fetchall()
         except (duckdb.BinderException, UndefinedColumn):
             return None  # a registry written before keys were supported holds none
         if not rows or not rows[0][4]:
             return None
-        name, agency, role, purposes, jwk = rows[0]
-        return Client(client_id, name, agency, role, tuple(json.loads(purposes))), json.loads(jwk)
+        name, agency, role, purposes, jwk, organisation = rows[0]
+        return (Client(client_id, name, agency, role, tuple(json.loads(purposes)), organisation),
+                json.loads(jwk))
 
     def authenticate(self, client_id: str, secret: str) -> Client | None:
         with self._connect(read_only=True) as con:
             rows = con.execute(
-                "SELECT name, agency, role, purposes, secret_salt, secret_hash FROM clients "
-                "WHERE client_id = ?", [client_id]
+                "SELECT name, agency, role, purposes, secret_salt, secret_hash, organisation "
+                "FROM clients WHERE client_id = ?", [client_id]
             ).fetchall()
         if not rows:
             hash_secret(secret, b"0" * 16)  # same work either way: no timing oracle for client IDs
             return None
-        name, agency, role, purposes, salt, stored = rows[0]
+        name, agency, role, purposes, salt, stored, organisation = rows[0]
         if not hmac.compare_digest(hash_secret(secret, bytes.fromhex(salt)), stored):
             return None
-        return Client(client_id, name, agency, role, tuple(json.loads(purposes)))
+        return Client(client_id, name, agency, role, tuple(json.loads(purposes)), organisation)
 
     def list(self) -> list[Client]:
         if isinstance(self.location, DuckDBLocation) and not self.location.path.exists():
             return []
         with self._connect(read_only=True) as con:
-            rows = con.execute("SELECT client_id, name, agency, role, purposes FROM clients").fetchall()
-        return [Client(r[0], r[1], r[2], r[3], tuple(json.loads(r[4]))) for r in rows]
+            rows = con.execute("SELECT client_id, name, agency, role, purposes, organisation "
+                               "FROM clients").fetchall()
+        return [Client(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5]) for r in rows]

@@ -60,7 +60,10 @@ def ensure_demo_clients(settings: GatewaySettings) -> dict[str, dict[str, str]]:
             return saved
     saved = {}
     for spec in DEMO_CLIENTS:
-        client, secret = registry.add(spec.name, spec.agency, spec.role, list(spec.purposes))
+        # The demo's extracts are one per agency, each named after it: that source is the
+        # organisation whose records establish a demo client's legitimate relationship.
+        client, secret = registry.add(spec.name, spec.agency, spec.role, list(spec.purposes),
+                                      organisation=spec.agency)
         saved[spec.name] = {"client_id": client.client_id, "client_secret": secret,
                             "agency": spec.agency, "role": spec.role,
                             "purposes": ",".join(spec.purposes)}

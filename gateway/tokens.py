@@ -45,6 +45,10 @@ class Caller:
     issuer: str
     #: RFC 7638 thumbprint of the key this token is bound to (DPoP), or None for a bearer token.
     bound_jkt: str | None = None
+    #: The caller's own organisation, as the source code of the extract it supplies (the holder
+    #: of its records); None when the issuer does not say. A legitimate relationship is judged
+    #: by it, never by the sector (``agency``) that every school or trust shares.
+    organisation: str | None = None
 
 
 class TokenIssuer:
@@ -64,6 +68,8 @@ class TokenIssuer:
             claims["cnf"] = {"jkt": jkt}
         if user is not None:
             claims["user"] = user
+        if client.organisation:
+            claims["org"] = client.organisation
         return jwt.encode(claims, key.private_pem, algorithm="ES256",
                           headers={"typ": "at+jwt", "kid": key.kid})
 
@@ -136,6 +142,9 @@ class TokenValidator:
         cnf = claims.get("cnf")
         if cnf is not None and not (isinstance(cnf, dict) and isinstance(cnf.get("jkt"), str)):
             raise InvalidToken("cnf claim malformed")
+        organisation = claims.get("org")
+        if organisation is not None and not isinstance(organisation, str):
+            raise InvalidToken("org claim malformed")
         return Caller(claims["client_id"], claims["agency"], claims["role"], tuple(purposes),
                       claims.get("user"), claims["jti"], claims["iss"],
-                      cnf["jkt"] if cnf else None)
+                      cnf["jkt"] if cnf else None, organisation)

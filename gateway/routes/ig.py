@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from audit import AuditQuery, run_anomaly_rules, search_events
 from audit.anomalies import not_checked
@@ -24,6 +25,12 @@ __all__ = ["IG_ROLES", "router"]
 
 router = APIRouter(prefix="/v1/audit", tags=["information governance"])
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+class ReviewFinding(BaseModel):
+    """IG's finding on a break-glass access: free text, so in the body, never the URL."""
+
+    finding: str = Field(min_length=10, max_length=2000)
 
 
 @router.get("/events")
@@ -70,9 +77,16 @@ def anomalies(request: Request, caller: CallerDep, ctx: PurposeDep,
 @router.post("/break-glass/{seq}/review", status_code=201)
 def review_break_glass(request: Request, caller: CallerDep, ctx: PurposeDep,
                        seq: Annotated[int, PathParam(ge=0)],
-                       finding: Annotated[str, Query(min_length=10, max_length=2000)]
+                       body: Annotated[ReviewFinding | None, Body()] = None,
+                       finding: Annotated[str | None, Query(
+                           min_length=10, max_length=2000,
+                           description="Deprecated: send {\"finding\": …} in the body, which "
+                                       "proxies do not log.")] = None,
                        ) -> JSONResponse:
     """Record IG's retrospective review of one break-glass access."""
+    finding = body.finding if body is not None else finding
+    if finding is None:
+        raise HTTPException(422, "a finding (at least 10 characters) is required")
     ig_gate(request, caller, ctx, None, "break-glass review")
     try:
         record_break_glass_review(request.app.state.audit, seq,

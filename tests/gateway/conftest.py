@@ -102,7 +102,8 @@ def start_gateway(db: Path, log_path: Path, port: int | None = None) -> Gateway:
     registry = ClientRegistry(settings.clients_path)
     clients = {}
     for name, (agency, role, purposes) in CLIENTS.items():
-        client, secret = registry.add(name, agency, role, purposes)
+        # Each synthetic extract is named after its agency: the client's organisation holds it.
+        client, secret = registry.add(name, agency, role, purposes, organisation=agency)
         clients[name] = Credentials(client.client_id, secret)
     handle = log_path.open("wb")
     env = {**os.environ, "KINLINK_DB": str(db)}

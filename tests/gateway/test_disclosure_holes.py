@@ -72,7 +72,9 @@ def _prepare(db: Path) -> Marked:
                JOIN family_members m ON m.family_id = f.family_id AND m.person_id <> f.person_id
                JOIN record_links l ON l.person_id = f.person_id
                JOIN source_records s USING (unique_id)
-               WHERE s.dob > '2010-01-01'
+               WHERE s.dob > '2010-01-01' AND f.person_id IN (
+                   SELECT person_id FROM record_links JOIN source_records USING (unique_id)
+                   WHERE source_records.source = 'education')
                GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
         child, member = next((c, m) for c, m in families if not {c, m} & used)
         family_ids = {m for c, m in families if c == child} | {child}
@@ -265,6 +267,46 @@ def test_ig_api_is_refused_under_another_purpose(site: Site) -> None:
     assert ok.status_code == 200
 
 
+# --- 9. legitimate relationship by sector -------------------------------------------------------
+
+
+def test_another_schools_lead_has_no_relationship_with_the_child(site: Site) -> None:
+    """Early help needs a legitimate relationship. A school whose own extract holds none of the
+    child's records has none, though it is in the same sector as the school that does."""
+    registry = ClientRegistry(site.gateway.settings.clients_path)
+    for name, organisation in (("our-school", "education"), ("other-school", "st-elsewhere")):
+        client, secret = registry.add(name, "education", "school-dsl", ["early-help"],
+                                      organisation=organisation)
+        site.gateway.clients[name] = Credentials(client.client_id, secret)
+    child = site.marked.family_child
+    ours = send(site, "our-school", "GET", f"/v1/persons/{child}", purpose="early-help",
+                consent="given")
+    other = send(site, "other-school", "GET", f"/v1/persons/{child}", purpose="early-help",
+                 consent="given")
+    assert other.status_code == 403, other.text
+    assert "records" in other.json() and other.json()["records"] == []
+    assert ours.status_code == 200, ours.text    # the child is on our school's extract
+    assert ours.json()["records"]
+
+
+
+# --- 16. free text in query strings -------------------------------------------------------------
+
+
+def test_justification_and_reference_travel_in_headers(site: Site) -> None:
+    """Proxies log URLs: the justification and case reference can come in headers instead, and
+    are then what the decision and the audit event use."""
+    request_id = uuid.uuid4().hex
+    r = httpx.get(f"{site.gateway.base}/v1/persons/{site.marked.family_child}",
+                  params={"purpose": "s47-enquiry"}, timeout=30, headers={
+                      "Authorization": f"Bearer {site.gateway.token('social-worker')}",
+                      "X-Request-ID": request_id, "Kinlink-Justification": JUSTIFICATION,
+                      "Kinlink-Reference": "REF-2026-0042"})
+    assert r.status_code == 200, r.text
+    assert JUSTIFICATION not in str(r.url) and "MASH-4.2" in r.json()["decision"]["matched_rules"]
+    SENT[request_id] = {"outcome": "permit", "status": 200,
+                        "justification": JUSTIFICATION, "reference": "REF-2026-0042"}
+
 # --- the trail holds each refusal, with its real reason --------------------------------------
 
 
@@ -289,8 +331,12 @@ def test_zz_refusals_are_audited_with_their_reason(site: Site) -> None:
         assert all(e["http_status"] == expect["status"] for e in mine), mine
         if "detail" in expect:
             assert any(e["detail"] == expect["detail"] for e in mine)
+        for field in ("justification", "reference"):
+            if field in expect:
+                assert all(e[field] == expect[field] for e in mine), mine
     adopted = [e for e in events if e.get("subject_person_id") == site.marked.adopted]
     assert adopted and all(e["outcome"] == "deny" for e in adopted)
     assert any("restricted-marker:adoption" in r for e in adopted for r in e["reasons"]), \
         "the specific reason is kept for IG in the audit event"
     assert json.dumps(adopted)  # events are plain JSON
+
