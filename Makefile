@@ -34,6 +34,8 @@ demo: install
 # What CI runs besides the tests: lint, the layer contract and the type checker.
 check: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: install $(TEST_NPM) system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -14,14 +14,17 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from kinlink.database import PostgresLocation, parse_location
+if TYPE_CHECKING:
+    from audit.anomalies import AnomalyContext
+
+from stores.database import PostgresLocation, parse_location
 
 __all__ = ["register"]
 
@@ -74,7 +77,7 @@ def _vkey_text(value: str | None, where: Path | PostgresLocation, key: Path | No
             out.print("[red]error:[/red] a PostgreSQL trail is verified with its public key: pass "
                       "--vkey (from `kinlink audit log-key`)")
             raise typer.Exit(2)
-        kept = vkey_path_for(key or key_path_for(where))  # type: ignore[arg-type]
+        kept = vkey_path_for(key or key_path_for(where))  # type: ignore[arg-type]  # where is a DuckDB path here (PostgreSQL returned above)
         if not kept.exists():
             out.print(f"[red]error:[/red] no verifier key at {kept}: pass --vkey")
             raise typer.Exit(2)
@@ -302,7 +305,8 @@ def _former_ids(db: str, person: str) -> list[str]:
     return IdentityIndex(db).former_ids(person)
 
 
-def _context(db: str, con: duckdb.DuckDBPyConnection, hours: Path | None = None) -> object:
+def _context(db: str, con: duckdb.DuckDBPyConnection,
+             hours: Path | None = None) -> AnomalyContext:
     """Facts for the anomaly rules from the identity index, the staff register and the teams'
     working hours, when there."""
     from audit.anomalies import AnomalyContext, load_working_hours
@@ -354,7 +358,7 @@ def anomalies(
     for f in findings:
         table.add_row(f.rule, f.who or "", str(f.count), f.detail, str(f.first_seq or ""))
     out.print(table)
-    for rule, why in not_checked(context).items():  # type: ignore[arg-type]
+    for rule, why in not_checked(context).items():
         out.print(f"not checked: {rule} ({why})")
 
 
@@ -397,7 +401,7 @@ def staff_add(
     colleagues are reported."""
     from audit.staff import add_staff
     from audit.store import open_store
-    from kinlink.database import connect
+    from stores.database import connect
 
     where = _paths(db, audit)
     open_store(where).close()  # created and migrated, as the trail's first write would

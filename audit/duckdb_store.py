@@ -17,8 +17,8 @@ import duckdb
 
 from audit.hashing import EVENT_COLUMNS, GENESIS
 from audit.store import Batch, BuildRows, OriginLocked, StoredTrail
-from kinlink.database import Session
-from kinlink.migrations import migrate
+from stores.database import Session
+from stores.migrations import migrate
 
 __all__ = ["DuckDBAuditStore"]
 

@@ -130,8 +130,9 @@ def notifications_for(con: Any, agency: str | None, since_seq: int | None = None
                       since: dt.datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Notifications for ``agency`` (every agency when None) after ``since_seq`` or from
     ``since``, oldest first, each with its delivery state. ``con`` speaks ``?`` placeholders
-    (a DuckDB cursor or a ``kinlink.database.Session``)."""
-    where, params = ["TRUE"], []
+    (a DuckDB cursor or a ``stores.database.Session``)."""
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
     if agency is not None:
         where.append("n.agency = ?")
         params.append(agency)

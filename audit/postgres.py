@@ -24,8 +24,8 @@ import duckdb
 
 from audit.hashing import EVENT_COLUMNS
 from audit.store import BuildRows, OriginLocked, StoredTrail
-from kinlink.database import PostgresLocation, Session, postgres_pool
-from kinlink.migrations import available, migrate
+from stores.database import PostgresLocation, Session, postgres_pool
+from stores.migrations import available, migrate
 
 __all__ = ["COMMIT_LOCK", "PostgresAuditStore", "grant_writer"]
 
@@ -131,7 +131,7 @@ class PostgresAuditStore:
 
     def origin(self) -> str | None:
         with self._pool.connection() as con:
-            if con.execute("SELECT to_regclass('audit_settings')").fetchone()[0] is None:
+            if _scalar(con, "SELECT to_regclass('audit_settings')") is None:
                 return None
             row = con.execute("SELECT value FROM audit_settings WHERE name = 'origin'").fetchone()
         return row[0] if row else None
@@ -167,7 +167,7 @@ class PostgresAuditStore:
                 "SELECT note FROM checkpoints ORDER BY tree_size, created_at").fetchall()]
             cosigned = ([r[0] for r in con.execute(
                 "SELECT note FROM witness_cosignatures ORDER BY tree_size").fetchall()]
-                if con.execute("SELECT to_regclass('witness_cosignatures')").fetchone()[0]
+                if _scalar(con, "SELECT to_regclass('witness_cosignatures')")
                 else [])
         return StoredTrail(events, notes, cosigned, self.origin())
 
@@ -246,3 +246,9 @@ def grant_writer(location: PostgresLocation, role: str, origin: str | None = Non
             "GRANT SELECT ON schema_migrations TO {who}",
         ):
             con.execute(sql.SQL(statement).format(who=who))
+
+
+def _scalar(con: Any, sql: str) -> Any:
+    """The one value a one-row query returns (None when it returns no row)."""
+    row = con.execute(sql).fetchone()
+    return row[0] if row else None

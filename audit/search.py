@@ -30,7 +30,8 @@ class AuditQuery:
 
 def search_events(con: duckdb.DuckDBPyConnection, query: AuditQuery) -> list[dict[str, Any]]:
     """Matching events as dicts (the event's own fields plus ``seq``), newest first."""
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
     for column, value in (("subject_person_id", query.subject), ("user_id", query.user),
                           ("agency", query.agency), ("purpose", query.purpose),
                           ("outcome", query.outcome)):

@@ -12,7 +12,7 @@ import duckdb
 
 from audit.events import AuditEvent
 from audit.trail import AuditTrail
-from kinlink.database import Session
+from stores.database import Session
 
 __all__ = ["add_staff", "read_staff_register", "record_break_glass_review"]
 

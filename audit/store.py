@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import duckdb
 
-from kinlink.database import PostgresLocation, Session, StoreLocation, parse_location
+from stores.database import PostgresLocation, Session, StoreLocation, parse_location
 
 __all__ = ["DEFAULT_ORIGIN", "AuditStore", "Batch", "BuildRows", "OriginLocked", "StoredTrail", "open_store"]
 

@@ -30,7 +30,7 @@ from audit.hashing import GENESIS, event_row
 from audit.merkle import CompactRange
 from audit.notifications import NotificationRule, outbox_rows
 from audit.store import DEFAULT_ORIGIN, AuditStore, Batch, OriginLocked, open_store
-from kinlink.database import PostgresLocation, Session, StoreLocation, parse_location
+from stores.database import PostgresLocation, Session, StoreLocation, parse_location
 
 if TYPE_CHECKING:
     from audit.verify import VerifyResult
@@ -300,7 +300,7 @@ class AuditTrail:
             events = [event for pending in batch for event in pending.events]
             rows["notifications"] = [
                 row for (seq, *_), event in zip(rows["audit_events"], events, strict=True)
-                for row in outbox_rows(rule, int(seq), event)]  # type: ignore[call-overload]
+                for row in outbox_rows(rule, int(seq), event)]
         return rows
 
     def session(self) -> contextlib.AbstractContextManager[Session]:

@@ -101,7 +101,7 @@ def _check_events(rows: Sequence[Sequence[object]]) -> list[bytes]:
         columns = dict(zip(EVENT_COLUMNS, row, strict=True))
         seq = columns["seq"]
         if seq != position:
-            kind = "missing (deleted)" if int(seq) > position else "repeated (inserted)"  # type: ignore[call-overload]
+            kind = "missing (deleted)" if int(seq) > position else "repeated (inserted)"  # type: ignore[call-overload]  # seq is the stored BIGINT column
             raise _Failed(f"event seq {position} is {kind}", position)
         try:
             event = json.loads(str(columns["event_json"]))

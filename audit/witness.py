@@ -30,7 +30,7 @@ import duckdb
 from audit.checkpoint import Checkpoint, SigningKey, parse_checkpoint, verify_signature
 from audit.cosignature import ED25519, VerifierKey, cosign, parse_verifier_key, verifier_key
 from audit.merkle import consistency_proof, verify_consistency
-from kinlink.database import DuckDBLocation, PostgresLocation, Session, connect, parse_location
+from stores.database import DuckDBLocation, PostgresLocation, Session, connect, parse_location
 
 __all__ = [
     "VerifierKey",

@@ -124,7 +124,7 @@ def gateway_rows(db: str | Path, levels: list[int], seconds: float, work: Path,
     """Load rows against ``kinlink serve`` on ``db`` (a DuckDB file or a PostgreSQL URL)."""
     import os
 
-    from kinlink.database import close_pools
+    from stores.database import close_pools
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -205,7 +205,7 @@ def postgres_database(spec: str) -> Iterator[str]:
         try:
             yield f"{admin.rsplit('/', 1)[0]}/{name}"
         finally:
-            from kinlink.database import close_pools
+            from stores.database import close_pools
 
             close_pools()
             with psycopg.connect(admin, autocommit=True) as con:

@@ -207,7 +207,7 @@ def audit_event(
     The outcome follows the HTTP status unless given: an answer sent is a permit."""
     fields = {**base_event(request, caller, ctx),
               **(decision_fields(decision) if decision is not None else {})}
-    return AuditEvent(event_type=event_type, action=action,  # type: ignore[arg-type]
+    return AuditEvent(event_type=event_type, action=action,  # type: ignore[arg-type]  # event_type and action are checked by the AuditEvent model
                       outcome=outcome or ("permit" if status < 400 else "deny"),
                       subject_person_id=subject, http_status=status, detail=detail,
                       record_count=record_count, query=query, **fields)

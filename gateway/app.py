@@ -39,9 +39,9 @@ from gateway.settings import GatewaySettings
 from gateway.tokens import TokenIssuer, TokenValidator
 from gateway.users import StaffRegistry
 from gateway.web.pages import mount_pages
-from kinlink.database import PostgresLocation
 from linkage.index.reader import IdentityIndex
 from policies import load_policies
+from stores.database import PostgresLocation
 
 __all__ = ["app_from_environment", "create_app"]
 
@@ -239,7 +239,7 @@ def app_from_environment() -> FastAPI:
     """The app a worker process builds (``kinlink serve --workers N``): its configuration from
     ``KINLINK_CONFIG`` and the environment, exactly as the command resolved it."""
     from gateway.logging import configure_logging
-    from kinlink.config import load_config
+    from stores.config import load_config
 
     config = load_config()
     configure_logging(config.log_level)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -46,9 +46,9 @@ def serve(
     from gateway.issuers import IssuerConfigError, load_issuers
     from gateway.logging import configure_logging
     from gateway.settings import GatewaySettings
-    from kinlink.config import ConfigError, load_config
+    from stores.config import ConfigError, load_config
 
-    given = {"db": db, "host": host, "port": port, "issuer": issuer, "issuers_file": issuers,
+    given: dict[str, Any] = {"db": db, "host": host, "port": port, "issuer": issuer, "issuers_file": issuers,
              "workers": workers}
     try:
         loaded = load_config(config, **given)

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from psycopg.errors import UndefinedColumn
 
-from kinlink.database import (
+from policies import PolicyBundle
+from stores.database import (
     DuckDBLocation,
     Session,
     StoreLocation,
@@ -29,7 +30,6 @@ from kinlink.database import (
     create_once,
     parse_location,
 )
-from policies import PolicyBundle
 
 __all__ = ["Client", "ClientRegistry", "hash_secret", "unknown_names"]
 

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from gateway.clients import ClientRegistry
 from gateway.settings import GatewaySettings
-from kinlink.layout import InstallLayout
+from stores.layout import InstallLayout
 
 __all__ = ["DEMO_CLIENTS", "DemoClient", "ensure_demo_clients", "serve_demo"]
 

@@ -31,7 +31,7 @@ class SigningKey:
 
     def public_jwk(self) -> dict[str, Any]:
         private = serialization.load_pem_private_key(self.private_pem, password=None)
-        jwk = json.loads(ECAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
+        jwk = json.loads(ECAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]  # the PEM is always an EC key (KeyStore writes only ES256 keys)
         return {**jwk, "kid": self.kid, "use": "sig", "alg": "ES256"}
 
 

@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 import traceback
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -97,7 +98,8 @@ def configure_logging(level: int | str = logging.INFO) -> None:
     logging.getLogger("uvicorn.error").setLevel(logging.INFO)
 
 
-def _drop_message_args(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _drop_message_args(_: Any, __: str,
+                       event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """A library's log message is a template plus values; keep it only when it had no values."""
     record = event_dict.get("_record")
     if event_dict.pop("positional_args", None) and record is not None:

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict
 
 from gateway.users import StaffUser
-from kinlink.database import PostgresLocation, Session, connect, create_once
+from stores.database import PostgresLocation, Session, connect, create_once
 
 __all__ = ["SharedAuthorizationCodes", "SharedReplayCache"]
 

@@ -20,11 +20,11 @@ from audit import AuditEvent
 from gateway.access import PurposeContext, audit_event, check_purpose, decide_records, write_audit
 from gateway.disclosure import disclose
 from gateway.tokens import Caller
-from kinlink.database import PostgresLocation, StoreLocation, parse_location
 from linkage.index.reader import PersonRecord
 from linkage.index.replica import current_number
 from linkage.realtime import Candidate, Matcher
 from policies import Decision
+from stores.database import PostgresLocation, StoreLocation, parse_location
 
 __all__ = ["MatcherHolder", "Resolution", "resolve"]
 
@@ -129,7 +129,7 @@ def resolve(request: Request, caller: Caller, ctx: PurposeContext, query: dict[s
 def _detail(candidate: Candidate) -> str:
     """What the audit says of a candidate: its grade and, where one applied, the constraint or
     the rival that kept it from being certain."""
-    notes = [candidate.grade]
+    notes: list[str] = [candidate.grade]
     if candidate.constraint:
         notes.append(f"constraint {candidate.constraint}")
     if candidate.ambiguous_with:

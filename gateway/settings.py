@@ -1,4 +1,4 @@
-"""Gateway settings: where each store is, derived from one configuration (``kinlink.config``).
+"""Gateway settings: where each store is, derived from one configuration (``stores.config``).
 
 With a DuckDB index every file the gateway keeps sits beside it, named from its stem, so a small
 install names one path: ``kinlink.duckdb`` → ``kinlink.audit.duckdb``, ``kinlink.clients.duckdb``,
@@ -16,9 +16,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from kinlink.config import ConfigError, KinlinkConfig, load_config
-from kinlink.database import DuckDBLocation, PostgresLocation, StoreLocation, parse_location
-from kinlink.layout import InstallLayout
+from stores.config import ConfigError, KinlinkConfig, load_config
+from stores.database import DuckDBLocation, PostgresLocation, StoreLocation, parse_location
+from stores.layout import InstallLayout
 
 __all__ = ["GatewaySettings"]
 

@@ -112,7 +112,7 @@ class TokenValidator:
                 issuer = self.external.get(claimed) if isinstance(claimed, str) else None
                 if issuer is None:
                     raise InvalidToken("token from an untrusted issuer")
-                return issuer.validate(token, header)  # type: ignore[no-any-return]
+                return issuer.validate(token, header)
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise InvalidToken("token algorithm not accepted")
         if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):

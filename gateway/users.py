@@ -23,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 
 from gateway.clients import hash_secret
-from kinlink.database import (
+from policies import PolicyBundle
+from stores.database import (
     PostgresLocation,
     Session,
     StoreLocation,
@@ -31,7 +32,6 @@ from kinlink.database import (
     create_once,
     parse_location,
 )
-from policies import PolicyBundle
 
 __all__ = ["IG_PURPOSE", "IG_ROLES", "StaffRegistry", "StaffUser", "StaffUserError",
            "purposes_for_role"]
@@ -189,7 +189,7 @@ class StaffRegistry:
             return self._active.get(username, False)
 
     def _file_stamp(self) -> object:
-        path = self.location.path  # type: ignore[union-attr]
+        path = self.location.path  # type: ignore[union-attr]  # called only for a DuckDB register
         return tuple((s.st_ino, s.st_mtime_ns, s.st_size) if (s := _stat(f)) else None
                      for f in (path, path.with_name(path.name + ".wal")))
 

@@ -224,7 +224,8 @@ def family_view(request: Request, caller: Caller, ctx: PurposeContext,
     access = decide_for_person(request, caller, ctx, person_id, categories=frozenset({"family"}))
     allowed = _permits(access.decision, "family")
     members: list[dict[str, Any]] = []
-    withheld, events = 0, []
+    withheld = 0
+    events: list[AuditEvent] = []
     if allowed:
         members, withheld, events = _family_members(request, caller, ctx, access,
                                                     "member in family view")
@@ -259,7 +260,8 @@ def child_view(request: Request, caller: Caller, ctx: PurposeContext, person_id:
                  "contacts": sorted((c, v) for c, values in e["contacts"].items() for v in values)}
                 for e in sorted(_involved(access), key=lambda e: e["agency"])]
     members: list[dict[str, Any]] = []
-    withheld, events = 0, []
+    withheld = 0
+    events: list[AuditEvent] = []
     if _permits(access.decision, "family"):
         members, withheld, events = _family_members(request, caller, ctx, access,
                                                     f"member on a {detail}",

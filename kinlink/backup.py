@@ -20,8 +20,8 @@ import duckdb
 import typer
 from rich.console import Console
 
-from kinlink.database import PostgresLocation, parse_location
-from kinlink.layout import InstallLayout
+from stores.database import PostgresLocation, parse_location
+from stores.layout import InstallLayout
 
 __all__ = ["MANIFEST", "backup_files", "register", "sha256_of"]
 
@@ -79,22 +79,24 @@ def backup(
             raise typer.Exit(1) from exc
         out.print(f"backup of {where.redacted} in {target}")
         return
-    db = where.path
-    files = backup_files(db)
-    if not files or files[0] != db:
-        out.print(f"[red]error:[/red] no identity index at {db}")
+    index = where.path
+    files = backup_files(index)
+    if not files or files[0] != index:
+        out.print(f"[red]error:[/red] no identity index at {index}")
         raise typer.Exit(2)
     for path in files:
         _quiescent(path)
     target = out_dir / dt.datetime.now(dt.UTC).strftime("kinlink-%Y%m%dT%H%M%SZ")
     target.mkdir(parents=True, exist_ok=False)
-    manifest = {"created": dt.datetime.now(dt.UTC).isoformat(), "index": db.name, "files": {}}
+    hashes: dict[str, str] = {}
     for path in files:
-        relative = path.relative_to(db.parent)
+        relative = path.relative_to(index.parent)
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, destination)
-        manifest["files"][str(relative)] = sha256_of(destination)  # type: ignore[index]
+        hashes[str(relative)] = sha256_of(destination)
+    manifest = {"created": dt.datetime.now(dt.UTC).isoformat(), "index": index.name,
+                "files": hashes}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2))
     out.print(f"backup of {len(files)} files in {target}")
 
@@ -111,7 +113,7 @@ def restore(
     if isinstance(where, PostgresLocation):
         _restore_postgres(source, where)
         return
-    db = where.path  # type: ignore[assignment]
+    index = where.path
     from audit.trail import audit_path_for, checkpoint_path_for
     from audit.verify import verify_trail
     from linkage.index import connect_index
@@ -126,17 +128,17 @@ def restore(
             out.print(f"[red]error:[/red] {relative} does not match its hash in the manifest")
             raise typer.Exit(1)
     index_name = manifest["index"]
-    renamed = {r: r.replace(Path(index_name).stem, db.stem, 1) for r in manifest["files"]}
-    clashes = [db.parent / n for n in renamed.values() if (db.parent / n).exists()]
+    renamed = {r: r.replace(Path(index_name).stem, index.stem, 1) for r in manifest["files"]}
+    clashes = [index.parent / n for n in renamed.values() if (index.parent / n).exists()]
     if clashes and not force:
         out.print(f"[red]error:[/red] {clashes[0]} exists; pass --force to replace")
         raise typer.Exit(2)
     for relative, name in renamed.items():
-        destination = db.parent / name
+        destination = index.parent / name
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / relative, destination)
-    connect_index(db).close()
-    audit_path = audit_path_for(db)
+    connect_index(index).close()
+    audit_path = audit_path_for(index)
     if audit_path.exists():
         result = verify_trail(audit_path, _restored_vkey(audit_path),
                               [p.read_text(encoding="utf-8")
@@ -147,7 +149,7 @@ def restore(
             raise typer.Exit(1)
         out.print(f"audit trail verified: {result.events:,} events, "
                   f"{result.checkpoints} checkpoints")
-    out.print(f"restored {len(renamed)} files beside {db}")
+    out.print(f"restored {len(renamed)} files beside {index}")
 
 
 def _restored_vkey(audit_path: Path) -> str:

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from kinlink.database import PostgresLocation
+from stores.database import PostgresLocation
 
 __all__ = ["BackupError", "backup_postgres", "restore_postgres"]
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from kinlink.config import ConfigError, is_secret, load_config, reference_markdown
-from kinlink.database import PostgresLocation, is_postgres
+from stores.config import ConfigError, is_secret, load_config, reference_markdown
+from stores.database import PostgresLocation, is_postgres
 
 __all__ = ["register"]
 

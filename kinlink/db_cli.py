@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kinlink.database import PostgresLocation, parse_location
+from stores.database import PostgresLocation, parse_location
 
 __all__ = ["register"]
 

@@ -18,7 +18,7 @@ import time
 import psycopg
 from psycopg import sql
 
-from kinlink.database import PostgresLocation, close_pools
+from stores.database import PostgresLocation, close_pools
 
 __all__ = ["init_database"]
 

@@ -39,9 +39,9 @@ def demo(
     summary = generate_population(sources, families=families, seed=seed)
     out.print(f"{summary}")
     out.rule("2. Linkage")
-    link(sources=sources, db=db)
+    link(sources=sources, db=str(db))
     out.rule("3. Accuracy against the generated truth")
-    evaluate(truth=sources / "truth" / "truth.csv", db=db)
+    evaluate(truth=sources / "truth" / "truth.csv", db=str(db))
     out.print(
         f"\nIdentity index: [bold]{db}[/bold]\n"
         f"Export it:      kinlink export identities --db {db} --out identities.csv\n"

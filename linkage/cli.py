@@ -7,10 +7,11 @@ Names, options and output columns follow ``shared/contracts/cli.md``; benchmarks
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -52,14 +53,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _how_read(reading: dict[str, object] | None) -> str:
+def _how_read(reading: dict[str, Any] | None) -> str:
     """' — ctf 25.0, dates %Y-%m-%d (format), 3 rejects' for the summary table."""
     if not reading:
         return ""
     dates = reading.get("dates") or {}
-    formats = ", ".join(dates.get("formats") or [])  # type: ignore[union-attr]
+    formats = ", ".join(dates.get("formats") or [])
     version = f" {reading['version']}" if reading.get("version") else ""
-    return (f" — {reading['format']}{version}, dates {formats} ({dates.get('basis')}"  # type: ignore[union-attr]
+    return (f" — {reading['format']}{version}, dates {formats} ({dates.get('basis')}"
             f"), {reading['rejects']:,} rejects")
 
 
@@ -114,11 +115,12 @@ def link(
         incremental=incremental,
         engine=engine,
         memory_limit=memory_limit,
-        **({"largest_block": largest_block} if largest_block is not None else {}),
     )
+    if largest_block is not None:
+        options = dataclasses.replace(options, largest_block=largest_block)
     try:
         with _progress(not as_json) as stage:
-            summary = link_sources(sources, db, options, stage)  # type: ignore[arg-type]
+            summary = link_sources(sources, db, options, stage)  # type: ignore[arg-type]  # the progress yields a stage callable typed as object
     except (ExtractError, FileNotFoundError, ValueError, LinkInProgress, IndexUnavailable) as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -176,7 +178,7 @@ def train(
         decided = DecisionStore(decisions_path_for(db)).active()
         same = decided[decided["decision"] == "same"]
         reviewed = list(zip(same["unique_id_l"], same["unique_id_r"], strict=True))
-    with _progress(True) as stage, stage("training"):  # type: ignore[operator]
+    with _progress(True) as stage, stage("training"):  # type: ignore[operator]  # the progress yields a stage callable typed as object
         report = train_from_sources(sources, target, labels_from_identifiers, reviewed)
     out.print(f"model written to {target}\nreport: {report}")
     if labels_from_reviews:

@@ -30,7 +30,6 @@ import pandas as pd
 from splink.internals.duckdb.database_api import DuckDBAPI
 from splink.internals.misc import prob_to_match_weight
 
-from kinlink.database import DuckDBLocation, StoreLocation, parse_location
 from linkage.families.households import FAMILY_RELATIONSHIPS, group_families
 from linkage.features import PreparedSources, prepare_sources
 from linkage.identity.carry_over import Assignment, carry_over
@@ -63,6 +62,7 @@ from linkage.persons.constraints import FACT_COLUMNS, RecordFacts, record_facts
 from linkage.persons.grades import CERTAIN_AT, grade_for
 from linkage.persons.profiles import ProfileModel
 from linkage.review.decisions import DecisionStore, decisions_path_for
+from stores.database import DuckDBLocation, StoreLocation, parse_location
 
 __all__ = ["INDEX_STAGES", "LinkOptions", "LinkRun", "LinkSummary", "StageTimer", "link_sources"]
 

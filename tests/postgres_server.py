@@ -94,7 +94,7 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty database for one test (owner: the administrator)."""
     import psycopg
 
-    from kinlink.database import close_pools
+    from stores.database import close_pools
 
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_admin_url, autocommit=True) as admin:

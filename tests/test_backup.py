@@ -109,7 +109,7 @@ def test_postgresql_backup_is_restored_into_a_new_database_and_verified(
         assert swapped.exit_code == 1 and "does not match its hash" in " ".join(
             swapped.output.split())
     finally:
-        from kinlink.database import close_pools
+        from stores.database import close_pools
 
         close_pools()
         with psycopg.connect(postgres_admin_url, autocommit=True) as admin:

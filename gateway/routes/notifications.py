@@ -43,7 +43,7 @@ def _since(value: str | None) -> tuple[int | None, dt.datetime | None]:
 
 def _record(request: Request, caller: Caller, outcome: str, status: int, detail: str) -> None:
     write_audit(request, [AuditEvent(
-        event_type="AuthorizationDecision", outcome=outcome,  # type: ignore[arg-type]
+        event_type="AuthorizationDecision", outcome=outcome,  # type: ignore[arg-type]  # the outcome literal is checked by the AuditEvent model
         client_id=caller.client_id, user_id=caller.user_id, agency=caller.agency,
         role=caller.role, token_jti=caller.jti, http_status=status, detail=detail,
         request_id=request.headers.get("x-request-id"))])

@@ -74,7 +74,7 @@ def columns_svg(chart: Columns, title_id: str) -> str:
         out.append(text(left - 6, y + 4, str(tick), size=11, anchor="end", colour="secondary"))
     for i, period in enumerate(chart.periods):
         x = left + 8 + i * (col_w + gap)
-        base = top + plot_h
+        base: float = top + plot_h
         for n, name in enumerate(names):
             count = chart.series[name][i]
             if count:

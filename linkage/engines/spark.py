@@ -108,7 +108,7 @@ def spark_model(fitted: dict[str, Any]) -> dict[str, Any]:
     for comparison in model["comparisons"]:
         for level in comparison["comparison_levels"]:
             level["sql_condition"] = to_spark_sql(level["sql_condition"])
-    rules = []
+    rules: list[Any] = []
     for rule in model.get("blocking_rules_to_generate_predictions", []):
         if isinstance(rule, dict):
             rules.append({**rule, "blocking_rule": to_spark_sql(rule["blocking_rule"]),

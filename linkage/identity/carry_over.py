@@ -109,14 +109,14 @@ def carry_over(
         elif new != old_id and old_id in taken:
             events.append(LineageEvent(old_id, "record_removed", new, reason, {"record": record}))
     for record, new in current_of.items():
-        old_id = previous.get(record)
-        if new in taken and old_id != new:
+        earlier = previous.get(record)
+        if new in taken and earlier != new:
             events.append(
                 LineageEvent(
                     new,
                     "record_added",
-                    old_id,
-                    reason if old_id else "new_record",
+                    earlier,
+                    reason if earlier else "new_record",
                     {"record": record},
                 )
             )

@@ -25,11 +25,11 @@ from typing import Any
 
 import duckdb
 
-from kinlink.database import PostgresLocation
-from kinlink.migrations import migrate
 from linkage.index.errors import IndexUnavailable, LinkInProgress
 from linkage.index.schema import INDEX_COMPONENT
 from linkage.index.transfer import Column, build_tables, copy_to_postgres, load_into_duckdb
+from stores.database import PostgresLocation
+from stores.migrations import migrate
 
 __all__ = [
     "RUN_ONLY_TABLES",

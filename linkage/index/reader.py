@@ -26,8 +26,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from kinlink.database import PostgresLocation, StoreLocation, parse_location
 from linkage.index.store import IndexNotFound
+from stores.database import PostgresLocation, StoreLocation, parse_location
 
 __all__ = ["OPEN_CASE_STATUSES", "IdentityIndex", "PersonRecord"]
 

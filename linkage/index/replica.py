@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from kinlink.database import PostgresLocation, postgres_pool
 from linkage.index import postgres
 from linkage.index.errors import IndexNotFound
+from stores.database import PostgresLocation, postgres_pool
 
 __all__ = ["current_number", "replicate"]
 

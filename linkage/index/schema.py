@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from kinlink.migrations import applied_version, available, migrate
+from stores.migrations import applied_version, available, migrate
 
 __all__ = [
     "INDEX_COMPONENT",

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import duckdb
 
-from kinlink.database import PostgresLocation, StoreLocation, parse_location
 from linkage.index.errors import IndexNotFound, IndexUnavailable, LinkInProgress
 from linkage.index.schema import SCHEMA_VERSION, create_schema, is_current, upgrade_file
+from stores.database import PostgresLocation, StoreLocation, parse_location
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -29,11 +29,16 @@ _SOURCE_RECORD_COLUMNS = [
 class LineageEventLike(Protocol):
     """One lineage event as identity assignment makes it (``linkage.identity.carry_over``)."""
 
-    entity_id: str
-    event: str
-    other_id: str | None
-    reason: str
-    detail: dict[str, object]
+    @property
+    def entity_id(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def other_id(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def detail(self) -> dict[str, object]: ...
 
 
 @dataclass(frozen=True)

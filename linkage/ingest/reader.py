@@ -141,7 +141,7 @@ def _read_source(name: str, path: Path, config: SourceConfig,
         raise ExtractError(f"{path.parent / (name + '.yaml')}: field format: {fmt!r} is not "
                            f"one of {', '.join(FORMAT_NAMES)}")
     if fmt == CANONICAL:
-        day = config.estimated_day or 1
+        day: int = config.estimated_day or 1
         canonical, dates = _to_canonical(path, _read_table(path), config, rejects, source=name,
                                          estimated_day=day)
         return _SourceRead(fmt, None, (path,), canonical, dict(config.categories), dates, day)
@@ -256,7 +256,7 @@ def _to_canonical(
     # One representation of "no value" from here on: None in object columns.
     frame = frame.astype(object).where(frame.notna(), None)
     frame = frame.map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
-    row_numbers = (
+    lines: pd.Series = (
         pd.Series(row_numbers, index=frame.index, dtype="int64") if row_numbers is not None
         else pd.Series(range(2, len(frame) + 2), index=frame.index)
         if path.suffix == ".csv"
@@ -268,19 +268,19 @@ def _to_canonical(
     repeated = frame["record_id"].duplicated() & ~no_id
     for idx in frame.index[no_id]:
         rejects.append(
-            Reject(str(path), int(row_numbers[idx]), "record_id", "record_id is empty; row skipped")
+            Reject(str(path), int(lines[idx]), "record_id", "record_id is empty; row skipped")
         )
     for idx in frame.index[repeated]:
         rejects.append(
             Reject(
                 str(path),
-                int(row_numbers[idx]),
+                int(lines[idx]),
                 "record_id",
                 "record_id repeats an earlier row; row skipped",
             )
         )
     keep = ~(no_id | repeated)
-    frame, row_numbers = frame[keep], row_numbers[keep]
+    frame, lines = frame[keep], lines[keep]
 
     extras = [c for c in frame.columns if c not in CANONICAL_COLUMNS]
     out = pd.DataFrame(index=frame.index)
@@ -307,7 +307,7 @@ def _to_canonical(
         else:
             for idx in problems.index[problems.notna()]:
                 rejects.append(
-                    Reject(str(path), int(row_numbers[idx]), column, str(problems[idx])))
+                    Reject(str(path), int(lines[idx]), column, str(problems[idx])))
         out[column] = cleaned
 
     def nhs(v: Any) -> tuple[Any, str | None]:
@@ -349,7 +349,7 @@ def _to_canonical(
     out[contract] = out[contract].astype(object).where(out[contract].notna(), None)
     out["source"] = source or path.stem
     out["agency"] = config.agency or source or path.stem
-    out["row_number"] = row_numbers.astype("int64")
+    out["row_number"] = lines.astype("int64")
     records = frame[extras].to_dict("records") if extras else [{} for _ in range(len(frame))]
     out["attributes"] = [
         # Empty cells are absent, not NaN: NaN is not JSON, and an empty marker is no marker.
@@ -390,7 +390,7 @@ def _note_postcodes_from_elsewhere(path: Path, postcodes: pd.Series, rejects: li
     The values are kept (they still say "same place" when equal), so this is a note, not a reject.
     """
     kept = postcodes.dropna()
-    is_uk = {v: clean_postcode(v).is_uk for v in kept.unique()}  # type: ignore[union-attr]
+    is_uk = {v: clean_postcode(v).is_uk for v in kept.unique()}  # type: ignore[union-attr]  # dropna() left only strings, each a parsed postcode
     elsewhere = int((~kept.map(is_uk).astype(bool)).sum())
     if elsewhere:
         rejects.append(Reject(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from splink import SettingsCreator
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_creator import ComparisonCreator
 
 from linkage.model.blocking import prediction_blocking_rules
 from linkage.model.comparisons import model_comparisons
@@ -17,8 +21,9 @@ def model_settings() -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=model_comparisons(),
-        blocking_rules_to_generate_predictions=prediction_blocking_rules(),
+        comparisons=list[ComparisonCreator | dict[str, Any]](model_comparisons()),
+        blocking_rules_to_generate_predictions=list[BlockingRuleCreator | dict[str, Any]](
+            prediction_blocking_rules()),
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=True,
         additional_columns_to_retain=ADDITIONAL_COLUMNS,

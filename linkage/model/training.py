@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from splink import Linker
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.duckdb.database_api import DuckDBAPI
 from splink.internals.exceptions import EMTrainingException
 
@@ -56,7 +57,8 @@ def _estimate_prior(linker: Linker) -> None:
     if _has_identifiers(linker):
         plans.insert(0, (deterministic_rules(), DETERMINISTIC_RECALL))
     for rules, recall in plans:
-        linker.training.estimate_probability_two_random_records_match(rules, recall=recall)
+        linker.training.estimate_probability_two_random_records_match(
+            list[str | BlockingRuleCreator](rules), recall=recall)
         if _prior(linker) > 0:
             return
     records = _count(linker, "count(*)")

@@ -206,7 +206,7 @@ class _Clusters:
         if years_a and years_b:
             merged = (min(years_a[0], years_b[0]), max(years_a[1], years_b[1]))
         else:
-            merged = years_a or years_b  # type: ignore[assignment]
+            merged = years_a or years_b  # type: ignore[assignment]  # one side is None here, the other a (min, max) pair
         if merged is None or not self._too_young(merged, (a, b)):
             return False
         return not (self._too_young(years_a, (a,)) or self._too_young(years_b, (b,)))
@@ -541,14 +541,14 @@ def _link_through_relatives(
                         r for r in groups[(child, role)]
                         if clusters.facts[r].given_name_canonical not in shared]
         changed = False
-        for key in sorted(groups):
-            members = sorted(set(groups[key]))
+        for group in sorted(groups):
+            members = sorted(set(groups[group]))
             for x in range(len(members)):
                 for y in range(x + 1, len(members)):
                     i, j = members[x], members[y]
                     a, b = clusters.find(i), clusters.find(j)
-                    own = children_of.get(key[0], {key[0]})
-                    if a == b or a in own or b in own or clusters.find(key[0]) in (a, b):
+                    own = children_of.get(group[0], {group[0]})
+                    if a == b or a in own or b in own or clusters.find(group[0]) in (a, b):
                         continue
                     fi, fj = clusters.facts[i], clusters.facts[j]
                     if fi.given_name_canonical != fj.given_name_canonical:
@@ -578,8 +578,8 @@ def _households_of_children(
     for child in sorted({clusters.find(rel.of_record) for rel in relatives
                          if rel.role in _PARENT_ROLES}):
         records = [clusters.facts[i] for i in clusters.members[child]]
-        addresses = {f.address_key for f in records} - {None}
-        surnames = {f.family_name for f in records} - {None}
+        addresses = {f.address_key for f in records if f.address_key is not None}
+        surnames = {f.family_name for f in records if f.family_name is not None}
         if len(addresses) == 1 and len(surnames) == 1:
             by_address.setdefault((addresses.pop(), surnames.pop()), []).append(child)
     home: dict[int, int] = {}

@@ -54,7 +54,7 @@ def house_namesake_candidates(
         return any(facts[i].dob for i in members[root])
 
     def sexes(root: int) -> set[str]:
-        return {facts[i].sex for i in members[root] if facts[i].sex}
+        return {sex for i in members[root] if (sex := facts[i].sex)}
 
     def bears(root: int, name_of: RecordFacts) -> bool:
         return any(facts[i].given_name and given_names_compatible(name_of, facts[i])

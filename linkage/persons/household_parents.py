@@ -51,8 +51,8 @@ def household_parent_links(
     at_address: dict[str, set[int]] = {}
     for root, recs in members.items():
         for i in recs:
-            if facts[i].address_key:
-                at_address.setdefault(facts[i].address_key, set()).add(root)
+            if (key := facts[i].address_key):
+                at_address.setdefault(key, set()).add(root)
 
     # Who each person already is to each child by some agency's record: a child's recorded carer
     # (a grandmother, say) is not the parent another agency names, however alike their names.
@@ -80,8 +80,8 @@ def household_parent_links(
         born = min(child_years)
         household: set[int] = set()
         for i in members[child]:
-            if facts[i].address_key:
-                household |= at_address.get(facts[i].address_key, set())
+            if (key := facts[i].address_key):
+                household |= at_address.get(key, set())
         household.discard(child)
         fits: list[tuple[int, int]] = []
         for root in sorted(household):

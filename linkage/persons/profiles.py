@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class ProfileModel:
     prior_bits: float
 
     @classmethod
-    def from_splink_json(cls, model: dict) -> ProfileModel:  # type: ignore[type-arg]
+    def from_splink_json(cls, model: dict[str, Any]) -> ProfileModel:
         """Each level's log2(m/u); a level without both figures (a fixed-weight level) adds
         nothing, so a profile never claims more than the model can say."""
         import math

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kinlink.database import StoreLocation
 from linkage.index.store import IndexNotFound, connect_index
 from linkage.realtime.scoring_model import ScoringModel
+from stores.database import StoreLocation
 
 __all__ = ["FACT_ONLY_COLUMNS", "MATCH_COLUMNS", "MatchIndex"]
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kinlink.database import StoreLocation
 from linkage.model.comparisons import DobLevel, GivenNameLevel
 from linkage.persons.clustering import ClusteringRules, _named_for
 from linkage.persons.constraints import RecordFacts, pair_conflict, record_facts
@@ -38,6 +37,7 @@ from linkage.persons.grades import Grade, grade_for
 from linkage.realtime.index import MatchIndex
 from linkage.realtime.levels import GAMMA_FUNCTIONS
 from linkage.standardise.records import standardise_record
+from stores.database import StoreLocation
 
 __all__ = ["IDENTITY_MARKERS", "Candidate", "FieldWeight", "Matcher"]
 

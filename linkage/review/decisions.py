@@ -22,9 +22,9 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from kinlink.database import PostgresLocation, StoreLocation, parse_location, postgres_pool
-from kinlink.layout import InstallLayout
-from kinlink.migrations import migrate
+from stores.database import PostgresLocation, StoreLocation, parse_location, postgres_pool
+from stores.layout import InstallLayout
+from stores.migrations import migrate
 
 __all__ = ["Decision", "DecisionStore", "decisions_path_for"]
 
@@ -78,13 +78,13 @@ class DecisionStore:
                 with con.transaction():
                     yield con
             return
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        local = duckdb.connect(str(self.path), read_only=read_only)
         try:
             if not read_only:
-                migrate(con, COMPONENT, "linkage.review", "duckdb")
-            yield con
+                migrate(local, COMPONENT, "linkage.review", "duckdb")
+            yield local
         finally:
-            con.close()
+            local.close()
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if isinstance(self.location, PostgresLocation) \

@@ -72,7 +72,8 @@ def detect_date_format(values: Sequence[str], minimum: int = 5) -> DateFormatCho
     distinct = sorted({v.strip() for v in values if isinstance(v, str) and v.strip()})
     if len(distinct) < minimum:
         return DateFormatChoice(DEFAULT_DATE_FORMATS, "default")
-    best, best_count = DEFAULT_DATE_FORMATS, -1
+    best: tuple[str, ...] = DEFAULT_DATE_FORMATS
+    best_count = -1
     for fmt in CANDIDATE_DATE_FORMATS:
         count = sum(_strptime(v, fmt) is not None for v in distinct)
         if count > best_count:

@@ -47,7 +47,7 @@ def clean_postcode(raw: object) -> Postcode | None:
     match = _PATTERN.match(text)
     if match:
         outward, inward = match.groups()
-        area = re.match(r"[A-Z]+", outward).group(0)  # type: ignore[union-attr]
+        area = re.match(r"[A-Z]+", outward).group(0)  # type: ignore[union-attr]  # the outward code matched the postcode pattern, which starts with letters
         return Postcode(f"{outward} {inward}", area, outward, f"{outward} {inward[0]}")
     # All zeros or all nines is a placeholder, which would put strangers at one address (a run of
     # another digit can be real: 2222 and 3333 are Australian postcodes).

@@ -401,8 +401,8 @@ class Agencies:
                 kind = "parent"
             relationships.append((a, c, kind))
         mothers = {b.b.person_id: b.a.person_id for b in group.bonds if b.kind == "mother"}
-        for child, rid in prebirth:
-            mother_record = first.get(mothers.get(child.person_id, ""))
+        for unborn, rid in prebirth:
+            mother_record = first.get(mothers.get(unborn.person_id, ""))
             if mother_record:
                 relationships.append((mother_record, rid, "mother"))
         return records, relationships

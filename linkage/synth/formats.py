@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
@@ -304,7 +304,7 @@ def _write_csc_api(out_dir: Path, source: str, rows: list[Row], ids: IdMap) -> d
                 "sex": row.get("sex") or None, "postcode": row.get("postcode") or None,
                 "restriction": row.get("restriction") or None,
             }
-            child = {"la_child_id": row["record_id"], "mis_child_id": row.get("local_id") or None,
+            child: dict[str, Any] = {"la_child_id": row["record_id"], "mis_child_id": row.get("local_id") or None,
                      "child_details": {k: v for k, v in details.items() if v is not None},
                      "social_care_episodes": []}
             handle.write(("," if n else "") + json.dumps(child) + "\n")

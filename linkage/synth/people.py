@@ -635,7 +635,7 @@ class PopulationBuilder:
                 address=address,
                 previous_address=None,
                 mother_id=mother.person_id,
-                father_id=(step_parent or father).person_id if (step_parent or father) else "",
+                father_id=other.person_id if (other := step_parent or father) else "",
             )
             home.members.append(unborn)
             bonds.append(Bond(mother, unborn, "mother"))

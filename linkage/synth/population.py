@@ -209,12 +209,12 @@ def generate_population(
         (out_dir / f"{source}.yaml").write_text(
             source_yaml(agency, _CATEGORIES[source]), encoding="utf-8"
         )
-    records = {s: extracts[s].rows for s in SOURCES}
+    per_source = {s: extracts[s].rows for s in SOURCES}
     summary = SynthSummary(
         families=families,
         households=households,
         persons=persons.rows,
-        records=records,
+        records=per_source,
         relationships={s: f.rows for s, f in relationship_files.items()},
         seconds=time.perf_counter() - started,
         out_dir=out_dir,

@@ -77,9 +77,9 @@ def draw_queries(out_dir: Path, n: int, seed: int, *, rates: ErrorRates | None =
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(QUERY_COLUMNS)
-        for number, row in enumerate(chosen, start=1):
-            assert row is not None
-            writer.writerow(_query(fix, rng, row, f"q{number:06d}"))
+        for number, picked in enumerate(chosen, start=1):
+            assert picked is not None
+            writer.writerow(_query(fix, rng, picked, f"q{number:06d}"))
     return path
 
 

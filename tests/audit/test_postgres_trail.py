@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from audit import AuditEvent, AuditTrail, AuditUnavailable
 from audit.merkle import root_hash
 from kinlink.cli import app
-from kinlink.database import PostgresLocation, close_pools
+from stores.database import PostgresLocation, close_pools
 
 
 def event(i: int, who: str = "u") -> AuditEvent:

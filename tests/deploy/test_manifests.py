@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from kinlink.config import KinlinkConfig, load_config
+from stores.config import KinlinkConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -13,7 +13,7 @@ import time
 from gateway.clients import ClientRegistry
 from gateway.one_time import SharedAuthorizationCodes, SharedReplayCache
 from gateway.users import StaffRegistry, StaffUser
-from kinlink.database import PostgresLocation, close_pools
+from stores.database import PostgresLocation, close_pools
 
 
 def test_clients_and_staff_registered_in_postgresql(postgres_url: str) -> None:

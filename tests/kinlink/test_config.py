@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway.settings import GatewaySettings
-from kinlink.config import ConfigError, load_config, reference_markdown
-from kinlink.database import PostgresLocation
+from stores.config import ConfigError, load_config, reference_markdown
+from stores.database import PostgresLocation
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ import duckdb
 import psycopg
 import pytest
 
-from kinlink.database import DuckDBLocation, PostgresLocation, parse_location, postgres_pool
-from kinlink.migrations import applied_version
+from stores.database import DuckDBLocation, PostgresLocation, parse_location, postgres_pool
+from stores.migrations import applied_version
 
 
 def test_a_path_is_duckdb_and_a_url_is_postgres() -> None:

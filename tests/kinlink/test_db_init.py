@@ -15,10 +15,10 @@ from gateway.clients import ClientRegistry
 from gateway.one_time import SharedReplayCache
 from gateway.users import StaffRegistry
 from kinlink.cli import app
-from kinlink.database import PostgresLocation, close_pools
 from linkage.index.reader import IdentityIndex
 from linkage.review.decisions import DecisionStore
 from linkage.synth import generate_population
+from stores.database import PostgresLocation, close_pools
 
 runner = CliRunner()
 

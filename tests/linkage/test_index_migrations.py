@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from kinlink.cli import app
-from kinlink.migrations import SchemaTooNew, applied_version
 from linkage.index import postgres
 from linkage.index.schema import SCHEMA_VERSION, upgrade_file
 from linkage.review.decisions import DecisionStore
 from linkage.synth import generate_population
+from stores.migrations import SchemaTooNew, applied_version
 
 runner = CliRunner()
 

@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from kinlink.cli import app
-from kinlink.database import parse_location
 from linkage.pipeline import (
     INDEX_STAGES,
     LinkOptions,
@@ -21,6 +20,7 @@ from linkage.pipeline import (
     reset_peak_memory,
 )
 from linkage.synth import generate_population
+from stores.database import parse_location
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 import ijson
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.relatedperson import RelatedPerson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from linkage.ingest.errors import ExtractError
 from linkage.ingest.formats.base import FormatExtract, RecordTable
@@ -47,7 +47,7 @@ CATEGORIES: Final = {
     "nhs_number_verification": "identity", "gp_practice": "professionals",
     "deceased": "identity", "restriction": "restricted-marker",
 }
-_MODELS: Final = {"Patient": Patient, "RelatedPerson": RelatedPerson}
+_MODELS: Final[dict[str, type[BaseModel]]] = {"Patient": Patient, "RelatedPerson": RelatedPerson}
 
 
 def read_fhir(path: Path) -> FormatExtract:

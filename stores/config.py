@@ -168,7 +168,7 @@ def reference_markdown() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "<!-- Generated from kinlink/config.py by `kinlink config reference`; a test keeps it "
+        "<!-- Generated from stores/config.py by `kinlink config reference`; a test keeps it "
         "equal. -->",
         "",
         "kinlink reads a TOML file (`--config FILE` or `KINLINK_CONFIG`) with the flat keys "

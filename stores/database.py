@@ -148,11 +148,11 @@ def connect(location: StoreLocation, *, read_only: bool = False,
         return
     import duckdb
 
-    con = duckdb.connect(str(location.path), read_only=read_only)
+    local = duckdb.connect(str(location.path), read_only=read_only)
     try:
-        yield Session(con, postgres=False)
+        yield Session(local, postgres=False)
     finally:
-        con.close()
+        local.close()
 
 
 def create_once(session: Session, name: str, ddl: str) -> None:
