@@ -23,6 +23,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from audit.anomalies import AnomalyContext
+    from audit.store import AuditStore
 
 from stores.database import PostgresLocation, parse_location
 
@@ -167,11 +168,20 @@ def _read_only(db: str, audit: str | None) -> Iterator[duckdb.DuckDBPyConnection
     read into a DuckDB copy, so every report runs the same queries). DuckDB lets one process
     write a file; while the gateway runs, search a copy (or stop it), and this says so rather
     than failing obscurely."""
+    store = _open_read_only(db, audit)
+    try:
+        yield store.reader()
+    finally:
+        store.close()
+
+
+def _open_read_only(db: str, audit: str | None) -> AuditStore:
+    """The trail's store opened read-only, or a clear exit: missing, or held by a gateway."""
     from audit.store import open_store
 
     where = _paths(db, audit)
     try:
-        store = open_store(where, read_only=True)
+        return open_store(where, read_only=True)
     except FileNotFoundError as exc:
         out.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -179,10 +189,6 @@ def _read_only(db: str, audit: str | None) -> Iterator[duckdb.DuckDBPyConnection
         out.print(f"[red]error:[/red] {where} is held by a running gateway; stop it or copy the "
                   "file and pass --audit COPY")
         raise typer.Exit(2) from exc
-    try:
-        yield store.reader()
-    finally:
-        store.close()
 
 
 def _when(value: str | None, option: str) -> dt.datetime | None:
@@ -596,18 +602,8 @@ def notifications_list(
     """Notifications oldest first, each with its delivery state (pending, failed, delivered,
     dead, replay). Reads the trail read-only: while the gateway runs, on a copy."""
     from audit.notifications import dead_letters, notifications_for
-    from audit.store import open_store
 
-    where = _paths(db, audit)
-    try:
-        store = open_store(where, read_only=True)
-    except FileNotFoundError as exc:
-        out.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except duckdb.IOException as exc:
-        out.print(f"[red]error:[/red] {where} is held by a running gateway; stop it or copy the "
-                  "file and pass --audit COPY")
-        raise typer.Exit(2) from exc
+    store = _open_read_only(db, audit)
     try:
         with store.session() as session:
             if dead:
