@@ -408,15 +408,22 @@ def _settled_origin(store: AuditStore, wanted: str | None) -> str:
 
 
 def _publish_vkey(path: Path, key: SigningKey) -> None:
-    """Keep the public verifier key beside the signing key, replaced only when it changed."""
+    """Keep the public verifier key beside the signing key, replaced only when it changed.
+
+    A key mounted from a read-only secrets directory has no writable "beside": the trail still
+    opens (the vkey is then printed by ``kinlink audit log-key --key``), and says so once."""
     from audit.cosignature import verifier_key
 
     text = verifier_key(key.name, key.public_bytes) + "\n"
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return
-    draft = path.with_name(path.name + ".tmp")
-    draft.write_text(text, encoding="utf-8")
-    os.replace(draft, path)
+    try:
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            return
+        draft = path.with_name(path.name + ".tmp")
+        draft.write_text(text, encoding="utf-8")
+        os.replace(draft, path)
+    except OSError as exc:
+        log.warning("audit verifier key not written beside the signing key",
+                    error=type(exc).__name__)
 
 
 def _published_anchor(path: Path | None) -> list[str]:

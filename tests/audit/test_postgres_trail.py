@@ -303,3 +303,51 @@ def test_the_origin_is_set_by_the_owner_and_a_read_only_role_verifies(
         with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
             admin.execute(f"DROP ROLE {gateway}")
             admin.execute(f"DROP ROLE {auditor}")
+
+
+def test_owner_notifications_on_postgresql_commit_with_their_event(
+        postgres_url: str, postgres_admin_url: str, tmp_path: Path) -> None:
+    """The outbox in the shared database: written in the event's transaction by the gateway's
+    role, read and delivered by any worker, and as append-only as the trail."""
+    import datetime as dt
+
+    from audit.notifications import (
+        ClauseNotice,
+        NotificationRule,
+        due_deliveries,
+        notifications_for,
+        record_attempt,
+    )
+
+    role = f"gw_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        assert CliRunner().invoke(app, ["audit", "init-db", "--db", postgres_url,
+                                        "--writer-role", role]).exit_code == 0
+        as_gateway = postgres_url.replace("postgres@", f"{role}@", 1)
+        trail = AuditTrail.open(as_gateway, key_path=tmp_path / "k")
+        trail.notify_with(NotificationRule({"MASH-3.1": ClauseNotice(
+            "always", frozenset({"health", "police"}), frozenset({"identity"}))}))
+        seq = trail.append([AuditEvent(
+            event_type="PatientRead", outcome="permit", subject_person_id="P000000000009",
+            agency="police", source_agencies=["health", "police"],
+            categories_released=["identity"], matched_rules=["MASH-3.1"])])[0].seq
+        now = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+        with trail.session() as session:
+            (told,) = notifications_for(session, None)
+            assert (told["seq"], told["owner_agency"]) == (seq, "health")
+            (due,) = due_deliveries(session, ["health"], now)
+            assert record_attempt(session, due, True, now, "HTTP 204") == "delivered"
+        with psycopg.connect(as_gateway, autocommit=True) as con:
+            for statement in ("UPDATE notifications SET agency = 'x'", "DELETE FROM notifications",
+                              "DELETE FROM notification_deliveries"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    con.execute(statement)
+        trail.close()
+    finally:
+        close_pools()
+        with psycopg.connect(postgres_url, autocommit=True) as owner:
+            owner.execute(f"DROP OWNED BY {role}")
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}")

@@ -203,3 +203,17 @@ def test_notifications_list_prints_each_owner_s_notifications(tmp_path: Path) ->
     assert json.loads(future.output) == []
     dead = runner.invoke(app, ["notifications", "list", "--db", str(db), "--dead", "--json"])
     assert json.loads(dead.output) == []
+
+
+def test_a_key_where_nothing_can_be_written_beside_it_still_opens(tmp_path: Path) -> None:
+    """A signing key mounted from a read-only secrets directory: the .vkey cannot be kept, the
+    trail opens all the same and log-key derives the vkey for the operator."""
+    path = tmp_path / "kinlink.audit.duckdb"
+    (tmp_path / "kinlink.audit.vkey").mkdir()          # stands in for an unwritable place
+    trail = AuditTrail.open(path)
+    trail.append([event(1)])
+    assert trail.checkpoint().size == 1
+    vkey = trail.vkey
+    trail.close()
+    (tmp_path / "kinlink.audit.vkey").rmdir()
+    assert log_key(tmp_path / "kinlink.duckdb") == vkey
