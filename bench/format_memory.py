@@ -79,16 +79,21 @@ def main() -> None:
     parser.add_argument("--format", default="fhir", choices=sorted(FORMAT_SOURCES))
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "format_memory")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Measure the file a previous run built (same --format and --work).")
+    parser.add_argument("--modes", default="reader,read_sources")
     args = parser.parse_args()
     started = time.perf_counter()
-    path = build(args.format, args.records, args.work)
+    source = FORMAT_SOURCES[args.format]
+    built = sorted((args.work / "sources").glob(f"{source}*")) if args.reuse else []
+    path = built[0] if built else build(args.format, args.records, args.work)
     size = sum(p.stat().st_size for p in ([path] if path.is_file() else path.iterdir()))
     print(json.dumps({"format": args.format, "records": args.records,
                       "file_mb": round(size / 2**20), "build_seconds":
                       round(time.perf_counter() - started, 1),
                       "writer_peak_rss_mb": round(
                           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
-    for mode in ("reader", "read_sources"):
+    for mode in args.modes.split(","):
         print(json.dumps({"mode": mode, **measure(mode, args.format, path)}))
 
 

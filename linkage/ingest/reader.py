@@ -148,9 +148,10 @@ def _read_source(name: str, path: Path, config: SourceConfig,
     extract = READERS[fmt](path)
     rejects.extend(extract.rejects)
     frame = _frame(extract.rows)
+    lines, extract.rows = extract.rows.lines, RecordTable()  # the frame holds the values now
     day = config.estimated_day or extract.estimated_day
     canonical, dates = _to_canonical(
-        extract.files[0], frame, config, rejects, source=name, row_numbers=extract.rows.lines,
+        extract.files[0], frame, config, rejects, source=name, row_numbers=lines,
         format_dates=extract.date_formats, estimated_day=day)
     # The format's own categories, then the YAML's: an agreement may rename them.
     categories = {k: v for k, v in extract.categories.items()
@@ -350,12 +351,16 @@ def _to_canonical(
     out["source"] = source or path.stem
     out["agency"] = config.agency or source or path.stem
     out["row_number"] = lines.astype("int64")
-    records = frame[extras].to_dict("records") if extras else [{} for _ in range(len(frame))]
+    # One row's dictionary at a time (not a million of them at once), in sorted key order.
+    names = sorted(extras)
+    columns = [frame[c].tolist() for c in names]
     out["attributes"] = [
         # Empty cells are absent, not NaN: NaN is not JSON, and an empty marker is no marker.
-        json.dumps({k: v for k, v in r.items() if pd.notna(v) and v != ""}, sort_keys=True)
-        for r in records
-    ]
+        json.dumps({k: v for k, v in zip(names, values, strict=True)
+                    if v is not None and v == v and v != ""})
+        for values in zip(*columns, strict=True)
+    ] if names else ["{}"] * len(frame)
+    del columns
     return out.reset_index(drop=True), dates
 
 
