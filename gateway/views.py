@@ -298,12 +298,10 @@ CANDIDATE_CATEGORIES = frozenset({"identity", "address", "involvements"})
 
 def candidates_view(request: Request, caller: Caller, ctx: PurposeContext,
                     query: dict[str, Any], top: int) -> list[CandidateView]:
-    """Find-a-child candidates with what their cards may show: decided and audited once per
-    candidate by ``resolve`` (for these categories), then disclosed under that same decision."""
+    """Find-a-child candidates with what their cards may show: decided, disclosed and audited
+    once per candidate by ``resolve`` (for these categories)."""
     found = resolve(request, caller, ctx, query, top=top, categories=CANDIDATE_CATEGORIES)
-    index = request.app.state.index
-    return [CandidateView(r, disclose(index.records(r.candidate.person_id), r.decision))
-            for r in found]
+    return [CandidateView(r, r.released) for r in found]
 
 
 # --- clerical review ----------------------------------------------------------------------------
