@@ -6,7 +6,6 @@ per subject shown, and the household never drawing a member the purpose withhold
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,8 @@ from playwright.sync_api import Browser, Page
 
 from gateway.users import StaffRegistry
 from tests.gateway.conftest import Gateway, copy_index, read_audit, start_gateway
+from tests.web.conftest import keep_screenshot
 from tests.web.test_pages import (
-    ARTEFACTS,
     JUSTIFICATION,
     axe_violations,
     browser,
@@ -27,9 +26,6 @@ from tests.web.test_pages import (
 )
 
 __all__ = ["browser"]
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
 
 @pytest.fixture(scope="module")
 def site(linked_population: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
@@ -46,14 +42,6 @@ def site(linked_population: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     gateway = start_gateway(db, directory / "server.log")
     yield gateway
     gateway.stop()
-
-
-def keep(page: Page, name: str) -> None:
-    """A screenshot as a test artefact and, for the documentation, in docs/screenshots."""
-    ARTEFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
-    if SCREENSHOTS.is_dir():
-        shutil.copy(ARTEFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
 
 
 def s47_page(site: Gateway, browser: Browser, javascript: bool = True) -> Page:
@@ -94,7 +82,7 @@ def test_candidates_can_be_told_apart(site: Gateway, browser: Browser) -> None:
     card.locator("summary").click()
     assert card.locator("details table").is_visible()
     assert axe_violations(page) == []
-    keep(page, "05-results")
+    keep_screenshot(page, "05-results")
     page.context.close()
 
 
@@ -139,7 +127,7 @@ def test_the_child_page_is_summary_first_with_the_household_as_a_picture(
     records = page.inner_text("#records")
     assert "Date of birth" in records and "Dob" not in records and "Nhs number" not in records
     assert axe_violations(page) == []
-    keep(page, "06-child")
+    keep_screenshot(page, "06-child")
     page.context.close()
 
 
@@ -159,7 +147,7 @@ def test_disagreements_between_agencies_are_highlighted(site: Gateway, browser: 
     assert table.count("\n") >= 2
     assert page.locator(".kinlink-disagree").count() >= 2
     assert axe_violations(page) == []
-    keep(page, "16-child-disagreements")
+    keep_screenshot(page, "16-child-disagreements")
     page.context.close()
 
 
@@ -228,7 +216,7 @@ def test_the_print_view_is_marked_and_names_purpose_reference_and_printer(
     assert page.inner_text("main").count("OFFICIAL-SENSITIVE") == 2
     assert "/print" in page.url and child["given"].lower() not in page.url.lower()
     assert axe_violations(page) == []
-    keep(page, "17-child-print")
+    keep_screenshot(page, "17-child-print")
     page.emulate_media(media="print")
     assert not page.locator(".govuk-service-navigation").is_visible()
     assert not page.locator(".kinlink-no-print").first.is_visible()
@@ -252,11 +240,11 @@ def test_ig_sees_access_patterns_as_charts_with_tables(site: Gateway, browser: B
     assert totals and sum(int(t) for t in totals) > 0
     assert "Children's social care" in agency.inner_text()
     assert axe_violations(page) == []
-    keep(page, "18-ig-activity")
+    keep_screenshot(page, "18-ig-activity")
     page.goto(f"{site.base}/ig/anomalies")
     assert page.locator("#findings svg[role=img]").count() == 1
     assert axe_violations(page) == []
-    keep(page, "11-ig-anomalies")
+    keep_screenshot(page, "11-ig-anomalies")
     # The subject-access report prints as a clean document: no navigation, no links out.
     page.goto(f"{site.base}/ig/subject-access/{child_details(site)['person']}")
     page.emulate_media(media="print")

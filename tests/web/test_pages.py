@@ -18,9 +18,9 @@ from gateway.users import StaffRegistry
 from gateway.web.pages import HERE
 from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import Gateway, copy_index, start_gateway
+from tests.web.conftest import keep_screenshot
 
 AXE = HERE / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
-ARTEFACTS = Path(__file__).parent / "artefacts"
 JUSTIFICATION = "Section 47 enquiry opened after a referral from the school"
 
 
@@ -67,7 +67,6 @@ def child_details(site: Gateway) -> dict[str, str]:
 
 
 def test_find_a_child_by_keyboard_alone(site: Gateway, browser: Browser) -> None:
-    ARTEFACTS.mkdir(exist_ok=True)
     child = child_details(site)
     context = browser.new_context(bypass_csp=True)   # only so axe can be injected
     page = context.new_page()
@@ -78,7 +77,7 @@ def test_find_a_child_by_keyboard_alone(site: Gateway, browser: Browser) -> None
     violations: dict[str, list[dict[str, object]]] = {}
 
     def check(name: str) -> None:
-        page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+        keep_screenshot(page, name)
         violations[name] = axe_violations(page)
 
     page.goto(site.base + "/")
@@ -209,11 +208,11 @@ def test_ig_pages(site: Gateway, browser: Browser, tmp_path: Path) -> None:
     page.click("button:has-text('Search')")
     assert "events, newest first" in page.inner_text("main")
     found["ig-audit"] = axe_violations(page)
-    page.screenshot(path=str(ARTEFACTS / "07-ig-audit.png"), full_page=True)
+    keep_screenshot(page, "07-ig-audit")
     page.goto(f"{site.base}/ig/subject-access/{child['person']}")
     assert "Who has seen the records" in page.inner_text("main")
     found["ig-sar"] = axe_violations(page)
-    page.screenshot(path=str(ARTEFACTS / "10-ig-subject-access.png"), full_page=True)
+    keep_screenshot(page, "10-ig-subject-access")
     href = page.get_attribute("a:has-text('Download as CSV')", "href")
     download = page.request.get(site.base + str(href))   # the browser's own session
     assert download.headers["content-disposition"].startswith("attachment")
@@ -221,15 +220,15 @@ def test_ig_pages(site: Gateway, browser: Browser, tmp_path: Path) -> None:
     page.goto(f"{site.base}/ig/anomalies")
     assert "Anomaly report" in page.inner_text("main")
     found["ig-anomalies"] = axe_violations(page)
-    page.screenshot(path=str(ARTEFACTS / "11-ig-anomalies.png"), full_page=True)
+    keep_screenshot(page, "11-ig-anomalies")
     page.goto(f"{site.base}/ig/integrity")
     assert "Intact" in page.inner_text("main")
     found["ig-integrity"] = axe_violations(page)
-    page.screenshot(path=str(ARTEFACTS / "12-ig-integrity.png"), full_page=True)
+    keep_screenshot(page, "12-ig-integrity")
     page.goto(f"{site.base}/ig/policies")
     assert "MASH-4.2" in page.inner_text("main")
     found["ig-policies"] = axe_violations(page)
-    page.screenshot(path=str(ARTEFACTS / "13-ig-sharing-matrix.png"), full_page=True)
+    keep_screenshot(page, "13-ig-sharing-matrix")
     from policies import DEFAULT_POLICY_DIR
 
     proposed = tmp_path / "proposed.yaml"
@@ -241,7 +240,7 @@ def test_ig_pages(site: Gateway, browser: Browser, tmp_path: Path) -> None:
     changes = page.inner_text("main")
     assert "withdrawn" in changes and "police-involvement" in changes
     found["ig-policy-diff"] = axe_violations(page)
-    page.screenshot(path=str(ARTEFACTS / "14-ig-policy-diff.png"), full_page=True)
+    keep_screenshot(page, "14-ig-policy-diff")
     assert {k: v for k, v in found.items() if v} == {}
     context.close()
 
@@ -267,13 +266,13 @@ def test_review_pages_decide_a_pair(site: Gateway, browser: Browser) -> None:
     page.wait_for_url("**/review")
     assert "Record links to review" in page.inner_text("main")
     found = {"review-queue": axe_violations(page)}
-    page.screenshot(path=str(ARTEFACTS / "08-review-queue.png"), full_page=True)
+    keep_screenshot(page, "08-review-queue")
     page.locator("button:has-text('Review')").first.click()
     page.wait_for_selector("h1:has-text('Are these the same person?')")
     assert page.locator(".govuk-tag").count() >= 3          # agree / differ / missing tags
     assert page.locator("svg[role=img]").count() == 1
     found["review-pair"] = axe_violations(page)
-    page.screenshot(path=str(ARTEFACTS / "09-review-pair.png"), full_page=True)
+    keep_screenshot(page, "09-review-pair")
     page.check("input[value='different']")
     page.fill("#reason", "different mothers and schools on the two records")
     page.click("button:has-text('Record decision')")
@@ -304,7 +303,7 @@ def test_break_glass_is_explicit_shown_everywhere_and_audited(site: Gateway,
     page.wait_for_url(f"**/child/{child['person']}")
     assert "Break-glass is on" in page.inner_text("body")
     assert axe_violations(page) == []
-    page.screenshot(path=str(ARTEFACTS / "15-break-glass.png"), full_page=True)
+    keep_screenshot(page, "15-break-glass")
     page.goto(f"{site.base}/find")
     assert "Break-glass is on" in page.inner_text("body")      # on every page while on
     page.click("button:has-text('End break-glass now')")
