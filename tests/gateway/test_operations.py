@@ -18,6 +18,8 @@ def test_ready_and_metrics_after_traffic(gateway: Gateway, people: People) -> No
     ready = httpx.get(f"{gateway.base}/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
     assert set(ready.json()["checks"].values()) == {"ok"}
+    # A gateway judging agreements at a fixed date must say so where operators look.
+    assert ready.json()["policy_date"] == POLICY_DATE.isoformat()
     token = gateway.token("social-worker")
     for person in (people.child_everywhere, people.police_only, "PAAAAAAAAAAAAA"):
         httpx.get(f"{gateway.base}/v1/persons/{person}", timeout=10,
@@ -65,3 +67,11 @@ def test_several_workers_on_one_duckdb_file_are_refused(tmp_path: Path) -> None:
                                        "--workers", "2"])
     assert refused.exit_code == 2
     assert "needs a PostgreSQL database" in refused.output
+
+
+def test_readyz_names_no_policy_date_when_the_gateway_uses_today(linked_population: Path,
+                                                                 tmp_path: Path) -> None:
+    db = copy_index(linked_population, tmp_path)
+    application = create_app(GatewaySettings(db_path=db, issuer="http://testserver"))
+    with TestClient(application) as http:
+        assert "policy_date" not in http.get("/readyz").json()
