@@ -383,7 +383,8 @@ def review_queue_view(request: Request, caller: Caller, ctx: PurposeContext,
     overall = _may_review(request, caller, ctx, "PatientQuery")
     index = request.app.state.index
     decided = DecisionStore(decisions_path_for(request.app.state.settings.db_path)).active()
-    queued = review_queue(index.cursor(), limit=limit, decided=decided)
+    queued = review_queue(index.cursor(), limit=limit, decided=decided,
+                          today=request.app.state.policies.today())
     owners = index.agencies_of([*queued["unique_id_l"].tolist(),
                                 *queued["unique_id_r"].tolist()]) if len(queued) else {}
     items: list[dict[str, Any]] = []
@@ -440,7 +441,8 @@ def _queued_pair(request: Request, caller: Caller, ctx: PurposeContext, left: st
 def _is_queued(request: Request, left: str, right: str) -> bool:
     """Whether the link run put this pair in the review queue (decided pairs included, so a
     reviewer can change their mind)."""
-    queued = review_queue(request.app.state.index.cursor(), limit=1_000_000)
+    queued = review_queue(request.app.state.index.cursor(), limit=1_000_000,
+                          today=request.app.state.policies.today())
     pairs = set(zip(queued["unique_id_l"], queued["unique_id_r"], strict=True))
     return (left, right) in pairs or (right, left) in pairs
 

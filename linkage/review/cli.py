@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from typing import Annotated
 
 import typer
@@ -35,7 +36,7 @@ def list_queue(
     from linkage.review.queue import review_queue
 
     with contextlib.closing(connect_index(db)) as con:
-        queue = review_queue(con, limit, _store(db).active())
+        queue = review_queue(con, limit, _store(db).active(), today=dt.date.today())
     table = Table(title=f"review queue (top {limit})")
     for column in (
         "item",

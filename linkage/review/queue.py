@@ -6,6 +6,8 @@ whose two persons together hold many records (a missed link hides more history).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pandas as pd
 
@@ -26,16 +28,20 @@ COMPARED_FIELDS = (
 
 
 def review_queue(
-    con: duckdb.DuckDBPyConnection, limit: int = 50, decided: pd.DataFrame | None = None
+    con: duckdb.DuckDBPyConnection, limit: int = 50, decided: pd.DataFrame | None = None, *,
+    today: dt.date,
 ) -> pd.DataFrame:
+    """``today`` decides who is still a child (under 18 by year of birth): the caller's date —
+    the gateway's policy date, the command line's today — never the database's clock, so the
+    order is the same whenever a test runs."""
     queue = con.execute(
         """
         WITH sizes AS (SELECT person_id, count(*) AS n FROM record_links GROUP BY person_id)
         SELECT c.unique_id_l, c.unique_id_r, c.match_probability, c.reason,
                a.person_id AS person_l, b.person_id AS person_r,
                sa.n + sb.n AS records_affected,
-               (year(current_date) - least(coalesce(fl.dob_year, 9999), coalesce(fr.dob_year, 9999)) < 18
-                OR year(current_date) - greatest(coalesce(fl.dob_year, 0), coalesce(fr.dob_year, 0)) < 18)
+               ($year - least(coalesce(fl.dob_year, 9999), coalesce(fr.dob_year, 9999)) < 18
+                OR $year - greatest(coalesce(fl.dob_year, 0), coalesce(fr.dob_year, 0)) < 18)
                    AS involves_child
         FROM review_candidates c
         JOIN record_links a ON a.unique_id = c.unique_id_l
@@ -45,7 +51,8 @@ def review_queue(
         JOIN record_features fl ON fl.unique_id = c.unique_id_l
         JOIN record_features fr ON fr.unique_id = c.unique_id_r
         ORDER BY involves_child DESC, records_affected DESC, abs(c.match_probability - 0.5)
-        """
+        """,
+        {"year": today.year},
     ).df()
     if decided is not None and not decided.empty:
         done = set(zip(decided["unique_id_l"], decided["unique_id_r"], strict=True))

@@ -22,6 +22,7 @@ import pytest
 
 from gateway.clients import ClientRegistry
 from linkage.review.queue import review_queue
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import (
     JUSTIFICATION,
     Credentials,
@@ -54,7 +55,7 @@ def _mark(con: duckdb.DuckDBPyConnection, person: str, code: str) -> None:
 
 def _prepare(db: Path) -> Marked:
     with duckdb.connect(str(db)) as con:
-        queue = review_queue(con, limit=1000)
+        queue = review_queue(con, limit=1000, today=POLICY_DATE)
         assert len(queue) >= 2, "the population should leave uncertain pairs to review"
         rows = list(queue.itertuples())
         first, hidden = rows[0], next(r for r in rows[1:]

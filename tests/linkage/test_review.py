@@ -147,3 +147,28 @@ def test_bad_decisions_are_refused(population: Path, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2
+
+
+def test_who_counts_as_a_child_in_the_queue_is_judged_at_the_date_given() -> None:
+    """A pair of records born in 2009 is a child's pair in 2026 and an adult's in 2030: the queue
+    puts it first or not by the date passed in, never the machine's clock."""
+    import datetime as dt
+
+    from linkage.review.queue import review_queue
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE record_links (unique_id VARCHAR, person_id VARCHAR)")
+    con.execute("CREATE TABLE record_features (unique_id VARCHAR, dob_year INTEGER)")
+    con.execute("CREATE TABLE review_candidates (unique_id_l VARCHAR, unique_id_r VARCHAR, "
+                "match_probability DOUBLE, reason VARCHAR)")
+    con.execute("INSERT INTO record_links VALUES ('a1','PA'),('a2','PB'),('b1','PC'),('b2','PD'),"
+                "('b3','PD')")
+    con.execute("INSERT INTO record_features VALUES ('a1',2009),('a2',2009),('b1',1980),"
+                "('b2',1980),('b3',1980)")
+    con.execute("INSERT INTO review_candidates VALUES ('a1','a2',0.6,'r'),('b1','b2',0.6,'r')")
+    in_2026 = review_queue(con, today=dt.date(2026, 11, 25))
+    assert in_2026["involves_child"].tolist() == [True, False]
+    assert in_2026["unique_id_l"].tolist() == ["a1", "b1"]          # the child's pair first
+    in_2030 = review_queue(con, today=dt.date(2030, 1, 1))
+    assert in_2030["involves_child"].tolist() == [False, False]
+    assert in_2030["unique_id_l"].tolist() == ["b1", "a1"]          # then by records affected
