@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from linkage.model.comparisons import DobLevel
+from linkage.model.comparisons import AddressLevel, DobLevel, FamilyNameLevel, GivenNameLevel
 from linkage.persons.constraints import (
     GENERATION_GAP_YEARS,
     RecordFacts,
+    given_names_compatible,
     pair_conflict,
     reissued_upn,
     same_first_name,
@@ -118,10 +119,99 @@ _PARENT_ROLES = frozenset({"mother", "father", "parent"})
 _DOB_ESTIMATED_JAN1 = DobLevel.SAME_YEAR_ESTIMATED_JAN1
 
 
+#: A source with at most this share of its records duplicated inside it is taken as a register
+#: that lists each child once (a GP list, a school roll): two of its records are two children.
+#: Measured (bench/public_benchmarks.py and bench/linkage.py): agency extracts of our two
+#: generators duplicate 1-14% of their records (case systems and police the most); FEBRL 1-3 and
+#: files of many copies per person a quarter or more.
+DUPLICATE_FREE_SHARE = 0.15
+#: Fewer duplicated records than this say nothing about a source's habits: it counts as a register.
+DUPLICATES_TO_JUDGE = 20
+
+
+def duplicate_free_sources(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                           linkable: np.ndarray) -> frozenset[str]:
+    """The sources whose records are (nearly) never duplicated inside them: few of their records
+    have a linkable pair, with given names that can be one child's, in the same source.
+
+    This is the evidence the twin rule needs from a source: in a register, one date of birth and
+    two names are two children; in an extract full of duplicates (a case system, a benchmark
+    file), they are as often one person recorded twice under another given name.
+    """
+    sizes: dict[str, int] = {}
+    for f in facts:
+        if f.source:
+            sizes[f.source] = sizes.get(f.source, 0) + 1
+    duplicated: dict[str, set[int]] = {}
+    for k in np.flatnonzero(linkable).tolist():
+        i, j = int(left[k]), int(right[k])
+        a, b = facts[i], facts[j]
+        if a.source and a.source == b.source and given_names_compatible(a, b):
+            duplicated.setdefault(a.source, set()).update((i, j))
+    return frozenset(source for source, size in sizes.items()
+                     if len(duplicated.get(source, ())) < DUPLICATES_TO_JUDGE
+                     or len(duplicated.get(source, ())) <= DUPLICATE_FREE_SHARE * size)
+
+
+#: A population "replaces given names" when, among its pairs from non-register sources that agree
+#: on the date of birth, the surname and the home, at least this share of those whose given names
+#: differ outright stand beside those whose given names are one child's. Twins are ~1.6 % of
+#: maternities, so in children's records the share stays well under this (measured below 1 % on
+#: both generators' social-care and police extracts); FEBRL's duplicates replace a given name in
+#: ~5-10 % of copies.
+REPLACEMENT_HABIT = 0.03
+
+
+def evidence_in_duplicated_sources(
+    facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+    registers: frozenset[str], profile: tuple[ProfileModel, np.ndarray] | None,
+) -> np.ndarray:
+    """Pairs that are personal evidence because the data show a habit of replacing given names:
+    the given names differ outright but the date of birth, the surname and the home all agree,
+    the sexes do not differ, neither record comes from a register, and such pairs are common in
+    this population (``REPLACEMENT_HABIT``), not the odd one a twin makes.
+
+    In a source that records people many times over (a case system, a benchmark file) with that
+    habit, such a record is a clerk's replacement, a preferred or a middle name: one person. In a
+    register (``duplicate_free_sources``) it is the other twin, so there it stays no evidence,
+    and a pair with one record from a register stays none either. A lone such pair in a
+    population without the habit is a twin as likely as not: it stays no evidence (and so is not
+    linked on its score). Whether two such records may still be one person is then for the
+    constraints (``twin-or-sibling`` needs evidence of two children) and the model's weights.
+    """
+    found = np.zeros(len(left), dtype=bool)
+    if profile is None or not len(left):
+        return found
+    model, gammas = profile
+    try:
+        given, dob, family, address = (model.names.index(c) for c in
+                                       ("given_name", "dob", "family_name", "address"))
+    except ValueError:
+        return found
+    rest_agrees = ((gammas[:, dob] == DobLevel.EXACT) & (gammas[:, family] >= FamilyNameLevel.TYPO)
+                   & (gammas[:, address] >= AddressLevel.SAME_POSTCODE))
+    outside = np.array([facts[int(i)].source not in registers and facts[int(j)].source
+                        not in registers for i, j in zip(left.tolist(), right.tolist(),
+                                                         strict=True)], dtype=bool)
+    alike = int((rest_agrees & outside & (gammas[:, given] >= GivenNameLevel.TYPO)).sum())
+    for k in np.flatnonzero(rest_agrees & outside
+                            & (gammas[:, given] == GivenNameLevel.DIFFERENT)).tolist():
+        a, b = facts[int(left[k])], facts[int(right[k])]
+        if not (a.sex and b.sex and a.sex != b.sex):
+            found[k] = True
+    if found.sum() < REPLACEMENT_HABIT * max(alike, 1):
+        found[:] = False
+    return found
+
+
 class _Clusters:
-    def __init__(self, facts: Sequence[RecordFacts], relatives: Sequence[Relative] = ()) -> None:
+    def __init__(self, facts: Sequence[RecordFacts], relatives: Sequence[Relative] = (),
+                 duplicate_free: frozenset[str] | None = None) -> None:
         n = len(facts)
         self.facts = facts
+        #: None: every source is taken as a register (the rule as it was before sources were
+        #: measured; callers that score pairs pass what they measured).
+        self.duplicate_free = duplicate_free
         # Parent → child records, and child → parent records, per cluster root: a parent's record
         # that joins a person born after their child has joined the wrong person.
         self.children: dict[int, list[int]] = {}
@@ -170,17 +260,8 @@ class _Clusters:
             return "different-generation"
         if self._younger_than_own_child(a, b):
             return "parent-younger-than-child"
-        dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
-        if len(dobs_a) > len(dobs_b):
-            dobs_a, dobs_b = dobs_b, dobs_a
-        for dob, left in dobs_a.items():
-            right = dobs_b.get(dob)
-            if not right:
-                continue
-            for i in left:
-                for j in right:
-                    if twins_in_one_source(self.facts[i], self.facts[j]):
-                        return "twin-or-sibling"
+        if self._two_children_of_one_birthday(a, b):
+            return "twin-or-sibling"
         if nhs_a and nhs_a == nhs_b:
             for i in self.members[a]:
                 for j in self.members[b]:
@@ -193,6 +274,41 @@ class _Clusters:
                 if cannot.get(i, set()) & large_members:
                     return "cannot-link"
         return None
+
+    def _two_children_of_one_birthday(self, a: int, b: int) -> bool:
+        """Do the data show two children born on one day, one in each person? A record of each
+        with given names that cannot be one child's (``twins_in_one_source`` reads the pair), and
+        evidence that they are two: both in one register (a source free of duplicates), or each
+        name carried by another record of its own person. One record under another given name,
+        with nothing else to say it is another child, is not that evidence."""
+        dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
+        for dob, left in dobs_a.items():
+            right = dobs_b.get(dob)
+            if not right:
+                continue
+            for i in left:
+                for j in right:
+                    x, y = self.facts[i], self.facts[j]
+                    if not twins_in_one_source(x, replace(y, source=x.source)):
+                        continue
+                    if x.source == y.source and (self.duplicate_free is None
+                                                 or x.source in self.duplicate_free):
+                        return True
+                    if self._name_carried(a, x, y) and self._name_carried(b, y, x):
+                        return True
+        return False
+
+    def _name_carried(self, root: int, own: RecordFacts, other: RecordFacts) -> bool:
+        """Does a second record of this person carry ``own``'s given name (and not ``other``'s)?"""
+        carriers = 0
+        for k in self.members[root]:
+            f = self.facts[k]
+            if f.given_name and given_names_compatible(f, own) and not given_names_compatible(
+                    f, other):
+                carriers += 1
+                if carriers >= 2:
+                    return True
+        return False
 
     def _younger_than_own_child(self, a: int, b: int) -> bool:
         """Would this merge make someone younger than their own child, or older than their
@@ -288,7 +404,12 @@ def cluster_records(
     if misplaced:
         facts, linkable = _set_aside_misplaced(facts, left, right, linkable, outcomes, cannot,
                                                misplaced)
-    clusters = _Clusters(facts, relatives)
+    registers = duplicate_free_sources(facts, left, right, linkable)
+    duplicated = evidence_in_duplicated_sources(facts, left, right, registers, profile)
+    if duplicated.any():
+        personal_evidence = personal_evidence | duplicated
+        linkable = linkable | ((probability >= rules.link_threshold) & duplicated)
+    clusters = _Clusters(facts, relatives, registers)
 
     pair_probability: dict[tuple[int, int], float] = {}
     for i, j, p, ok in zip(
@@ -311,7 +432,7 @@ def cluster_records(
     for k in np.flatnonzero((probability >= rules.link_threshold) & ~personal_evidence).tolist():
         outcomes[k] = Outcome.INSUFFICIENT_PERSONAL_EVIDENCE
     held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable,
-                              _youngest_child_year(facts, relatives))
+                              _youngest_child_year(facts, relatives), registers)
     candidates = np.flatnonzero(linkable)
     order = candidates[np.argsort(-weight[candidates], kind="stable")]
     for k in order.tolist():
@@ -601,8 +722,13 @@ def _ambiguous_records(
     rules: ClusteringRules,
     linkable: np.ndarray,
     youngest_child_year: Mapping[int, int] | None = None,
+    registers: frozenset[str] | None = None,
 ) -> set[int]:
     """Records that fit two people who cannot be one (a father and Junior) about equally well.
+
+    Two records of one date under two given names are "two people" here only in a register
+    (``registers``; None: every source): in a source full of duplicates they may be one person,
+    and a record fitting both is no reason to hold it.
 
     A record its agency names as the parent of a child born in year Y cannot be anyone born
     less than ``PARENT_MIN_AGE_YEARS`` before Y: such a candidate (Junior, for his father's
@@ -632,7 +758,11 @@ def _ambiguous_records(
                 break
             if _named_for(facts[record], facts[best], facts[other]):
                 continue
-            if pair_conflict(facts[best], facts[other]) is not None:
+            reason = pair_conflict(facts[best], facts[other])
+            if reason == "twin-or-sibling" and registers is not None \
+                    and facts[best].source not in registers:
+                continue
+            if reason is not None:
                 held.add(record)
                 break
     return held

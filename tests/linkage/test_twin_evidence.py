@@ -1,0 +1,145 @@
+"""The twin rule holds two records apart only when the data show two children: both in a
+register (a source without duplicates), or each given name carried by records of its own. One
+record under another given name in a source full of duplicates is one person recorded twice."""
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from linkage.persons.clustering import duplicate_free_sources
+from linkage.persons.constraints import RecordFacts
+from tests.linkage.scored_pairs import child, cluster
+
+
+def at(source: str, given: str, dob: str = "1966-02-05") -> RecordFacts:
+    return replace(child(given, dob), source=source, family_name="dinnison", address_key="9|2360")
+
+
+def _filler(source: str, people: int) -> tuple[list[RecordFacts], list[tuple[int, int, float]]]:
+    """``people`` other persons of one source, each recorded twice (a source full of
+    duplicates), their pairs scored as the clear duplicates they are."""
+    records, edges = [], []
+    for n in range(people):
+        dob = f"19{40 + n:02d}-03-1{n % 9}"
+        records += [at(source, "mark", dob), at(source, "mark", dob)]
+        edges.append((2 * n, 2 * n + 1, 0.999))
+    return records, edges
+
+
+def test_a_source_is_a_register_when_its_records_are_seldom_duplicated() -> None:
+    cases, edges = _filler("cases", 20)
+    gp = [at("gp", "isla"), at("gp", "isabella"), *(at("gp", "x", f"20{n:02d}-01-02")
+                                                    for n in range(10))]
+    records = [*cases, *gp]
+    # Isla/Isabella is no duplicate (names of two children); every "cases" pair is one.
+    pairs = [*edges, (len(cases), len(cases) + 1, 0.999)]
+    left, right = np.array([e[0] for e in pairs]), np.array([e[1] for e in pairs])
+    linkable = np.ones(len(pairs), dtype=bool)
+    assert duplicate_free_sources(records, left, right, linkable) == {"gp"}
+    # A handful of duplicates is too few to judge a source by: 9 people twice is a register.
+    few = duplicate_free_sources(records[:18], left[:9], right[:9], linkable[:9])
+    assert few == {"cases"}
+
+
+def test_a_renamed_duplicate_in_a_source_full_of_duplicates_links() -> None:
+    # Joshua twice, then Naomi: same date, surname and home, nothing else naming a Naomi.
+    filler, edges = _filler("febrl", 20)
+    base = len(filler)
+    records = [*filler, at("febrl", "joshua"), at("febrl", "joshua"), at("febrl", "naomi")]
+    result = cluster(records, [*edges, (base, base + 1, 0.9999), (base, base + 2, 0.999)])
+    assert result.labels[base + 2] == result.labels[base]
+    assert result.edge_outcomes[-1] == "linked"
+
+
+def test_twins_in_a_register_stay_apart() -> None:
+    # The look-alike: one date, surname and home, two names, in a source without duplicates.
+    result = cluster([at("gp", "joshua"), at("gp", "naomi")], [(0, 1, 0.999)])
+    assert result.labels[0] != result.labels[1]
+    assert result.edge_outcomes == ["constraint:twin-or-sibling"]
+
+
+def test_twins_whose_names_each_have_records_of_their_own_stay_apart() -> None:
+    # Both in a case system full of duplicates, but each twin's name is on two records.
+    filler, edges = _filler("cases", 20)
+    base = len(filler)
+    records = [*filler, at("cases", "joshua"), at("cases", "joshua"), at("cases", "naomi"),
+               at("cases", "naomi")]
+    result = cluster(records, [*edges, (base, base + 1, 0.9999), (base + 2, base + 3, 0.9999),
+                               (base, base + 2, 0.999)])
+    assert result.labels[base] != result.labels[base + 2]
+    assert result.edge_outcomes[-1] == "constraint:twin-or-sibling"
+
+
+def test_twins_across_agencies_stay_apart_when_a_register_holds_both() -> None:
+    # School records of Joshua and Naomi would join on everything but the name; the GP list
+    # (a register) holds a record of each, so they are two children.
+    records = [at("school", "joshua"), at("school", "naomi"), at("gp", "joshua"),
+               at("gp", "naomi")]
+    result = cluster(records, [(0, 2, 0.9999), (1, 3, 0.9999), (0, 3, 0.999)])
+    assert result.labels[0] != result.labels[1]
+    assert result.edge_outcomes[-1] == "constraint:twin-or-sibling"
+
+
+def _pairs_agreeing_but_on_the_given_name(
+    given_levels: Sequence[int], sources: Sequence[tuple[str, str]],
+    sexes: Sequence[tuple[str, str]],
+) -> tuple[list[RecordFacts], np.ndarray, np.ndarray, tuple]:
+    """Pairs that agree on the date of birth, the surname and the house, with the given name
+    comparison at ``given_levels`` (one per pair)."""
+    from linkage.model.comparisons import (
+        AddressLevel,
+        DobLevel,
+        FamilyNameLevel,
+    )
+    from linkage.persons.profiles import ProfileModel
+
+    records: list[RecordFacts] = []
+    for n, ((a, b), (sa, sb)) in enumerate(zip(sources, sexes, strict=True)):
+        dob = f"19{50 + n % 50:02d}-0{1 + n % 9}-1{n % 9}"
+        records += [replace(at(a, "x", dob), sex=sa), replace(at(b, "y", dob), sex=sb)]
+    left = np.arange(0, len(records), 2)
+    right = left + 1
+    gammas = np.array([[g, DobLevel.EXACT, FamilyNameLevel.EXACT, AddressLevel.SAME_HOUSE]
+                       for g in given_levels], dtype=np.int8)
+    model = ProfileModel(("given_name", "dob", "family_name", "address"), ({},) * 4, 0.0)
+    return records, left, right, (model, gammas)
+
+
+def test_replaced_given_names_are_evidence_where_the_data_show_the_habit() -> None:
+    from linkage.model.comparisons import GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+
+    # A benchmark-like file: 60 copies agreeing on the name, 6 under another given name.
+    levels = [GivenNameLevel.EXACT] * 60 + [GivenNameLevel.DIFFERENT] * 6
+    records, left, right, profile = _pairs_agreeing_but_on_the_given_name(
+        levels, [("febrl", "febrl")] * 66, [("", "")] * 66)
+    found = evidence_in_duplicated_sources(records, left, right, frozenset(), profile)
+    assert found.tolist() == [False] * 60 + [True] * 6
+
+
+def test_a_lone_pair_of_names_is_a_twin_not_a_habit() -> None:
+    from linkage.model.comparisons import GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+
+    # The look-alike: the same file shape, but only one pair under two given names in a
+    # hundred: a twin as likely as a replaced name, so no evidence.
+    levels = [GivenNameLevel.EXACT] * 100 + [GivenNameLevel.DIFFERENT]
+    records, left, right, profile = _pairs_agreeing_but_on_the_given_name(
+        levels, [("cases", "cases")] * 101, [("", "")] * 101)
+    assert not evidence_in_duplicated_sources(records, left, right, frozenset(), profile).any()
+
+
+def test_replaced_names_are_no_evidence_from_a_register_or_across_sexes() -> None:
+    from linkage.model.comparisons import GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+
+    levels = [GivenNameLevel.EXACT] * 20 + [GivenNameLevel.DIFFERENT] * 4
+    sources = [("cases", "cases")] * 20 + [("cases", "gp"), ("gp", "gp"), ("cases", "cases"),
+                                           ("cases", "cases")]
+    sexes = [("", "")] * 20 + [("", ""), ("", ""), ("M", "F"), ("F", "F")]
+    records, left, right, profile = _pairs_agreeing_but_on_the_given_name(levels, sources, sexes)
+    found = evidence_in_duplicated_sources(records, left, right, frozenset({"gp"}), profile)
+    # One record from the GP register (its twin may be the other record): none; both from
+    # it: none; a boy and a girl: none; two girls in the case system: evidence.
+    assert found.tolist() == [False] * 20 + [False, False, False, True]
