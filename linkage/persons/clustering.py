@@ -153,12 +153,12 @@ def duplicate_free_sources(facts: Sequence[RecordFacts], left: np.ndarray, right
                      or len(duplicated.get(source, ())) <= DUPLICATE_FREE_SHARE * size)
 
 
-#: A population "replaces given names" when, among its pairs from non-register sources that agree
-#: on the date of birth, the surname and the home, at least this share of those whose given names
-#: differ outright stand beside those whose given names are one child's. Twins are ~1.6 % of
-#: maternities, so in children's records the share stays well under this (measured below 1 % on
-#: both generators' social-care and police extracts); FEBRL's duplicates replace a given name in
-#: ~5-10 % of copies.
+#: A population "replaces" a given name (or a date of birth) when, among its pairs from
+#: non-register sources that agree on everything else, at least this share of those where that
+#: one field differs outright stand beside those where it agrees. Twins are ~1.6 % of
+#: maternities, so in children's records the share of another given name stays under this
+#: (measured on both generators' social-care and police extracts); FEBRL's duplicates replace a
+#: given name or a date in ~5-10 % of copies.
 REPLACEMENT_HABIT = 0.03
 
 
@@ -166,41 +166,87 @@ def evidence_in_duplicated_sources(
     facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
     registers: frozenset[str], profile: tuple[ProfileModel, np.ndarray] | None,
 ) -> np.ndarray:
-    """Pairs that are personal evidence because the data show a habit of replacing given names:
-    the given names differ outright but the date of birth, the surname and the home all agree,
-    the sexes do not differ, neither record comes from a register, and such pairs are common in
-    this population (``REPLACEMENT_HABIT``), not the odd one a twin makes.
+    """Pairs that are personal evidence because the data show a habit of replacing one field:
+    neither record from a register, the sexes not different, and either
+
+    - the given names differ outright, the date of birth, the surname and the home agree; or
+    - the dates of birth differ outright (less than a generation apart), the given name is
+      identical, the surname agrees and the house is the same;
+
+    and such pairs are common in this population (``REPLACEMENT_HABIT``), not the odd one.
 
     In a source that records people many times over (a case system, a benchmark file) with that
-    habit, such a record is a clerk's replacement, a preferred or a middle name: one person. In a
-    register (``duplicate_free_sources``) it is the other twin, so there it stays no evidence,
-    and a pair with one record from a register stays none either. A lone such pair in a
-    population without the habit is a twin as likely as not: it stays no evidence (and so is not
-    linked on its score). Whether two such records may still be one person is then for the
-    constraints (``twin-or-sibling`` needs evidence of two children) and the model's weights.
+    habit, such a record is one person: a clerk's replacement, a preferred or a middle name, a
+    date keyed from another form. In a register (``duplicate_free_sources``) another given name
+    is the other twin, so there it stays no evidence, and a pair with one record from a register
+    stays none either. A lone such pair in a population without the habit is a twin (or a
+    sibling) as likely as not: it stays no evidence. Whether two such records may still be one
+    person is then for the constraints and the model's weights.
     """
     found = np.zeros(len(left), dtype=bool)
     if profile is None or not len(left):
         return found
     model, gammas = profile
     try:
-        given, dob, family, address = (model.names.index(c) for c in
+        given, dob, family, address = (gammas[:, model.names.index(c)] for c in
                                        ("given_name", "dob", "family_name", "address"))
     except ValueError:
         return found
-    rest_agrees = ((gammas[:, dob] == DobLevel.EXACT) & (gammas[:, family] >= FamilyNameLevel.TYPO)
-                   & (gammas[:, address] >= AddressLevel.SAME_POSTCODE))
-    outside = np.array([facts[int(i)].source not in registers and facts[int(j)].source
-                        not in registers for i, j in zip(left.tolist(), right.tolist(),
-                                                         strict=True)], dtype=bool)
-    alike = int((rest_agrees & outside & (gammas[:, given] >= GivenNameLevel.TYPO)).sum())
-    for k in np.flatnonzero(rest_agrees & outside
-                            & (gammas[:, given] == GivenNameLevel.DIFFERENT)).tolist():
+    outside = np.array([facts[i].source not in registers and facts[j].source not in registers
+                        and not (facts[i].sex and facts[j].sex and facts[i].sex != facts[j].sex)
+                        for i, j in zip(left.tolist(), right.tolist(), strict=True)], dtype=bool)
+    surname = family >= FamilyNameLevel.TYPO
+    # Another given name, everything else agreeing.
+    rest = outside & (dob == DobLevel.EXACT) & surname & (address >= AddressLevel.SAME_POSTCODE)
+    found |= _habit(rest & (given == GivenNameLevel.DIFFERENT), rest & (given >= GivenNameLevel.TYPO))
+    # Another date of birth, the same name at the same house.
+    rest = outside & (given == GivenNameLevel.EXACT) & surname & (address == AddressLevel.SAME_HOUSE)
+    years = np.array([_years_apart(facts[i], facts[j]) for i, j in
+                      zip(left.tolist(), right.tolist(), strict=True)], dtype=float)
+    found |= _habit(rest & (dob == DobLevel.DIFFERENT) & (years < GENERATION_GAP_YEARS),
+                    rest & (dob >= DobLevel.ONE_DIGIT))
+    return found
+
+
+def _habit(replaced: np.ndarray, alike: np.ndarray) -> np.ndarray:
+    """``replaced`` when such pairs are a habit of the data beside the ``alike`` ones."""
+    if replaced.sum() < REPLACEMENT_HABIT * max(int(alike.sum()), 1):
+        return np.zeros_like(replaced)
+    return replaced
+
+
+def _years_apart(a: RecordFacts, b: RecordFacts) -> float:
+    if not a.dob or not b.dob:
+        return float("inf")
+    return abs(int(a.dob[:4]) - int(b.dob[:4]))
+
+
+def crossed_names(
+    facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+    profile: tuple[ProfileModel, np.ndarray] | None,
+) -> np.ndarray:
+    """Pairs that are personal evidence because one record's given name is the other's family
+    name (or the reverse), the date of birth identical and the home the same: a clerk who typed
+    a name into the other box and the other name wrong or anew (Maddison Quilliam / Quilliam
+    Ashleigh). The model's swap levels need both names to cross; this needs one. A twin or a
+    sibling shares the family name, never has it as a given name, so this holds in any source.
+    """
+    found = np.zeros(len(left), dtype=bool)
+    if profile is None or not len(left):
+        return found
+    model, gammas = profile
+    try:
+        dob, address = (gammas[:, model.names.index(c)] for c in ("dob", "address"))
+    except ValueError:
+        return found
+    for k in np.flatnonzero((dob == DobLevel.EXACT)
+                            & (address >= AddressLevel.SAME_POSTCODE)).tolist():
         a, b = facts[int(left[k])], facts[int(right[k])]
-        if not (a.sex and b.sex and a.sex != b.sex):
+        if a.given_name == b.given_name or a.family_name == b.family_name:
+            continue
+        if (a.given_name and a.given_name == b.family_name) or (
+                a.family_name and a.family_name == b.given_name):
             found[k] = True
-    if found.sum() < REPLACEMENT_HABIT * max(alike, 1):
-        found[:] = False
     return found
 
 
@@ -405,7 +451,8 @@ def cluster_records(
         facts, linkable = _set_aside_misplaced(facts, left, right, linkable, outcomes, cannot,
                                                misplaced)
     registers = duplicate_free_sources(facts, left, right, linkable)
-    duplicated = evidence_in_duplicated_sources(facts, left, right, registers, profile)
+    duplicated = (evidence_in_duplicated_sources(facts, left, right, registers, profile)
+                  | crossed_names(facts, left, right, profile))
     if duplicated.any():
         personal_evidence = personal_evidence | duplicated
         linkable = linkable | ((probability >= rules.link_threshold) & duplicated)

@@ -143,3 +143,56 @@ def test_replaced_names_are_no_evidence_from_a_register_or_across_sexes() -> Non
     # One record from the GP register (its twin may be the other record): none; both from
     # it: none; a boy and a girl: none; two girls in the case system: evidence.
     assert found.tolist() == [False] * 20 + [False, False, False, True]
+
+
+def test_a_replaced_date_of_birth_is_evidence_where_the_data_show_the_habit() -> None:
+    from linkage.model.comparisons import AddressLevel, DobLevel, FamilyNameLevel, GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+    from linkage.persons.profiles import ProfileModel
+
+    # One name at one house; 30 pairs agree on the date, 3 under another date 6 years off and
+    # one 30 years off (a father and his Junior: the generation rule's, never evidence here).
+    records: list[RecordFacts] = []
+    for n in range(34):
+        other = "1986-01-01" if n < 30 else ("1992-05-05" if n < 33 else "2016-05-05")
+        records += [at("cases", "jack", "1986-01-01"), at("cases", "jack", other)]
+    left = np.arange(0, len(records), 2)
+    dobs = [DobLevel.EXACT] * 30 + [DobLevel.DIFFERENT] * 4
+    gammas = np.array([[GivenNameLevel.EXACT, d, FamilyNameLevel.EXACT, AddressLevel.SAME_HOUSE]
+                       for d in dobs], dtype=np.int8)
+    model = ProfileModel(("given_name", "dob", "family_name", "address"), ({},) * 4, 0.0)
+    found = evidence_in_duplicated_sources(records, left, left + 1, frozenset(), (model, gammas))
+    assert found.tolist() == [False] * 30 + [True] * 3 + [False]
+    # The look-alike: the same pairs from a register (a GP list holds each child once): none.
+    registered = [replace(r, source="gp") for r in records]
+    assert not evidence_in_duplicated_sources(registered, left, left + 1, frozenset({"gp"}),
+                                              (model, gammas)).any()
+    # And a lone one beside a hundred agreeing pairs is no habit.
+    lone = np.concatenate([np.repeat(gammas[:1], 100, axis=0), gammas[30:31]])
+    records_lone = [*records[:2] * 100, *records[60:62]]
+    lone_left = np.arange(0, len(records_lone), 2)
+    assert not evidence_in_duplicated_sources(records_lone, lone_left, lone_left + 1, frozenset(),
+                                              (model, lone)).any()
+
+
+def test_a_name_typed_into_the_other_box_is_evidence_but_a_twin_is_not() -> None:
+    from linkage.model.comparisons import AddressLevel, DobLevel, FamilyNameLevel, GivenNameLevel
+    from linkage.persons.clustering import crossed_names
+    from linkage.persons.profiles import ProfileModel
+
+    def person(given: str, family: str) -> RecordFacts:
+        return replace(at("gp", given), family_name=family)
+
+    records = [person("maddison", "quilliam"), person("quilliam", "ashleigh"),
+               # twins: one family name, two given names, one date and home
+               person("joshua", "quilliam"), person("naomi", "quilliam")]
+    left, right = np.array([0, 2]), np.array([1, 3])
+    diff = GivenNameLevel.DIFFERENT
+    gammas = np.array([[diff, DobLevel.EXACT, FamilyNameLevel.DIFFERENT, AddressLevel.SAME_HOUSE],
+                       [diff, DobLevel.EXACT, FamilyNameLevel.EXACT, AddressLevel.SAME_HOUSE]],
+                      dtype=np.int8)
+    model = ProfileModel(("given_name", "dob", "family_name", "address"), ({},) * 4, 0.0)
+    assert crossed_names(records, left, right, (model, gammas)).tolist() == [True, False]
+    # Another date of birth: no evidence, whatever the names.
+    gammas[0, 1] = DobLevel.DIFFERENT
+    assert not crossed_names(records, left, right, (model, gammas)).any()
