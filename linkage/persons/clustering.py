@@ -129,15 +129,20 @@ DUPLICATE_FREE_SHARE = 0.15
 DUPLICATES_TO_JUDGE = 20
 
 
-def duplicate_free_sources(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
-                           linkable: np.ndarray) -> frozenset[str]:
-    """The sources whose records are (nearly) never duplicated inside them: few of their records
-    have a linkable pair, with given names that can be one child's, in the same source.
+#: A source with at least this share of its records duplicated inside it is a file of many
+#: copies per person (measured, linkable pairs only: FEBRL 2 24 %, FEBRL 1 and 3 70-80 %);
+#: between this and ``DUPLICATE_FREE_SHARE`` a source is neither (the twin rule does not hold
+#: its records apart, and a replaced field is no evidence in it). Our generators' case systems
+#: and police duplicate 12-14 %: social care's share of twins among its same-birthday pairs
+#: (17 %) is FEBRL 3's share of replaced names, so the duplication rate, and that a twin has
+#: records of her own (``_a_name_is_a_one_off``), tell the two apart.
+DUPLICATE_HEAVY_SHARE = 0.20
 
-    This is the evidence the twin rule needs from a source: in a register, one date of birth and
-    two names are two children; in an extract full of duplicates (a case system, a benchmark
-    file), they are as often one person recorded twice under another given name.
-    """
+
+def _duplicated_shares(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                       linkable: np.ndarray) -> dict[str, tuple[int, int]]:
+    """Per source, (its records with a linkable pair in the same source whose given names can
+    be one child's, its records)."""
     sizes: dict[str, int] = {}
     for f in facts:
         if f.source:
@@ -148,39 +153,67 @@ def duplicate_free_sources(facts: Sequence[RecordFacts], left: np.ndarray, right
         a, b = facts[i], facts[j]
         if a.source and a.source == b.source and given_names_compatible(a, b):
             duplicated.setdefault(a.source, set()).update((i, j))
-    return frozenset(source for source, size in sizes.items()
-                     if len(duplicated.get(source, ())) < DUPLICATES_TO_JUDGE
-                     or len(duplicated.get(source, ())) <= DUPLICATE_FREE_SHARE * size)
+    return {source: (len(duplicated.get(source, ())), size) for source, size in sizes.items()}
 
 
-#: A population "replaces" a given name (or a date of birth) when, among its pairs from
-#: non-register sources that agree on everything else, at least this share of those where that
-#: one field differs outright stand beside those where it agrees. Twins are ~1.6 % of
-#: maternities, so in children's records the share of another given name stays under this
-#: (measured on both generators' social-care and police extracts); FEBRL's duplicates replace a
-#: given name or a date in ~5-10 % of copies.
+def duplicate_free_sources(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                           linkable: np.ndarray) -> frozenset[str]:
+    """The sources whose records are (nearly) never duplicated inside them: few of their records
+    have a linkable pair, with given names that can be one child's, in the same source.
+
+    This is the evidence the twin rule needs from a source: in a register, one date of birth and
+    two names are two children; in an extract full of duplicates (a case system, a benchmark
+    file), they are as often one person recorded twice under another given name.
+    """
+    return frozenset(source for source, (duplicated, size)
+                     in _duplicated_shares(facts, left, right, linkable).items()
+                     if duplicated < DUPLICATES_TO_JUDGE or duplicated <= DUPLICATE_FREE_SHARE * size)
+
+
+def duplicate_heavy_sources(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                            linkable: np.ndarray) -> frozenset[str]:
+    """The sources that hold many copies of each person (``DUPLICATE_HEAVY_SHARE``)."""
+    return frozenset(source for source, (duplicated, size)
+                     in _duplicated_shares(facts, left, right, linkable).items()
+                     if duplicated >= DUPLICATES_TO_JUDGE
+                     and duplicated >= DUPLICATE_HEAVY_SHARE * size)
+
+
+#: A population "replaces" a given name (or a date of birth) when, among its pairs that agree on
+#: everything else, at least this share of those where that one field differs outright stand
+#: beside those where it agrees: pooled over the duplicate-heavy sources, where one twin in a
+#: few hundred duplicates is no habit (``DUPLICATE_HEAVY_SHARE`` does the real work there).
 REPLACEMENT_HABIT = 0.03
+#: The same share between two registers, per pair of sources. There, twins make it: each twin
+#: pair gives two cross pairs beside about one pair per child, and a third of twins differ in
+#: sex, so ~2 % — measured 2.0-2.7 % between our generator's registers (education, health,
+#: social care, police) and 1.2-2.4 % on the independent generator's; FEBRL 4's two files give
+#: 9.6 %. Only a habit well above what twins make counts.
+CROSS_REGISTER_HABIT = 0.05
 
 
 def evidence_in_duplicated_sources(
     facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
     registers: frozenset[str], profile: tuple[ProfileModel, np.ndarray] | None,
+    heavy: frozenset[str] | None = None,
 ) -> np.ndarray:
-    """Pairs that are personal evidence because the data show a habit of replacing one field:
-    neither record from a register, the sexes not different, and either
+    """Pairs that are personal evidence because the data show a habit of replacing one field,
+    the sexes not different, and either
 
     - the given names differ outright, the date of birth, the surname and the home agree; or
     - the dates of birth differ outright (less than a generation apart), the given name is
       identical, the surname agrees and the house is the same;
 
-    and such pairs are common in this population (``REPLACEMENT_HABIT``), not the odd one.
+    where such pairs are common (not the odd twin or sibling): pooled over pairs of records
+    from duplicate-heavy sources (``heavy``; None: every source not a register), at
+    ``REPLACEMENT_HABIT``; or, between two different registers, per pair of sources at
+    ``CROSS_REGISTER_HABIT``.
 
-    In a source that records people many times over (a case system, a benchmark file) with that
-    habit, such a record is one person: a clerk's replacement, a preferred or a middle name, a
-    date keyed from another form. In a register (``duplicate_free_sources``) another given name
-    is the other twin, so there it stays no evidence, and a pair with one record from a register
-    stays none either. A lone such pair in a population without the habit is a twin (or a
-    sibling) as likely as not: it stays no evidence. Whether two such records may still be one
+    In a file of many copies per person with that habit, such a record is one person: a
+    clerk's replacement, a preferred or a middle name, a date keyed from another form. Between
+    two registers with the habit far above what twins make, it is one person listed once in
+    each. Inside one register, another given name is the other twin: never evidence; nor
+    between a register and a source that is neither. Whether two such records may still be one
     person is then for the constraints and the model's weights.
     """
     found = np.zeros(len(left), dtype=bool)
@@ -192,25 +225,72 @@ def evidence_in_duplicated_sources(
                                        ("given_name", "dob", "family_name", "address"))
     except ValueError:
         return found
-    outside = np.array([facts[i].source not in registers and facts[j].source not in registers
-                        and not (facts[i].sex and facts[j].sex and facts[i].sex != facts[j].sex)
-                        for i, j in zip(left.tolist(), right.tolist(), strict=True)], dtype=bool)
+    groups = np.full(len(left), -1, dtype=np.int64)
+    keys: dict[tuple[str, str], int] = {}
+    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        a, b = facts[i], facts[j]
+        if a.sex and b.sex and a.sex != b.sex:
+            continue
+        x, y = a.source or "", b.source or ""
+        if (x in heavy and y in heavy) if heavy is not None else (
+                x not in registers and y not in registers):
+            key = ("", "")
+        elif x != y and x in registers and y in registers:
+            key = (min(x, y), max(x, y))
+        else:
+            continue
+        groups[k] = keys.setdefault(key, len(keys))
     surname = family >= FamilyNameLevel.TYPO
-    # Another given name, everything else agreeing.
-    rest = outside & (dob == DobLevel.EXACT) & surname & (address >= AddressLevel.SAME_POSTCODE)
-    found |= _habit(rest & (given == GivenNameLevel.DIFFERENT), rest & (given >= GivenNameLevel.TYPO))
-    # Another date of birth, the same name at the same house.
-    rest = outside & (given == GivenNameLevel.EXACT) & surname & (address == AddressLevel.SAME_HOUSE)
     years = np.array([_years_apart(facts[i], facts[j]) for i, j in
                       zip(left.tolist(), right.tolist(), strict=True)], dtype=float)
-    found |= _habit(rest & (dob == DobLevel.DIFFERENT) & (years < GENERATION_GAP_YEARS),
-                    rest & (dob >= DobLevel.ONE_DIGIT))
+    # Another given name, everything else agreeing.
+    rest_given = (dob == DobLevel.EXACT) & surname & (address >= AddressLevel.SAME_POSTCODE)
+    rest_given &= _a_name_is_a_one_off(facts, left, right, rest_given & (given == GivenNameLevel.DIFFERENT))
+    # Another date of birth, the same name at the same house.
+    rest_dob = (given == GivenNameLevel.EXACT) & surname & (address == AddressLevel.SAME_HOUSE)
+    for key, group in keys.items():
+        inside = groups == group
+        habit = REPLACEMENT_HABIT if key == ("", "") else CROSS_REGISTER_HABIT
+        found |= _habit(inside & rest_given & (given == GivenNameLevel.DIFFERENT),
+                        inside & rest_given & (given >= GivenNameLevel.TYPO), habit)
+        found |= _habit(inside & rest_dob & (dob == DobLevel.DIFFERENT)
+                        & (years < GENERATION_GAP_YEARS),
+                        inside & rest_dob & (dob >= DobLevel.ONE_DIGIT), habit)
     return found
 
 
-def _habit(replaced: np.ndarray, alike: np.ndarray) -> np.ndarray:
+def _a_name_is_a_one_off(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                         pairs: np.ndarray) -> np.ndarray:
+    """For each of ``pairs`` (two given names, one date and surname): is one of the names
+    carried by no third record of that date and surname? A twin has records of her own (the GP
+    list, the school roll, the case file all hold her); a replaced name, one record only. Pairs
+    not in ``pairs`` come back True, so this only ever takes evidence away."""
+    keep = np.ones(len(left), dtype=bool)
+    chosen = np.flatnonzero(pairs).tolist()
+    if not chosen:
+        return keep
+    dates: dict[str, list[int]] = {}
+    for n, f in enumerate(facts):
+        if f.dob and f.given_name:
+            dates.setdefault(f.dob, []).append(n)
+    for k in chosen:
+        i, j = int(left[k]), int(right[k])
+        a, b = facts[i], facts[j]
+        carried = [False, False]
+        for n in dates.get(a.dob or "", ()):
+            c = facts[n]
+            if n in (i, j) or c.family_name not in (a.family_name, b.family_name):
+                continue
+            with_a, with_b = given_names_compatible(c, a), given_names_compatible(c, b)
+            carried[0] |= with_a and not with_b
+            carried[1] |= with_b and not with_a
+        keep[k] = not (carried[0] and carried[1])
+    return keep
+
+
+def _habit(replaced: np.ndarray, alike: np.ndarray, share: float) -> np.ndarray:
     """``replaced`` when such pairs are a habit of the data beside the ``alike`` ones."""
-    if replaced.sum() < REPLACEMENT_HABIT * max(int(alike.sum()), 1):
+    if replaced.sum() < share * max(int(alike.sum()), 1):
         return np.zeros_like(replaced)
     return replaced
 
@@ -451,7 +531,8 @@ def cluster_records(
         facts, linkable = _set_aside_misplaced(facts, left, right, linkable, outcomes, cannot,
                                                misplaced)
     registers = duplicate_free_sources(facts, left, right, linkable)
-    duplicated = (evidence_in_duplicated_sources(facts, left, right, registers, profile)
+    heavy = duplicate_heavy_sources(facts, left, right, linkable)
+    duplicated = (evidence_in_duplicated_sources(facts, left, right, registers, profile, heavy)
                   | crossed_names(facts, left, right, profile))
     if duplicated.any():
         personal_evidence = personal_evidence | duplicated

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from linkage.persons.clustering import duplicate_free_sources
+from linkage.persons.clustering import duplicate_free_sources, duplicate_heavy_sources
 from linkage.persons.constraints import RecordFacts
 from tests.linkage.scored_pairs import child, cluster
 
@@ -37,6 +37,8 @@ def test_a_source_is_a_register_when_its_records_are_seldom_duplicated() -> None
     left, right = np.array([e[0] for e in pairs]), np.array([e[1] for e in pairs])
     linkable = np.ones(len(pairs), dtype=bool)
     assert duplicate_free_sources(records, left, right, linkable) == {"gp"}
+    # Every "cases" record has a copy: a file of many copies per person, as FEBRL 1-3 are.
+    assert duplicate_heavy_sources(records, left, right, linkable) == {"cases"}
     # A handful of duplicates is too few to judge a source by: 9 people twice is a register.
     few = duplicate_free_sources(records[:18], left[:9], right[:9], linkable[:9])
     assert few == {"cases"}
@@ -196,3 +198,74 @@ def test_a_name_typed_into_the_other_box_is_evidence_but_a_twin_is_not() -> None
     # Another date of birth: no evidence, whatever the names.
     gammas[0, 1] = DobLevel.DIFFERENT
     assert not crossed_names(records, left, right, (model, gammas)).any()
+
+
+def test_between_two_registers_only_a_habit_well_above_what_twins_make_is_evidence() -> None:
+    from linkage.model.comparisons import GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+
+    registers = frozenset({"file_a", "file_b", "gp", "school"})
+    # FEBRL 4's shape: each person once in each file, ~10 % of the pairs under another name.
+    levels = [GivenNameLevel.EXACT] * 90 + [GivenNameLevel.DIFFERENT] * 10
+    records, left, right, profile = _pairs_agreeing_but_on_the_given_name(
+        levels, [("file_a", "file_b")] * 100, [("", "")] * 100)
+    found = evidence_in_duplicated_sources(records, left, right, registers, profile,
+                                           frozenset())
+    assert found.tolist() == [False] * 90 + [True] * 10
+    # The look-alike: a GP list and a school roll of children, where twins make ~2.5 % of the
+    # pairs that agree on all but the given name. Those stay apart.
+    levels = [GivenNameLevel.EXACT] * 195 + [GivenNameLevel.DIFFERENT] * 5
+    records, left, right, profile = _pairs_agreeing_but_on_the_given_name(
+        levels, [("gp", "school")] * 200, [("", "")] * 200)
+    assert not evidence_in_duplicated_sources(records, left, right, registers, profile,
+                                              frozenset()).any()
+
+
+def test_a_source_neither_register_nor_full_of_copies_gives_no_replaced_name_evidence() -> None:
+    from linkage.model.comparisons import GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+
+    # A case system duplicating 12-14 % of its records lists both twins of a family as often as
+    # FEBRL 3 replaces a name (17 % of its same-birthday pairs): only a file of many copies per
+    # person (``heavy``) reads those pairs as one person.
+    levels = [GivenNameLevel.EXACT] * 83 + [GivenNameLevel.DIFFERENT] * 17
+    records, left, right, profile = _pairs_agreeing_but_on_the_given_name(
+        levels, [("cases", "cases")] * 100, [("", "")] * 100)
+    assert not evidence_in_duplicated_sources(records, left, right, frozenset(), profile,
+                                              frozenset()).any()
+    heavy = evidence_in_duplicated_sources(records, left, right, frozenset(), profile,
+                                           frozenset({"cases"}))
+    assert heavy.tolist() == [False] * 83 + [True] * 17
+
+
+def test_a_father_and_his_junior_stay_apart_on_two_dates_a_generation_apart() -> None:
+    # Seed 7's Mark Romcombe: the father's one police record (1982) beside his son's school and
+    # GP records (2008), one name and one house. Asking for more evidence than the two dates
+    # (each person dated twice, or both in one register) merged them; the dates are the evidence.
+    records = [replace(at("education", "mark", "2008-11-13")),
+               replace(at("health", "mark", "2008-11-13")),
+               replace(at("police", "mark", "1982-09-28"))]
+    result = cluster(records, [(0, 1, 0.9999), (0, 2, 0.96), (1, 2, 0.96)])
+    assert result.labels[0] == result.labels[1]
+    assert result.labels[2] != result.labels[0]
+    assert result.edge_outcomes[1:] == ["constraint:different-generation"] * 2
+
+
+def test_a_twin_with_records_of_her_own_is_no_replaced_name() -> None:
+    from linkage.model.comparisons import GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+
+    # A file of many copies with the habit (6 in 66): the six renamed copies are evidence...
+    levels = [GivenNameLevel.EXACT] * 60 + [GivenNameLevel.DIFFERENT] * 6
+    records, left, right, profile = _pairs_agreeing_but_on_the_given_name(
+        levels, [("cases", "cases")] * 66, [("", "")] * 66)
+    found = evidence_in_duplicated_sources(records, left, right, frozenset(), profile,
+                                           frozenset({"cases"}))
+    assert found[60:].all()
+    # ...but the look-alike, twins each carried by a record of her own (the GP list holds
+    # both), is not, though the pair itself looks just like a renamed copy.
+    twin_x, twin_y = records[120], records[121]
+    own = [replace(twin_x, source="gp"), replace(twin_y, source="gp")]
+    found = evidence_in_duplicated_sources([*records, *own], left, right, frozenset(), profile,
+                                           frozenset({"cases"}))
+    assert not found[60] and found[61:].all()
