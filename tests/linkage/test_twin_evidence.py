@@ -269,3 +269,21 @@ def test_a_twin_with_records_of_her_own_is_no_replaced_name() -> None:
     found = evidence_in_duplicated_sources([*records, *own], left, right, frozenset(), profile,
                                            frozenset({"cases"}))
     assert not found[60] and found[61:].all()
+
+
+def test_an_unnamed_record_between_two_names_is_held_only_where_they_are_two_children() -> None:
+    # A nameless record of the date and home fits Joshua and Naomi equally well. In a GP list
+    # (a register) they are twins: the record is held for a reviewer.
+    gp = [at("gp", "joshua"), at("gp", "naomi"), at("gp", None)]  # type: ignore[arg-type]
+    held = cluster(gp, [(0, 2, 0.999), (1, 2, 0.998)])
+    assert set(held.edge_outcomes) == {"held:ambiguous"}
+    assert len(set(held.labels.tolist())) == 3
+    # The look-alike: the same three in a file of many copies, where Naomi is a renamed copy of
+    # Joshua: nothing holds the record back, and the three are one person.
+    filler, edges = _filler("febrl", 20)
+    base = len(filler)
+    records = [*filler, at("febrl", "joshua"), at("febrl", "naomi"),
+               at("febrl", None)]  # type: ignore[arg-type]
+    result = cluster(records, [*edges, (base, base + 2, 0.999), (base + 1, base + 2, 0.998)])
+    assert "held:ambiguous" not in result.edge_outcomes
+    assert result.labels[base] == result.labels[base + 1] == result.labels[base + 2]
