@@ -165,18 +165,23 @@ def duplicate_free_sources(facts: Sequence[RecordFacts], left: np.ndarray, right
     two names are two children; in an extract full of duplicates (a case system, a benchmark
     file), they are as often one person recorded twice under another given name.
     """
-    return frozenset(source for source, (duplicated, size)
-                     in _duplicated_shares(facts, left, right, linkable).items()
+    return _free_of_duplicates(_duplicated_shares(facts, left, right, linkable))
+
+
+def _free_of_duplicates(shares: Mapping[str, tuple[int, int]]) -> frozenset[str]:
+    return frozenset(source for source, (duplicated, size) in shares.items()
                      if duplicated < DUPLICATES_TO_JUDGE or duplicated <= DUPLICATE_FREE_SHARE * size)
 
 
 def duplicate_heavy_sources(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
                             linkable: np.ndarray) -> frozenset[str]:
     """The sources that hold many copies of each person (``DUPLICATE_HEAVY_SHARE``)."""
-    return frozenset(source for source, (duplicated, size)
-                     in _duplicated_shares(facts, left, right, linkable).items()
-                     if duplicated >= DUPLICATES_TO_JUDGE
-                     and duplicated >= DUPLICATE_HEAVY_SHARE * size)
+    return _heavy_with_duplicates(_duplicated_shares(facts, left, right, linkable))
+
+
+def _heavy_with_duplicates(shares: Mapping[str, tuple[int, int]]) -> frozenset[str]:
+    return frozenset(source for source, (duplicated, size) in shares.items()
+                     if duplicated >= DUPLICATES_TO_JUDGE and duplicated >= DUPLICATE_HEAVY_SHARE * size)
 
 
 #: A population "replaces" a given name (or a date of birth) when, among its pairs that agree on
@@ -225,10 +230,17 @@ def evidence_in_duplicated_sources(
                                        ("given_name", "dob", "family_name", "address"))
     except ValueError:
         return found
+    surname = family >= FamilyNameLevel.TYPO
+    # Another given name, everything else agreeing.
+    rest_given = (dob == DobLevel.EXACT) & surname & (address >= AddressLevel.SAME_POSTCODE)
+    # Another date of birth, the same name at the same house.
+    rest_dob = (given == GivenNameLevel.EXACT) & surname & (address == AddressLevel.SAME_HOUSE)
+    # Only the pairs these read are grouped (a few in a hundred of the scored pairs).
     groups = np.full(len(left), -1, dtype=np.int64)
+    years = np.full(len(left), np.inf)
     keys: dict[tuple[str, str], int] = {}
-    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
-        a, b = facts[i], facts[j]
+    for k in np.flatnonzero(rest_given | rest_dob).tolist():
+        a, b = facts[int(left[k])], facts[int(right[k])]
         if a.sex and b.sex and a.sex != b.sex:
             continue
         x, y = a.source or "", b.source or ""
@@ -240,14 +252,9 @@ def evidence_in_duplicated_sources(
         else:
             continue
         groups[k] = keys.setdefault(key, len(keys))
-    surname = family >= FamilyNameLevel.TYPO
-    years = np.array([_years_apart(facts[i], facts[j]) for i, j in
-                      zip(left.tolist(), right.tolist(), strict=True)], dtype=float)
-    # Another given name, everything else agreeing.
-    rest_given = (dob == DobLevel.EXACT) & surname & (address >= AddressLevel.SAME_POSTCODE)
-    rest_given &= _a_name_is_a_one_off(facts, left, right, rest_given & (given == GivenNameLevel.DIFFERENT))
-    # Another date of birth, the same name at the same house.
-    rest_dob = (given == GivenNameLevel.EXACT) & surname & (address == AddressLevel.SAME_HOUSE)
+        years[k] = _years_apart(a, b)
+    rest_given &= _a_name_is_a_one_off(facts, left, right, rest_given & (groups >= 0)
+                                       & (given == GivenNameLevel.DIFFERENT))
     for key, group in keys.items():
         inside = groups == group
         habit = REPLACEMENT_HABIT if key == ("", "") else CROSS_REGISTER_HABIT
@@ -530,8 +537,9 @@ def cluster_records(
     if misplaced:
         facts, linkable = _set_aside_misplaced(facts, left, right, linkable, outcomes, cannot,
                                                misplaced)
-    registers = duplicate_free_sources(facts, left, right, linkable)
-    heavy = duplicate_heavy_sources(facts, left, right, linkable)
+    shares = _duplicated_shares(facts, left, right, linkable)
+    registers = _free_of_duplicates(shares)
+    heavy = _heavy_with_duplicates(shares)
     duplicated = (evidence_in_duplicated_sources(facts, left, right, registers, profile, heavy)
                   | crossed_names(facts, left, right, profile))
     if duplicated.any():
