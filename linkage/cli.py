@@ -139,7 +139,14 @@ def link(
         "blocked by constraints",
         ", ".join(f"{k} {v:,}" for k, v in summary.constraint_blocks.items()) or "none",
     )
-    table.add_row("for review", f"{summary.review_candidates:,} pairs")
+    table.add_row("for review", f"{summary.review_candidates:,} pairs "
+                  f"({summary.review_per_1000_records:g} per 1,000 records)")
+    fit = summary.model_fit
+    if fit:
+        kept = "; ".join(f"{c}: {why}" for c, why in fit["kept_shipped"].items())
+        table.add_row("model fitted", f"m learnt for {', '.join(fit['learnt']) or 'none'}; "
+                      f"prior {fit['prior']:.3g} from {fit['prior_basis']}"
+                      + (f"; shipped m kept for {kept}" if kept else ""))
     table.add_row("rejected fields", f"{summary.rejects:,} (report: {summary.reject_report})")
     table.add_row("identity index", summary.db_path)
     scoring = summary.scoring

@@ -55,8 +55,9 @@ from linkage.model.comparisons import DobLevel as DOB
 from linkage.model.comparisons import FamilyNameLevel as FAMILY
 from linkage.model.comparisons import GivenNameLevel as GIVEN
 from linkage.model.comparisons import IdentifierLevel as ID
+from linkage.model.report import write_model_report
 from linkage.model.store import load_model, model_hash
-from linkage.model.training import adapt_to_population, new_linker, train_model
+from linkage.model.training import ModelFit, adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
 from linkage.persons.constraints import FACT_COLUMNS, RecordFacts, record_facts
 from linkage.persons.grades import CERTAIN_AT, grade_for
@@ -71,7 +72,8 @@ __all__ = ["INDEX_STAGES", "LinkOptions", "LinkRun", "LinkSummary", "StageTimer"
 #: (surname, address) never links: a shared identifier; or, with dates of birth not flatly
 #: different, the given name exact/diminutive/typo, a weaker name match with a close date (or,
 #: with no date to compare, the same surname — and, for a merely similar name, one keystroke
-#: apart: Ava/Avs, not John/Jean), or a nameless "Baby" record within weeks.
+#: apart: Ava/Avs, not John/Jean), or a nameless "Baby" record within weeks. (Pairs that are
+#: personal evidence only in sources full of duplicates are added by ``persons.clustering``.)
 PERSONAL_EVIDENCE_SQL = f"""(
     p.gamma_nhs_number = {ID.IDENTICAL} OR p.gamma_upn = {ID.IDENTICAL}
     OR p.gamma_local_id_key = {ID.IDENTICAL}
@@ -143,6 +145,11 @@ class LinkSummary:
     #: Per source, how its file(s) were read: format, version, files, records, rejects, and the
     #: date format (declared, the format's own, or detected) — see ``linkage.ingest.formats``.
     formats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: How the shipped model was fitted to this population (``linkage.model.training.ModelFit``):
+    #: the prior's basis, each EM session, and the comparisons that kept the shipped m values.
+    model_fit: dict[str, Any] = field(default_factory=dict)
+    #: The review queue against the population: what a team has to work, per 1,000 records.
+    review_per_1000_records: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,6 +189,7 @@ class LinkRun:
     db_api: DuckDBAPI = field(init=False)
     linker: Any = field(init=False)
     fitted: dict[str, Any] = field(init=False)
+    fit: ModelFit | None = None
     # score pairs / cluster persons
     scoring: PairScoring = field(init=False)
     edges: pd.DataFrame = field(init=False)
@@ -271,8 +279,12 @@ def fit_model(run: LinkRun) -> None:
     if run.model is None or run.options.retrain:
         train_model(run.linker)
     else:
-        adapt_to_population(run.linker)
+        run.fit = adapt_to_population(run.linker)
     run.fitted = run.linker.misc.save_model_to_json()
+    if run.fit is not None:
+        write_model_report(run.fitted, run.report_path.with_name(
+            run.report_path.name.removesuffix(".rejects.csv") + ".model.html"),
+            title="kinlink person model, fitted to this run", fit=run.fit.as_dict())
     run.writer.meta("model_json", json.dumps(run.fitted))
 
 
@@ -419,6 +431,8 @@ def _summary(run: LinkRun) -> LinkSummary:
         scoring=run.scoring.as_dict(),
         relationships_relative_second={o.source: o.relative_second for o in run.orientations},
         formats={name: r.as_dict() for name, r in run.prepared.ingest.readings.items()},
+        model_fit=run.fit.as_dict() if run.fit is not None else {},
+        review_per_1000_records=round(1000 * run.review_count / max(len(run.features), 1), 2),
     )
 
 

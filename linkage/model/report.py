@@ -27,6 +27,7 @@ def model_levels(model: dict[str, Any]) -> list[dict[str, Any]]:
                 {
                     "comparison": comparison.get("comparison_description")
                     or comparison.get("output_column_name"),
+                    "column": comparison.get("output_column_name"),
                     "level": level.get("label_for_charts") or level.get("sql_condition"),
                     "m": m,
                     "u": u,
@@ -53,9 +54,14 @@ def _bar(weight: float | None, scale: float) -> str:
 
 
 def write_model_report(
-    model: dict[str, Any], path: Path, title: str = "kinlink person model"
+    model: dict[str, Any], path: Path, title: str = "kinlink person model",
+    fit: dict[str, Any] | None = None,
 ) -> None:
+    """Write the report; with ``fit`` (a ``ModelFit.as_dict()``), the shipped m beside the m this
+    run learnt, and how each comparison's values were decided, so a reviewer sees what the data
+    changed."""
     rows = model_levels(model)
+    shipped: dict[str, dict[str, float]] = (fit or {}).get("shipped_m", {})
     scale = max((abs(r["weight"]) for r in rows if r["weight"] is not None), default=1.0)
     prior = model.get("probability_two_random_records_match")
     prior_weight = math.log2(prior / (1 - prior)) if prior else None
@@ -64,10 +70,13 @@ def write_model_report(
         m = f"{r['m']:.4g}" if r["m"] is not None else "untrained"
         u = f"{r['u']:.4g}" if r["u"] is not None else "untrained"
         w = f"{r['weight']:+.2f}" if r["weight"] is not None else ""
+        was = shipped.get(str(r["column"]), {}).get(str(r["level"]))
+        shipped_cell = f"<td>{was:.4g}</td>" if was is not None else ("<td>fixed</td>" if fit
+                                                                       else "")
         body.append(
             "<tr>"
             f"<td>{html.escape(str(r['comparison']))}</td><td>{html.escape(str(r['level']))}</td>"
-            f"<td>{m}</td><td>{u}</td><td>{w}</td><td>{_bar(r['weight'], scale)}</td>"
+            f"{shipped_cell}<td>{m}</td><td>{u}</td><td>{w}</td><td>{_bar(r['weight'], scale)}</td>"
             f"<td>{'yes' if r['tf'] else ''}</td></tr>"
         )
     prior_text = (
@@ -88,9 +97,28 @@ records of one person, <strong>u</strong> among records of different people; the
 log<sub>2</sub>(m/u): positive evidence for a match in green, against in red. Levels marked
 "term frequency" are adjusted for how common the value is (a shared rare surname counts for more).</p>
 <p>Prior probability that two random records match: {prior_text}.</p>
-<table><thead><tr><th>Comparison</th><th>Level</th><th>m</th><th>u</th><th>Weight</th>
+{_fit_section(fit)}
+<table><thead><tr><th>Comparison</th><th>Level</th>{"<th>m shipped</th>" if fit else ""}
+<th>m{" learnt" if fit else ""}</th><th>u</th><th>Weight</th>
 <th>Evidence</th><th>Term frequency</th></tr></thead><tbody>
 {"".join(body)}
 </tbody></table></body></html>
 """
     path.write_text(page, encoding="utf-8")
+
+
+def _fit_section(fit: dict[str, Any] | None) -> str:
+    """How this run fitted the model: the prior's basis, each EM session, what kept the shipped m."""
+    if not fit:
+        return ""
+    sessions = "".join(
+        f"<li>blocked on <code>{html.escape(s['rule'])}</code>: {s['pairs']:,} pairs, "
+        + (f"set aside ({html.escape(s['rejected'])})" if s["rejected"] else
+           f"converged in {s['iterations']} iterations, trained {html.escape(', '.join(s['trained']))}")
+        + "</li>" for s in fit.get("sessions", []))
+    kept = "".join(f"<li>{html.escape(c)}: {html.escape(why)}</li>"
+                   for c, why in fit.get("kept_shipped", {}).items())
+    return (f"<h2>Fitted to this population</h2><p>Prior from {html.escape(fit['prior_basis'])}."
+            f" m learnt by EM for: {html.escape(', '.join(fit.get('learnt', [])) or 'none')}.</p>"
+            f"<ul>{sessions}</ul>"
+            + (f"<p>Kept the shipped m values:</p><ul>{kept}</ul>" if kept else ""))

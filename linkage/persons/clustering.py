@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from linkage.model.comparisons import DobLevel
+from linkage.model.comparisons import AddressLevel, DobLevel, FamilyNameLevel, GivenNameLevel
 from linkage.persons.constraints import (
     GENERATION_GAP_YEARS,
     RecordFacts,
+    given_names_compatible,
     pair_conflict,
     reissued_upn,
     same_first_name,
@@ -118,10 +119,232 @@ _PARENT_ROLES = frozenset({"mother", "father", "parent"})
 _DOB_ESTIMATED_JAN1 = DobLevel.SAME_YEAR_ESTIMATED_JAN1
 
 
+#: A source with at most this share of its records duplicated inside it is taken as a register
+#: that lists each child once (a GP list, a school roll): two of its records are two children.
+#: Measured (bench/public_benchmarks.py and bench/linkage.py): agency extracts of our two
+#: generators duplicate 1-14% of their records (case systems and police the most); FEBRL 1-3 and
+#: files of many copies per person a quarter or more.
+DUPLICATE_FREE_SHARE = 0.15
+#: Fewer duplicated records than this say nothing about a source's habits: it counts as a register.
+DUPLICATES_TO_JUDGE = 20
+
+
+#: A source with at least this share of its records duplicated inside it is a file of many
+#: copies per person (measured, linkable pairs only: FEBRL 2 24 %, FEBRL 1 and 3 70-80 %);
+#: between this and ``DUPLICATE_FREE_SHARE`` a source is neither (the twin rule does not hold
+#: its records apart, and a replaced field is no evidence in it). Our generators' case systems
+#: and police duplicate 12-14 %: social care's share of twins among its same-birthday pairs
+#: (17 %) is FEBRL 3's share of replaced names, so the duplication rate, and that a twin has
+#: records of her own (``_a_name_is_a_one_off``), tell the two apart.
+DUPLICATE_HEAVY_SHARE = 0.20
+
+
+def _duplicated_shares(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                       linkable: np.ndarray) -> dict[str, tuple[int, int]]:
+    """Per source, (its records with a linkable pair in the same source whose given names can
+    be one child's, its records)."""
+    sizes: dict[str, int] = {}
+    for f in facts:
+        if f.source:
+            sizes[f.source] = sizes.get(f.source, 0) + 1
+    duplicated: dict[str, set[int]] = {}
+    for k in np.flatnonzero(linkable).tolist():
+        i, j = int(left[k]), int(right[k])
+        a, b = facts[i], facts[j]
+        if a.source and a.source == b.source and given_names_compatible(a, b):
+            duplicated.setdefault(a.source, set()).update((i, j))
+    return {source: (len(duplicated.get(source, ())), size) for source, size in sizes.items()}
+
+
+def duplicate_free_sources(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                           linkable: np.ndarray) -> frozenset[str]:
+    """The sources whose records are (nearly) never duplicated inside them: few of their records
+    have a linkable pair, with given names that can be one child's, in the same source.
+
+    This is the evidence the twin rule needs from a source: in a register, one date of birth and
+    two names are two children; in an extract full of duplicates (a case system, a benchmark
+    file), they are as often one person recorded twice under another given name.
+    """
+    return _free_of_duplicates(_duplicated_shares(facts, left, right, linkable))
+
+
+def _free_of_duplicates(shares: Mapping[str, tuple[int, int]]) -> frozenset[str]:
+    return frozenset(source for source, (duplicated, size) in shares.items()
+                     if duplicated < DUPLICATES_TO_JUDGE or duplicated <= DUPLICATE_FREE_SHARE * size)
+
+
+def duplicate_heavy_sources(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                            linkable: np.ndarray) -> frozenset[str]:
+    """The sources that hold many copies of each person (``DUPLICATE_HEAVY_SHARE``)."""
+    return _heavy_with_duplicates(_duplicated_shares(facts, left, right, linkable))
+
+
+def _heavy_with_duplicates(shares: Mapping[str, tuple[int, int]]) -> frozenset[str]:
+    return frozenset(source for source, (duplicated, size) in shares.items()
+                     if duplicated >= DUPLICATES_TO_JUDGE and duplicated >= DUPLICATE_HEAVY_SHARE * size)
+
+
+#: A population "replaces" a given name (or a date of birth) when, among its pairs that agree on
+#: everything else, at least this share of those where that one field differs outright stand
+#: beside those where it agrees: pooled over the duplicate-heavy sources, where one twin in a
+#: few hundred duplicates is no habit (``DUPLICATE_HEAVY_SHARE`` does the real work there).
+REPLACEMENT_HABIT = 0.03
+#: The same share between two registers, per pair of sources. There, twins make it: each twin
+#: pair gives two cross pairs beside about one pair per child, and a third of twins differ in
+#: sex, so ~2 % — measured 2.0-2.7 % between our generator's registers (education, health,
+#: social care, police) and 1.2-2.4 % on the independent generator's; FEBRL 4's two files give
+#: 9.6 %. Only a habit well above what twins make counts.
+CROSS_REGISTER_HABIT = 0.05
+
+
+def evidence_in_duplicated_sources(
+    facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+    registers: frozenset[str], profile: tuple[ProfileModel, np.ndarray] | None,
+    heavy: frozenset[str] | None = None,
+) -> np.ndarray:
+    """Pairs that are personal evidence because the data show a habit of replacing one field,
+    the sexes not different, and either
+
+    - the given names differ outright, the date of birth, the surname and the home agree; or
+    - the dates of birth differ outright (less than a generation apart), the given name is
+      identical, the surname agrees and the house is the same;
+
+    where such pairs are common (not the odd twin or sibling): pooled over pairs of records
+    from duplicate-heavy sources (``heavy``; None: every source not a register), at
+    ``REPLACEMENT_HABIT``; or, between two different registers, per pair of sources at
+    ``CROSS_REGISTER_HABIT``.
+
+    In a file of many copies per person with that habit, such a record is one person: a
+    clerk's replacement, a preferred or a middle name, a date keyed from another form. Between
+    two registers with the habit far above what twins make, it is one person listed once in
+    each. Inside one register, another given name is the other twin: never evidence; nor
+    between a register and a source that is neither. Whether two such records may still be one
+    person is then for the constraints and the model's weights.
+    """
+    found = np.zeros(len(left), dtype=bool)
+    if profile is None or not len(left):
+        return found
+    model, gammas = profile
+    try:
+        given, dob, family, address = (gammas[:, model.names.index(c)] for c in
+                                       ("given_name", "dob", "family_name", "address"))
+    except ValueError:
+        return found
+    surname = family >= FamilyNameLevel.TYPO
+    # Another given name, everything else agreeing.
+    rest_given = (dob == DobLevel.EXACT) & surname & (address >= AddressLevel.SAME_POSTCODE)
+    # Another date of birth, the same name at the same house.
+    rest_dob = (given == GivenNameLevel.EXACT) & surname & (address == AddressLevel.SAME_HOUSE)
+    # Only the pairs these read are grouped (a few in a hundred of the scored pairs).
+    groups = np.full(len(left), -1, dtype=np.int64)
+    years = np.full(len(left), np.inf)
+    keys: dict[tuple[str, str], int] = {}
+    for k in np.flatnonzero(rest_given | rest_dob).tolist():
+        a, b = facts[int(left[k])], facts[int(right[k])]
+        if a.sex and b.sex and a.sex != b.sex:
+            continue
+        x, y = a.source or "", b.source or ""
+        if (x in heavy and y in heavy) if heavy is not None else (
+                x not in registers and y not in registers):
+            key = ("", "")
+        elif x != y and x in registers and y in registers:
+            key = (min(x, y), max(x, y))
+        else:
+            continue
+        groups[k] = keys.setdefault(key, len(keys))
+        years[k] = _years_apart(a, b)
+    rest_given &= _a_name_is_a_one_off(facts, left, right, rest_given & (groups >= 0)
+                                       & (given == GivenNameLevel.DIFFERENT))
+    for key, group in keys.items():
+        inside = groups == group
+        habit = REPLACEMENT_HABIT if key == ("", "") else CROSS_REGISTER_HABIT
+        found |= _habit(inside & rest_given & (given == GivenNameLevel.DIFFERENT),
+                        inside & rest_given & (given >= GivenNameLevel.TYPO), habit)
+        found |= _habit(inside & rest_dob & (dob == DobLevel.DIFFERENT)
+                        & (years < GENERATION_GAP_YEARS),
+                        inside & rest_dob & (dob >= DobLevel.ONE_DIGIT), habit)
+    return found
+
+
+def _a_name_is_a_one_off(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                         pairs: np.ndarray) -> np.ndarray:
+    """For each of ``pairs`` (two given names, one date and surname): is one of the names
+    carried by no third record of that date and surname? A twin has records of her own (the GP
+    list, the school roll, the case file all hold her); a replaced name, one record only. Pairs
+    not in ``pairs`` come back True, so this only ever takes evidence away."""
+    keep = np.ones(len(left), dtype=bool)
+    chosen = np.flatnonzero(pairs).tolist()
+    if not chosen:
+        return keep
+    dates: dict[str, list[int]] = {}
+    for n, f in enumerate(facts):
+        if f.dob and f.given_name:
+            dates.setdefault(f.dob, []).append(n)
+    for k in chosen:
+        i, j = int(left[k]), int(right[k])
+        a, b = facts[i], facts[j]
+        carried = [False, False]
+        for n in dates.get(a.dob or "", ()):
+            c = facts[n]
+            if n in (i, j) or c.family_name not in (a.family_name, b.family_name):
+                continue
+            with_a, with_b = given_names_compatible(c, a), given_names_compatible(c, b)
+            carried[0] |= with_a and not with_b
+            carried[1] |= with_b and not with_a
+        keep[k] = not (carried[0] and carried[1])
+    return keep
+
+
+def _habit(replaced: np.ndarray, alike: np.ndarray, share: float) -> np.ndarray:
+    """``replaced`` when such pairs are a habit of the data beside the ``alike`` ones."""
+    if replaced.sum() < share * max(int(alike.sum()), 1):
+        return np.zeros_like(replaced)
+    return replaced
+
+
+def _years_apart(a: RecordFacts, b: RecordFacts) -> float:
+    if not a.dob or not b.dob:
+        return float("inf")
+    return abs(int(a.dob[:4]) - int(b.dob[:4]))
+
+
+def crossed_names(
+    facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+    profile: tuple[ProfileModel, np.ndarray] | None,
+) -> np.ndarray:
+    """Pairs that are personal evidence because one record's given name is the other's family
+    name (or the reverse), the date of birth identical and the home the same: a clerk who typed
+    a name into the other box and the other name wrong or anew (Maddison Quilliam / Quilliam
+    Ashleigh). The model's swap levels need both names to cross; this needs one. A twin or a
+    sibling shares the family name, never has it as a given name, so this holds in any source.
+    """
+    found = np.zeros(len(left), dtype=bool)
+    if profile is None or not len(left):
+        return found
+    model, gammas = profile
+    try:
+        dob, address = (gammas[:, model.names.index(c)] for c in ("dob", "address"))
+    except ValueError:
+        return found
+    for k in np.flatnonzero((dob == DobLevel.EXACT)
+                            & (address >= AddressLevel.SAME_POSTCODE)).tolist():
+        a, b = facts[int(left[k])], facts[int(right[k])]
+        if a.given_name == b.given_name or a.family_name == b.family_name:
+            continue
+        if (a.given_name and a.given_name == b.family_name) or (
+                a.family_name and a.family_name == b.given_name):
+            found[k] = True
+    return found
+
+
 class _Clusters:
-    def __init__(self, facts: Sequence[RecordFacts], relatives: Sequence[Relative] = ()) -> None:
+    def __init__(self, facts: Sequence[RecordFacts], relatives: Sequence[Relative] = (),
+                 duplicate_free: frozenset[str] | None = None) -> None:
         n = len(facts)
         self.facts = facts
+        #: None: every source is taken as a register (the rule as it was before sources were
+        #: measured; callers that score pairs pass what they measured).
+        self.duplicate_free = duplicate_free
         # Parent → child records, and child → parent records, per cluster root: a parent's record
         # that joins a person born after their child has joined the wrong person.
         self.children: dict[int, list[int]] = {}
@@ -170,17 +393,8 @@ class _Clusters:
             return "different-generation"
         if self._younger_than_own_child(a, b):
             return "parent-younger-than-child"
-        dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
-        if len(dobs_a) > len(dobs_b):
-            dobs_a, dobs_b = dobs_b, dobs_a
-        for dob, left in dobs_a.items():
-            right = dobs_b.get(dob)
-            if not right:
-                continue
-            for i in left:
-                for j in right:
-                    if twins_in_one_source(self.facts[i], self.facts[j]):
-                        return "twin-or-sibling"
+        if self._two_children_of_one_birthday(a, b):
+            return "twin-or-sibling"
         if nhs_a and nhs_a == nhs_b:
             for i in self.members[a]:
                 for j in self.members[b]:
@@ -193,6 +407,41 @@ class _Clusters:
                 if cannot.get(i, set()) & large_members:
                     return "cannot-link"
         return None
+
+    def _two_children_of_one_birthday(self, a: int, b: int) -> bool:
+        """Do the data show two children born on one day, one in each person? A record of each
+        with given names that cannot be one child's (``twins_in_one_source`` reads the pair), and
+        evidence that they are two: both in one register (a source free of duplicates), or each
+        name carried by another record of its own person. One record under another given name,
+        with nothing else to say it is another child, is not that evidence."""
+        dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
+        for dob, left in dobs_a.items():
+            right = dobs_b.get(dob)
+            if not right:
+                continue
+            for i in left:
+                for j in right:
+                    x, y = self.facts[i], self.facts[j]
+                    if not twins_in_one_source(x, replace(y, source=x.source)):
+                        continue
+                    if x.source == y.source and (self.duplicate_free is None
+                                                 or x.source in self.duplicate_free):
+                        return True
+                    if self._name_carried(a, x, y) and self._name_carried(b, y, x):
+                        return True
+        return False
+
+    def _name_carried(self, root: int, own: RecordFacts, other: RecordFacts) -> bool:
+        """Does a second record of this person carry ``own``'s given name (and not ``other``'s)?"""
+        carriers = 0
+        for k in self.members[root]:
+            f = self.facts[k]
+            if f.given_name and given_names_compatible(f, own) and not given_names_compatible(
+                    f, other):
+                carriers += 1
+                if carriers >= 2:
+                    return True
+        return False
 
     def _younger_than_own_child(self, a: int, b: int) -> bool:
         """Would this merge make someone younger than their own child, or older than their
@@ -288,7 +537,15 @@ def cluster_records(
     if misplaced:
         facts, linkable = _set_aside_misplaced(facts, left, right, linkable, outcomes, cannot,
                                                misplaced)
-    clusters = _Clusters(facts, relatives)
+    shares = _duplicated_shares(facts, left, right, linkable)
+    registers = _free_of_duplicates(shares)
+    heavy = _heavy_with_duplicates(shares)
+    duplicated = (evidence_in_duplicated_sources(facts, left, right, registers, profile, heavy)
+                  | crossed_names(facts, left, right, profile))
+    if duplicated.any():
+        personal_evidence = personal_evidence | duplicated
+        linkable = linkable | ((probability >= rules.link_threshold) & duplicated)
+    clusters = _Clusters(facts, relatives, registers)
 
     pair_probability: dict[tuple[int, int], float] = {}
     for i, j, p, ok in zip(
@@ -311,7 +568,7 @@ def cluster_records(
     for k in np.flatnonzero((probability >= rules.link_threshold) & ~personal_evidence).tolist():
         outcomes[k] = Outcome.INSUFFICIENT_PERSONAL_EVIDENCE
     held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable,
-                              _youngest_child_year(facts, relatives))
+                              _youngest_child_year(facts, relatives), registers)
     candidates = np.flatnonzero(linkable)
     order = candidates[np.argsort(-weight[candidates], kind="stable")]
     for k in order.tolist():
@@ -601,8 +858,13 @@ def _ambiguous_records(
     rules: ClusteringRules,
     linkable: np.ndarray,
     youngest_child_year: Mapping[int, int] | None = None,
+    registers: frozenset[str] | None = None,
 ) -> set[int]:
     """Records that fit two people who cannot be one (a father and Junior) about equally well.
+
+    Two records of one date under two given names are "two people" here only in a register
+    (``registers``; None: every source): in a source full of duplicates they may be one person,
+    and a record fitting both is no reason to hold it.
 
     A record its agency names as the parent of a child born in year Y cannot be anyone born
     less than ``PARENT_MIN_AGE_YEARS`` before Y: such a candidate (Junior, for his father's
@@ -632,7 +894,11 @@ def _ambiguous_records(
                 break
             if _named_for(facts[record], facts[best], facts[other]):
                 continue
-            if pair_conflict(facts[best], facts[other]) is not None:
+            reason = pair_conflict(facts[best], facts[other])
+            if reason == "twin-or-sibling" and registers is not None \
+                    and facts[best].source not in registers:
+                continue
+            if reason is not None:
                 held.add(record)
                 break
     return held
