@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["address_key", "address_line_key", "normalise_address"]
+__all__ = ["address_key", "address_line_key", "normalise_address", "split_postcode"]
 
 _ABBREVIATIONS: Final = {
     "rd": "road",
@@ -34,6 +34,11 @@ _ABBREVIATIONS: Final = {
     "hse": "house",
 }
 _NUMBER: Final = re.compile(r"\b(\d+[a-z]?)\b")
+#: A UK postcode anywhere in a line ("…, Leeds LS6 2AB, UK"), the inward code's space optional.
+_UK_IN_TEXT: Final = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})\b", re.IGNORECASE)
+#: Elsewhere the postcode is the line's last word, of four or five digits (Australia, the US,
+#: most of Europe); three digits would be a house number as often as a postcode.
+_TRAILING_DIGITS: Final = re.compile(r"[\s,]+(\d{4,5})[\s,.]*$")
 _FLAT: Final = re.compile(r"\b(?:flat|apartment|apt|unit)\s+(\w+)")
 
 
@@ -59,6 +64,34 @@ def _house(text: str) -> tuple[str, list[str]] | None:
     others.remove(house)
     prefix = f"{flat.group(1)}/" if flat else ""
     return f"{prefix}{house}", others
+
+
+def split_postcode(address: object) -> tuple[str | None, str | None]:
+    """``(the line without its postcode, the postcode)`` of a free-text address that carries one
+    (a letter's, a case note's), or ``(the line, None)``. Only a line with a house and a street
+    before the code counts: a bare "2119" is not an address.
+
+    Why: an extract whose postcode is only inside the address line would otherwise compare no
+    postcode at all, and its line key would disagree with the same house written with the
+    postcode in its own column.
+    """
+    if address is None or (isinstance(address, float) and address != address):
+        return None, None
+    text = str(address)
+    found = _UK_IN_TEXT.search(text)
+    if found is None:
+        found = _TRAILING_DIGITS.search(text)
+        if found is None:
+            return text, None
+        code = found.group(1)
+    else:
+        code = f"{found.group(1)} {found.group(2)}".upper()
+    rest = (text[:found.start()] + " " + text[found.end():]).strip(" ,")
+    normalised = normalise_address(rest)
+    house = _house(normalised) if normalised else None
+    if house is None or not house[1]:
+        return text, None
+    return rest, code
 
 
 def address_key(address: object, postcode: str | None) -> str | None:

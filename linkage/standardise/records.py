@@ -13,7 +13,7 @@ from typing import Any, Final
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
-from linkage.standardise.addresses import address_key, address_line_key
+from linkage.standardise.addresses import address_key, address_line_key, split_postcode
 from linkage.standardise.names import (
     canonical_forms,
     canonical_name,
@@ -167,7 +167,16 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
     out["dob_is_jan1"] = (dob.str[5:] == "01-01").fillna(False).astype(bool)
     out["sex"] = _per_distinct(frame["sex"], clean_sex)
 
-    postcodes = _per_distinct(frame["postcode"], clean_postcode)
+    # A postcode only inside the address line is taken from it (``split_postcode``), and the
+    # line's keys are made without it, as if it had come in its own column.
+    missing = (frame["postcode"].isna()
+               | (frame["postcode"].astype("string").str.strip() == "").fillna(True)).astype(bool)
+    split = _per_distinct(frame["address"].where(missing), split_postcode)
+    from_text = split.map(lambda s: s[1], na_action="ignore")
+    postcode_column = frame["postcode"].where(~missing | from_text.isna(), from_text)
+    address = frame["address"].where(~missing | from_text.isna(),
+                                     split.map(lambda s: s[0], na_action="ignore"))
+    postcodes = _per_distinct(postcode_column, clean_postcode)
     out["postcode"] = postcodes.map(lambda p: p.value if p else None, na_action="ignore")
     out["postcode_district"] = postcodes.map(
         lambda p: p.district if p else None, na_action="ignore"
@@ -175,9 +184,9 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
     out["postcode_sector"] = postcodes.map(lambda p: p.sector if p else None, na_action="ignore")
     out["address_key"] = [
         address_key(a, p) if isinstance(p, str) else None
-        for a, p in zip(frame["address"].tolist(), out["postcode"].tolist(), strict=True)
+        for a, p in zip(address.tolist(), out["postcode"].tolist(), strict=True)
     ]
-    out["address_line_key"] = _per_distinct(frame["address"], address_line_key)
+    out["address_line_key"] = _per_distinct(address, address_line_key)
     adopted = _column(frame, "attributes").map(is_adoption_marked).astype(bool)
     out["former_upn"] = [_former_upn(v, a) for v, a in
                          zip(_column(frame, "former_upn").tolist(), adopted.tolist(), strict=True)]
@@ -220,6 +229,11 @@ def standardise_record(record: dict[str, Any]) -> dict[str, Any]:
     family = normalise_name(family_raw) if family_raw is not None else None
     dob = _text(record.get("dob"))
     postcode_raw = _text(record.get("postcode"))
+    address = record.get("address")
+    if postcode_raw is None or not postcode_raw.strip():
+        rest, from_text = split_postcode(address)
+        if from_text is not None:
+            postcode_raw, address = from_text, rest
     postcode = clean_postcode(postcode_raw) if postcode_raw is not None else None
     sex_raw = _text(record.get("sex"))
     year = dob[:4] if dob else None
@@ -251,8 +265,8 @@ def standardise_record(record: dict[str, Any]) -> dict[str, Any]:
         "postcode": postcode.value if postcode else None,
         "postcode_district": postcode.district if postcode else None,
         "postcode_sector": postcode.sector if postcode else None,
-        "address_key": address_key(record.get("address"), postcode.value) if postcode else None,
-        "address_line_key": address_line_key(record.get("address")),
+        "address_key": address_key(address, postcode.value) if postcode else None,
+        "address_line_key": address_line_key(address),
         "former_upn": _former_upn(_text(record.get("former_upn")),
                                   is_adoption_marked(record.get("attributes"))),
         "former_family_name": normalise_name(_text(record.get("former_family_name")))

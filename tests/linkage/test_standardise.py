@@ -2,7 +2,7 @@
 
 import pytest
 
-from linkage.standardise.addresses import address_key, address_line_key
+from linkage.standardise.addresses import address_key, address_line_key, split_postcode
 from linkage.standardise.dates import parse_date
 from linkage.standardise.names import (
     canonical_name,
@@ -145,6 +145,24 @@ def test_address_key_uses_house_number_and_postcode() -> None:
     assert address_key("12 High St", None) is None
 
 
+def test_a_postcode_inside_the_address_line_is_taken_out_of_it() -> None:
+    # What it solves: a letter's or a case note's address, postcode at the end of the line.
+    assert split_postcode("12 High St, Taunton TA1 2AB") == ("12 High St, Taunton", "TA1 2AB")
+    assert split_postcode("12 high st taunton ta12ab")[1] == "TA1 2AB"
+    assert split_postcode("7 Hunter Place, Griffith 2680") == ("7 Hunter Place, Griffith", "2680")
+    # And the same house reads alike whichever way the postcode came.
+    rest, code = split_postcode("Flat 3, 12 High Street, Taunton TA1 2AB")
+    assert address_key(rest, code) == address_key("Flat 3, 12 High Street, Taunton", "TA1 2AB")
+
+
+def test_a_number_that_is_not_a_postcode_is_left_in_the_line() -> None:
+    # What it must not do: read a house number, or a line with no house before it, as a postcode.
+    assert split_postcode("2680") == ("2680", None)
+    assert split_postcode("12 High Street") == ("12 High Street", None)
+    assert split_postcode("Unit 4, Mill Lane, 123") == ("Unit 4, Mill Lane, 123", None)
+    assert split_postcode(None) == (None, None)
+
+
 def test_address_line_key_names_the_house_without_a_postcode() -> None:
     # Case, punctuation and abbreviations do not make two houses of one.
     assert address_line_key("56 Wells Lane, Avonleigh") == address_line_key("56 wells ln avonleigh")
@@ -155,3 +173,27 @@ def test_address_line_key_names_the_house_without_a_postcode() -> None:
     # A bare number could be any house numbered 12.
     assert address_line_key("12") is None
     assert address_line_key(None) is None
+
+
+def test_a_record_whose_postcode_is_only_in_its_address_gets_the_same_keys_both_ways() -> None:
+    """Batch and real time read the postcode out of the line alike, and a postcode column, when
+    there is one, wins over whatever the line says."""
+    import pandas as pd
+
+    from linkage.standardise.records import standardise_record, standardise_records
+
+    base = {"source": "s", "record_id": "1", "agency": "health", "nhs_number": None, "upn": None,
+            "local_id": None, "middle_names": None, "given_name": "Amy",
+            "family_name": "Hart", "dob": "2015-03-02", "sex": "F"}
+    in_text = {**base, "postcode": None, "address": "12 High St, Taunton TA1 2AB"}
+    in_column = {**base, "record_id": "2", "postcode": "TA1 2AB", "address": "12 High St, Taunton"}
+    column_wins = {**base, "record_id": "3", "postcode": "TA2 9ZZ",
+                   "address": "12 High St, Taunton TA1 2AB"}
+    one = standardise_record(in_text)
+    two = standardise_record(in_column)
+    for key in ("postcode", "postcode_sector", "address_key", "address_line_key"):
+        assert one[key] == two[key], key
+    assert standardise_record(column_wins)["postcode"] == "TA2 9ZZ"
+    frame = standardise_records(pd.DataFrame([in_text, in_column, column_wins]))
+    assert frame["postcode"].tolist() == ["TA1 2AB", "TA1 2AB", "TA2 9ZZ"]
+    assert frame["address_key"].iloc[0] == one["address_key"]
