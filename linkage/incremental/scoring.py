@@ -44,7 +44,12 @@ from splink.internals.term_frequencies import (
 from splink.internals.vertically_concatenate import enqueue_df_concat, enqueue_df_concat_with_tf
 
 from linkage.incremental.delta import DELTA_TABLE, STABLE_TABLE, RecordDelta, record_delta
-from linkage.model.blocking import BOUNDED_RULES, LARGEST_BLOCK, bounded_blocking_rules
+from linkage.model.blocking import (
+    BOUNDED_RULES,
+    LARGEST_BLOCK,
+    SPARSE_RULES,
+    bounded_blocking_rules,
+)
 
 __all__ = [
     "PAIR_SCORES",
@@ -115,7 +120,8 @@ def scoring_structure(model: dict[str, Any], largest_block: int = LARGEST_BLOCK)
     ]
     # The bound on large blocks decides which pairs are blocked as much as the rules do.
     rules.append(json.dumps({"largest_block": largest_block,
-                             "bounded": [[r.keys, r.second_keys] for r in BOUNDED_RULES]}))
+                             "bounded": [[r.keys, r.second_keys] for r in BOUNDED_RULES],
+                             "sparse": [[r.keys, r.largest] for r in SPARSE_RULES]}))
     structure = _Structure(str(model.get("link_type")), rules, comparisons)
     text = json.dumps(structure.__dict__, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -103,3 +103,59 @@ def test_a_new_bound_makes_the_next_run_score_every_pair(population: Path, tmp_p
     assert isinstance(scoring, dict)
     assert scoring["mode"] == "full"
     assert "blocking rules changed" in scoring["reason"]
+
+
+def _blocked(con: duckdb.DuckDBPyConnection, left: str, right: str) -> bool:
+    """Whether any rule, as a run generates pairs, pairs these two records (NULL never agrees)."""
+    from linkage.model.blocking import effective_keys
+
+    for keys in effective_keys(list(PREDICTION_KEYS)):
+        condition = " AND ".join(f"l.{k} = r.{k}" for k in keys)
+        if con.execute(f"SELECT count(*) FROM record_features l, record_features r "
+                       f"WHERE l.unique_id = ? AND r.unique_id = ? AND {condition}",
+                       [left, right]).fetchone()[0]:
+            return True
+    return False
+
+
+def _features(rows: list[tuple[str, str, str, str, str]]) -> duckdb.DuckDBPyConnection:
+    columns = sorted({k for keys in PREDICTION_KEYS for k in keys})
+    con = duckdb.connect()
+    con.execute("CREATE TABLE record_features (idx INTEGER, unique_id VARCHAR, "
+                + ", ".join(f"{c} VARCHAR" for c in columns) + ")")
+    for i, (uid, given, family, dob, postcode) in enumerate(rows):
+        values = {c: None for c in columns} | {
+            "given_name_canonical": given, "given_name_metaphone": given,
+            "family_name_metaphone": family, "dob": dob, "dob_year": dob[:4],
+            "postcode": postcode, "postcode_district": postcode.split()[0]}
+        con.execute("INSERT INTO record_features VALUES (?, ?, "
+                    + ", ".join("?" for _ in columns) + ")",
+                    [i, uid, *(values[c] for c in columns)])
+    return con
+
+
+def test_a_copy_mistyped_in_every_name_and_postcode_is_compared_where_dates_are_sparse() -> None:
+    """What the sparse date rule solves: two copies that share only their date of birth (FEBRL's
+    heavily corrupted duplicates) are compared when few records hold that date."""
+    from linkage.model.blocking import add_block_bounds
+
+    con = _features([("a", "ZOE", "HART", "1990-04-02", "TA1 2AB"),
+                     ("b", "ZOY", "HERT", "1990-04-02", "TA9 7XY"),
+                     ("c", "SAM", "LOWE", "1971-10-30", "TA1 2AB")])
+    add_block_bounds(con)
+    assert _blocked(con, "a", "b")
+    assert not _blocked(con, "a", "c")
+
+
+def test_the_sparse_date_rule_adds_nothing_where_a_date_is_common() -> None:
+    """What it must not do: pair every record of a crowded date (a large population), where the
+    rule would add hundreds of comparisons per record; there the model's rules decide alone."""
+    from linkage.model.blocking import SPARSE_RULES, add_block_bounds
+
+    crowd = SPARSE_RULES[0].largest or 0
+    rows = [("a", "ZOE", "HART", "2015-04-02", "TA1 2AB"), ("b", "ZOY", "HERT", "2015-04-02",
+                                                              "TA9 7XY")]
+    rows += [(f"x{i}", f"N{i}", f"F{i}", "2015-04-02", f"LS{i} 1AA") for i in range(crowd - 1)]
+    con = _features(rows)
+    add_block_bounds(con)
+    assert not _blocked(con, "a", "b")
