@@ -48,6 +48,7 @@ from linkage.model.blocking import (
     BOUNDED_RULES,
     LARGEST_BLOCK,
     SPARSE_RULES,
+    SWAPPED_NAMES_RULE,
     bounded_blocking_rules,
 )
 
@@ -121,7 +122,8 @@ def scoring_structure(model: dict[str, Any], largest_block: int = LARGEST_BLOCK)
     # The bound on large blocks decides which pairs are blocked as much as the rules do.
     rules.append(json.dumps({"largest_block": largest_block,
                              "bounded": [[r.keys, r.second_keys] for r in BOUNDED_RULES],
-                             "sparse": [[r.keys, r.largest] for r in SPARSE_RULES]}))
+                             "sparse": [[r.keys, r.largest] for r in SPARSE_RULES],
+                             "swapped": SWAPPED_NAMES_RULE}))
     structure = _Structure(str(model.get("link_type")), rules, comparisons)
     text = json.dumps(structure.__dict__, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

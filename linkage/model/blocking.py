@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 from splink import block_on
+from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking import BlockingRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
@@ -31,6 +32,7 @@ __all__ = [
     "LARGEST_BLOCK",
     "PREDICTION_KEYS",
     "SPARSE_RULES",
+    "SWAPPED_NAMES_RULE",
     "BoundedRule",
     "add_block_bounds",
     "bounded_blocking_rules",
@@ -115,6 +117,12 @@ SPARSE_RULES: tuple[BoundedRule, ...] = (
     BoundedRule(("dob",), (), largest=30),
 )
 
+#: Given and family names recorded the wrong way round: no rule keyed on one name can meet such a
+#: pair, though the name comparisons score it as both names agreeing. It joins one column to the
+#: other, so it is not a key rule; its blocks are as small as the names'. FEBRL3: 102 of the true
+#: pairs no other rule compared, for 272 pairs in all. Added at run time like ``SPARSE_RULES``.
+SWAPPED_NAMES_RULE = "l.given_name = r.family_name AND l.family_name = r.given_name"
+
 
 def effective_keys(keys: list[tuple[str, ...]], bounded: bool = True) -> list[tuple[str, ...]]:
     """The rules as pairs are generated: each bounded rule replaced by its split."""
@@ -143,6 +151,7 @@ def bounded_blocking_rules(rules: list[BlockingRule]) -> list[BlockingRule]:
     dialect = rules[0]._sql_dialect_str if rules else "duckdb"
     out.extend(block_on(*keys).get_blocking_rule(dialect)
                for sparse in SPARSE_RULES for keys in sparse.split_keys())
+    out.append(CustomRule(SWAPPED_NAMES_RULE).get_blocking_rule(dialect))
     return BlockingRule._add_preceding_rules_to_each_blocking_rule(out)
 
 
@@ -166,6 +175,7 @@ def bounded_model(model: dict[str, Any]) -> dict[str, Any]:
             rules.append({**rule, "blocking_rule": split} if isinstance(rule, dict) else split)
     rules.extend(block_on(*keys).get_blocking_rule("duckdb").blocking_rule_sql
                  for sparse in SPARSE_RULES for keys in sparse.split_keys())
+    rules.append(SWAPPED_NAMES_RULE)
     return {**model, "blocking_rules_to_generate_predictions": rules}
 
 

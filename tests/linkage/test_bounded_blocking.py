@@ -106,27 +106,31 @@ def test_a_new_bound_makes_the_next_run_score_every_pair(population: Path, tmp_p
 
 
 def _blocked(con: duckdb.DuckDBPyConnection, left: str, right: str) -> bool:
-    """Whether any rule, as a run generates pairs, pairs these two records (NULL never agrees)."""
-    from linkage.model.blocking import effective_keys
+    """Whether the rules a run generates pairs with (the model's, bounded, and the run's own)
+    pair these two records (NULL never agrees)."""
+    from splink import block_on
 
-    for keys in effective_keys(list(PREDICTION_KEYS)):
-        condition = " AND ".join(f"l.{k} = r.{k}" for k in keys)
+    from linkage.model.blocking import bounded_blocking_rules
+
+    rules = bounded_blocking_rules([block_on(*keys).get_blocking_rule("duckdb")
+                                    for keys in PREDICTION_KEYS])
+    for rule in rules:
         if con.execute(f"SELECT count(*) FROM record_features l, record_features r "
-                       f"WHERE l.unique_id = ? AND r.unique_id = ? AND {condition}",
-                       [left, right]).fetchone()[0]:
+                       f"WHERE l.unique_id = ? AND r.unique_id = ? "
+                       f"AND ({rule.blocking_rule_sql})", [left, right]).fetchone()[0]:
             return True
     return False
 
 
 def _features(rows: list[tuple[str, str, str, str, str]]) -> duckdb.DuckDBPyConnection:
-    columns = sorted({k for keys in PREDICTION_KEYS for k in keys})
+    columns = sorted({k for keys in PREDICTION_KEYS for k in keys} | {"given_name", "family_name"})
     con = duckdb.connect()
     con.execute("CREATE TABLE record_features (idx INTEGER, unique_id VARCHAR, "
                 + ", ".join(f"{c} VARCHAR" for c in columns) + ")")
     for i, (uid, given, family, dob, postcode) in enumerate(rows):
         values = {c: None for c in columns} | {
-            "given_name_canonical": given, "given_name_metaphone": given,
-            "family_name_metaphone": family, "dob": dob, "dob_year": dob[:4],
+            "given_name": given, "given_name_canonical": given, "given_name_metaphone": given,
+            "family_name": family, "family_name_metaphone": family, "dob": dob, "dob_year": dob[:4],
             "postcode": postcode, "postcode_district": postcode.split()[0]}
         con.execute("INSERT INTO record_features VALUES (?, ?, "
                     + ", ".join("?" for _ in columns) + ")",
@@ -159,3 +163,18 @@ def test_the_sparse_date_rule_adds_nothing_where_a_date_is_common() -> None:
     con = _features(rows)
     add_block_bounds(con)
     assert not _blocked(con, "a", "b")
+
+
+def test_names_typed_into_each_others_boxes_are_compared() -> None:
+    """No rule keyed on one name meets a swapped pair; the swapped-names rule does, and only it:
+    one name moved across (a different person's surname as a given name) is not a swap."""
+    from linkage.model.blocking import add_block_bounds
+
+    rows = [("a", "SARA", "NIKAKIS", "2012-01-05", "TA1 2AB"),
+            ("b", "NIKAKIS", "SARA", "2012-05-01", "LS6 2AB"),
+            ("c", "NIKAKIS", "JONES", "2012-05-01", "LS6 2AB")]
+    rows += [(f"x{i}", f"N{i}", f"F{i}", "2012-05-01", f"M{i} 1AA") for i in range(30)]
+    con = _features(rows)
+    add_block_bounds(con)
+    assert _blocked(con, "a", "b")
+    assert not _blocked(con, "a", "c")
