@@ -168,6 +168,15 @@ class MatchIndex:
                 "FROM record_features f JOIN record_links l USING (unique_id) "
                 "JOIN source_records s USING (unique_id) ORDER BY f.unique_id"
             ).to_arrow_table()
+        return cls.from_arrow(table, model)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, model: ScoringModel,
+                   term_frequencies: dict[str, dict[Any, float]] | None = None) -> MatchIndex:
+        """An index of ``table``'s records (``unique_id``, ``person_id``, the feature columns
+        and ``restriction``), scored by ``model``: what ``load`` reads from a linked index, or
+        a handful of records a test lays out (with a population's ``term_frequencies``, since
+        a few records' own would make every name common)."""
         columns: dict[str, list[Any]] = {}
         coded: dict[str, _Coded] = {}
         for name in MATCH_COLUMNS + FACT_ONLY_COLUMNS:
@@ -182,6 +191,15 @@ class MatchIndex:
         restrictions = _coded(table.column("restriction")).values
         del table
         pa.default_memory_pool().release_unused()  # hand the Arrow copy's pages back
+        if term_frequencies is None:
+            term_frequencies = cls._term_frequencies(model, coded)
+        rules = [_rule_table(columns_of_rule, coded) for columns_of_rule in model.blocking_rules]
+        return cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
+                   {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)
+
+    @staticmethod
+    def _term_frequencies(model: ScoringModel, coded: dict[str, _Coded]
+                          ) -> dict[str, dict[Any, float]]:
         term_frequencies = {}
         for name in model.tf_columns:
             # Splink's term frequency: a value's share of the records where the column is not NULL.
@@ -190,6 +208,4 @@ class MatchIndex:
             total = int(counts.sum())
             term_frequencies[name] = {value: float(counts[code]) / total
                                       for value, code in coded[name].code_of.items()}
-        rules = [_rule_table(columns_of_rule, coded) for columns_of_rule in model.blocking_rules]
-        return cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
-                   {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)
+        return term_frequencies

@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from linkage.model.comparisons import DobLevel, GivenNameLevel
-from linkage.persons.clustering import ClusteringRules, _named_for
+from linkage.persons.clustering import ClusteringRules, fits_two_people
 from linkage.persons.constraints import RecordFacts, pair_conflict, record_facts
 from linkage.persons.grades import Grade, grade_for
+from linkage.pipeline import KEEP_EDGES_ABOVE
 from linkage.realtime.index import MatchIndex
-from linkage.realtime.levels import GAMMA_FUNCTIONS
+from linkage.realtime.levels import GAMMA_FUNCTIONS, personal_evidence
 from linkage.standardise.records import standardise_record
 from stores.database import StoreLocation
 
@@ -54,6 +55,17 @@ _SAME_GIVEN_NAME = frozenset({GivenNameLevel.EXACT, GivenNameLevel.NICKNAME})
 
 #: The batch run's margin for "fits two people about equally well" (one constant, not a copy).
 AMBIGUITY_MARGIN_BITS = ClusteringRules().ambiguity_margin_bits
+#: The batch run's link threshold: a pair below it never joins the query to a person.
+LINK_THRESHOLD = ClusteringRules().link_threshold
+#: Below the usual floor, a candidate agreeing on the child herself is still shown (as
+#: "possible"): a parent's school-contact record without a date of birth, filed at the home she
+#: has since left, scores low against her own health record, and is still hers. The link run
+#: keeps pairs as evidence from the same probability.
+_KEPT_AS_EVIDENCE = KEEP_EDGES_ABOVE
+#: The constraint name of a person with an identity marker found without a shared identifier.
+RESTRICTED = "restricted-record"
+#: Index records whose constraint facts are kept between queries (a few hundred bytes each).
+_FACTS_KEPT = 200_000
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,10 @@ class Candidate:
     constraint: str | None = None
     #: Other candidates the query fits about as well, who cannot be this person (twins).
     ambiguous_with: tuple[str, ...] = ()
+    #: Does the best pair agree on something personal to one child (an identifier, the given
+    #: name, a close date of birth)? Without it a link run never links the pair: a surname and
+    #: an address are a household's, so the candidate may be the query's mother or brother.
+    personal_evidence: bool = True
 
 
 @dataclass
@@ -90,10 +106,53 @@ class _Scored:
     shares_identifier: bool
     constraint: str | None = None
     rivals: tuple[str, ...] = ()
+    personal_evidence: bool = True
+    #: The query fits two people who cannot be one: the link run would hold it, link it to none.
+    held: bool = False
 
     @property
     def probability(self) -> float:
-        return 2.0**self.weight / (1.0 + 2.0**self.weight) if self.weight < 1000 else 1.0
+        return _probability(self.weight)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """The query and one index record, scored."""
+
+    row: int
+    weight: float
+    parts: list[FieldWeight]
+    gammas: dict[str, int]
+    personal_evidence: bool
+
+
+def _probability(weight: float) -> float:
+    return 2.0**weight / (1.0 + 2.0**weight) if weight < 1000 else 1.0
+
+
+def _conflict(left: list[RecordFacts], right: list[RecordFacts]) -> str | None:
+    """The hard constraint between any record of one group and any of the other, as a link
+    run checks two clusters before joining them. A group's records carry one NHS number, save
+    one the run found keyed onto this child from a sibling and set aside: where the two groups
+    share a number, a record with another is read as the run read it, without it."""
+    shared = {f.nhs_number for f in left if f.nhs_number} & {
+        f.nhs_number for f in right if f.nhs_number}
+    for a in left:
+        if shared and a.nhs_number and a.nhs_number not in shared:
+            a = replace(a, nhs_number=None)
+        for b in right:
+            if shared and b.nhs_number and b.nhs_number not in shared:
+                b = replace(b, nhs_number=None)
+            if (reason := pair_conflict(a, b)) is not None:
+                return reason
+    return None
+
+
+def _rank(candidate: _Scored) -> tuple[bool, bool, float, str]:
+    """Constrained last, then those without personal evidence, then by weight. A restricted
+    record is no fact against the pair (only a cap on the grade), so it ranks by its score."""
+    kept_apart = candidate.constraint is not None and candidate.constraint != RESTRICTED
+    return (kept_apart, not candidate.personal_evidence, -candidate.weight, candidate.person)
 
 
 def _one_certain_by_identifier(candidates: list[Candidate]) -> list[Candidate]:
@@ -113,6 +172,7 @@ def _one_certain_by_identifier(candidates: list[Candidate]) -> list[Candidate]:
 class Matcher:
     def __init__(self, index: MatchIndex) -> None:
         self.index = index
+        self._facts: dict[int, RecordFacts] = {}
 
     @classmethod
     def load(cls, db_path: Path | str | StoreLocation) -> Matcher:
@@ -165,13 +225,17 @@ class Matcher:
         (the consistency check matches a record against the index without it)."""
         query = self.standardise(record)
         facts = record_facts(query)
-        scored = self._best_per_person(query, exclude_rows)
-        shortlist = [c for c in scored if c.probability >= min_probability or c.shares_identifier]
+        pairs = [p for p in self._scored_pairs(query) if p.row not in exclude_rows]
+        scored = self._best_per_person(pairs)
+        shortlist = [c for c in scored if c.probability >= min_probability or c.shares_identifier
+                     or (c.personal_evidence and c.probability >= _KEPT_AS_EVIDENCE)]
         for candidate in shortlist:
             candidate.constraint = self.constraint(facts, candidate)
-        self._mark_ambiguous(facts, shortlist)
-        # A candidate a hard fact keeps apart ranks below every one no fact does.
-        shortlist.sort(key=lambda c: (c.constraint is not None, -c.weight, c.person))
+        self._join_strongest_first(facts, shortlist)
+        self._mark_ambiguous(facts, pairs, shortlist)
+        # A candidate a hard fact keeps apart ranks below every one no fact does, and one
+        # sharing only what a household shares below every one agreeing on the child herself.
+        shortlist.sort(key=_rank)
         chosen = shortlist[:top]
         named = {c.person for c in chosen}
         # Both of two people the query fits are returned, whatever ``top`` says.
@@ -179,21 +243,44 @@ class Matcher:
                    if c.person not in named and any(r in named for r in c.rivals)]
         return _one_certain_by_identifier([self._candidate(c) for c in chosen])
 
-    def _best_per_person(self, query: dict[str, Any], exclude_rows: Container[int]
-                         ) -> list[_Scored]:
-        best: dict[str, _Scored] = {}
+    def _scored_pairs(self, query: dict[str, Any]) -> list[_Pair]:
+        """Every index record a link run would compare the query with: its weight, levels and
+        whether the pair is evidence about one child (``personal_evidence``)."""
+        found = []
         for row, weight, parts in self.scored_candidates(query):
-            if row in exclude_rows:
-                continue
-            person = self.index.person_ids[row]
-            if person not in best or weight > best[person].weight:
-                gammas = {p.comparison: p.gamma for p in parts}
-                shares = gammas.get("nhs_number") == 1 or gammas.get("upn") == 1
-                best[person] = _Scored(person, weight, row, parts, shares)
-        return sorted(best.values(), key=lambda c: (-c.weight, c.person))
+            gammas = {p.comparison: p.gamma for p in parts}
+            found.append(_Pair(row, weight, parts, gammas,
+                               personal_evidence(gammas, query, self.index.features(row))))
+        return found
+
+    def _best_per_person(self, pairs: list[_Pair]) -> list[_Scored]:
+        """Each candidate person by their best record: the best with personal evidence when
+        one has it (the link run links through no other pair)."""
+        best: dict[str, _Pair] = {}
+        for pair in pairs:
+            person = self.index.person_ids[pair.row]
+            held = best.get(person)
+            if held is None or (pair.personal_evidence, pair.weight) > (
+                    held.personal_evidence, held.weight):
+                best[person] = pair
+        scored = [_Scored(person, p.weight, p.row, p.parts,
+                          p.gammas.get("nhs_number") == 1 or p.gammas.get("upn") == 1,
+                          personal_evidence=p.personal_evidence)
+                  for person, p in best.items()]
+        return sorted(scored, key=lambda c: (-c.weight, c.person))
 
     def record_facts(self, row: int) -> RecordFacts:
-        return record_facts(self.index.features(row))
+        """One index record's constraint facts, kept once read: a person's records are read for
+        every query that finds them (a common name at a large school, a family's twins)."""
+        facts = self._facts.get(row)
+        if facts is None:
+            if len(self._facts) >= _FACTS_KEPT:
+                self._facts.clear()
+            facts = self._facts[row] = record_facts(self.index.features(row))
+        return facts
+
+    def person_facts(self, row: int) -> list[RecordFacts]:
+        return [self.record_facts(r) for r in self.index.rows_of_person(row).tolist()]
 
     def constraint(self, query: RecordFacts, candidate: _Scored) -> str | None:
         """The hard constraint between the query and any of the candidate person's records.
@@ -202,38 +289,52 @@ class Matcher:
         from a sibling and set aside: when the query's number is the person's, a record with
         another number is read as the run read it, without it."""
         rows = self.index.rows_of_person(candidate.row).tolist()
-        records = [self.record_facts(r) for r in rows]
-        numbers = {f.nhs_number for f in records if f.nhs_number}
-        for facts in records:
-            if query.nhs_number in numbers and facts.nhs_number != query.nhs_number:
-                facts = replace(facts, nhs_number=None)
-            if (reason := pair_conflict(query, facts)) is not None:
-                return reason
+        if (reason := _conflict([query], self.person_facts(candidate.row))) is not None:
+            return reason
         markers = {self.index.restrictions[r] for r in rows} & IDENTITY_MARKERS
         if markers and not candidate.shares_identifier:
-            return "restricted-record"
+            return RESTRICTED
         return None
 
-    def _mark_ambiguous(self, query: RecordFacts, shortlist: list[_Scored]) -> None:
-        """The batch run's ambiguity rule, for a query: its best candidate and another within the
-        margin who cannot be one person (a hard constraint between any of their records: the
-        father's school-contact record has no date of birth, his police record has), unless the
-        query names the best one exactly (Harry, not Harvey, of twins Harry and Harvey)."""
-        free = [c for c in shortlist if c.constraint is None]
-        if len(free) < 2:
-            return
-        best = free[0]
-        best_facts = self.record_facts(best.row)
-        best_records = [self.record_facts(r) for r in self.index.rows_of_person(best.row).tolist()]
-        for other in free[1:]:
-            if best.weight - other.weight >= AMBIGUITY_MARGIN_BITS:
-                break
-            if _named_for(query, best_facts, self.record_facts(other.row)):
+    def _join_strongest_first(self, query: RecordFacts, shortlist: list[_Scored]) -> None:
+        """The link run's clustering, for one query: pairs are taken strongest first, the query
+        joins the first person it may, and from then on it is that person, so a later
+        candidate a hard constraint keeps apart from the joined records is kept apart from the
+        query too (Billy, linked to William's person through a shared surname and address, is
+        not also certain for the other Billy, whose NHS number differs from William's)."""
+        joined: list[RecordFacts] | None = None
+        for candidate in sorted(shortlist, key=lambda c: (-c.weight, c.person)):
+            if candidate.constraint is not None:
                 continue
-            others = [self.record_facts(r) for r in self.index.rows_of_person(other.row).tolist()]
-            if any(pair_conflict(a, b) is not None for a in best_records for b in others):
-                best.rivals += (other.person,)
-                other.rivals += (best.person,)
+            records = self.person_facts(candidate.row)
+            if joined is not None and (reason := _conflict(joined, records)) is not None:
+                candidate.constraint = reason
+                continue
+            if candidate.probability >= LINK_THRESHOLD and candidate.personal_evidence:
+                joined = [query, *records] if joined is None else [*joined, *records]
+
+    def _mark_ambiguous(self, query: RecordFacts, pairs: list[_Pair],
+                        shortlist: list[_Scored]) -> None:
+        """The link run's ambiguity rule (``fits_two_people``), on the query's linkable pairs as
+        the run reads a record's: its best pair and another within the margin whose records
+        cannot be one person, unless the query names the best exactly. Such a query is held
+        by the run, linked to nobody; here every candidate is at best "possible", and the two
+        it fits are each marked with the other."""
+        linkable = sorted((p for p in pairs
+                           if p.personal_evidence and _probability(p.weight) >= LINK_THRESHOLD),
+                          key=lambda p: (-p.weight, p.row))
+        ranked = [(p.weight, self.record_facts(p.row)) for p in linkable]
+        position = fits_two_people(query, ranked, AMBIGUITY_MARGIN_BITS)
+        if position is None:
+            return
+        best = self.index.person_ids[linkable[0].row]
+        rival = self.index.person_ids[linkable[position].row]
+        for candidate in shortlist:
+            candidate.held = True
+            if candidate.person == rival:
+                candidate.rivals += (best,)
+            elif candidate.person == best or candidate.constraint is None:
+                candidate.rivals += (rival,)
 
     def _candidate(self, scored: _Scored) -> Candidate:
         gammas = {p.comparison: p.gamma for p in scored.parts}
@@ -245,8 +346,9 @@ class Matcher:
         if grade == "certain" and not certain_by_id and not (
                 gammas.get("given_name") in _SAME_GIVEN_NAME and gammas.get("dob") == DobLevel.EXACT):
             grade = "probable"
-        if scored.constraint is not None or scored.rivals:
+        if (scored.constraint is not None or scored.rivals or scored.held
+                or not scored.personal_evidence):
             grade = "possible"
         return Candidate(scored.person, scored.probability, scored.weight, grade,
                          self.index.unique_ids[scored.row], tuple(scored.parts),
-                         scored.constraint, scored.rivals)
+                         scored.constraint, scored.rivals, scored.personal_evidence)
