@@ -24,6 +24,7 @@ mistyped day apart; those are "probable" at best.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import math
 from collections.abc import Container
@@ -181,10 +182,13 @@ class Matcher:
         sight: the index is millions of long-lived Python objects, and a full collection that
         walks them all (one falls due every few hundred queries) stalls the query that
         triggers it by tens of milliseconds at a million records. They live as long as the
-        process serves queries, so nothing is lost by never scanning them."""
+        process serves queries, so nothing is lost by never scanning them. (They are handed
+        back at exit, where bindings such as DuckDB's check that what they made was freed.)"""
         matcher = cls(MatchIndex.load(db_path))
         gc.collect()
         gc.freeze()
+        atexit.unregister(gc.unfreeze)
+        atexit.register(gc.unfreeze)
         return matcher
 
     def standardise(self, record: dict[str, Any]) -> dict[str, Any]:
