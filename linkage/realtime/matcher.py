@@ -38,7 +38,7 @@ from linkage.persons.constraints import RecordFacts, pair_conflict, record_facts
 from linkage.persons.grades import Grade, grade_for
 from linkage.pipeline import KEEP_EDGES_ABOVE
 from linkage.realtime.index import MatchIndex
-from linkage.realtime.levels import GAMMA_FUNCTIONS, personal_evidence
+from linkage.realtime.levels import GAMMA_FUNCTIONS, Features, personal_evidence
 from linkage.standardise.records import standardise_record
 from stores.database import StoreLocation
 
@@ -123,9 +123,10 @@ class _Pair:
 
     row: int
     weight: float
-    parts: list[FieldWeight]
-    gammas: dict[str, int]
+    gammas: tuple[int, ...]    # each comparison's level, in the model's order
+    weights: tuple[float, ...]
     personal_evidence: bool
+    shares_identifier: bool
 
 
 def _probability(weight: float) -> float:
@@ -175,6 +176,11 @@ class Matcher:
     def __init__(self, index: MatchIndex) -> None:
         self.index = index
         self._facts: dict[int, RecordFacts] = {}
+        model = index.model
+        self._prior = model.log2_prior_odds
+        self._comparisons = [(c.name, c.levels, GAMMA_FUNCTIONS[c.name])
+                             for c in model.comparisons]
+        self._names = tuple(c.name for c in model.comparisons)
 
     @classmethod
     def load(cls, db_path: Path | str | StoreLocation) -> Matcher:
@@ -202,12 +208,19 @@ class Matcher:
 
     def score(self, left: dict[str, Any], right: dict[str, Any]) -> tuple[float, list[FieldWeight]]:
         """Splink's match weight for one pair of feature records, with each comparison's part."""
-        model, tfs = self.index.model, self.index.term_frequencies
-        total = model.log2_prior_odds
-        parts = []
-        for comparison in model.comparisons:
-            gamma = GAMMA_FUNCTIONS[comparison.name](left, right)
-            level = comparison.levels[gamma]
+        total, gammas, weights = self._weigh(left, right)
+        return total, self._parts(gammas, weights)
+
+    def _weigh(self, left: Features, right: Features
+               ) -> tuple[float, tuple[int, ...], tuple[float, ...]]:
+        """The match weight and each comparison's level and part, as plain numbers: a query
+        scores every candidate record, and only the few shown need their explanation."""
+        tfs = self.index.term_frequencies
+        total = self._prior
+        gammas, weights = [], []
+        for _, levels, function in self._comparisons:
+            gamma = function(left, right)
+            level = levels[gamma]
             weight = level.match_weight
             if level.tf_column is not None:
                 # Splink: the larger of the two sides' frequencies (either when one is unknown),
@@ -219,8 +232,14 @@ class Matcher:
                     weight += level.tf_weight * (level.log2_u_exact
                                                  - math.log2(max(*known, level.tf_minimum_u)))
             total += weight
-            parts.append(FieldWeight(comparison.name, level.label, gamma, weight))
-        return total, parts
+            gammas.append(gamma)
+            weights.append(weight)
+        return total, tuple(gammas), tuple(weights)
+
+    def _parts(self, gammas: tuple[int, ...], weights: tuple[float, ...]) -> list[FieldWeight]:
+        return [FieldWeight(name, levels[gamma].label, gamma, weight)
+                for (name, levels, _), gamma, weight in zip(self._comparisons, gammas, weights,
+                                                             strict=True)]
 
     def scored_candidates(self, query: dict[str, Any]
                           ) -> list[tuple[int, float, list[FieldWeight]]]:
@@ -238,7 +257,7 @@ class Matcher:
         (the consistency check matches a record against the index without it)."""
         query = self.standardise(record)
         facts = record_facts(query)
-        pairs = [p for p in self._scored_pairs(query) if p.row not in exclude_rows]
+        pairs = self._scored_pairs(query, exclude_rows)
         scored = self._best_per_person(pairs)
         shortlist = [c for c in scored if c.probability >= min_probability or c.shares_identifier
                      or (c.personal_evidence and c.probability >= _KEPT_AS_EVIDENCE)]
@@ -256,14 +275,22 @@ class Matcher:
                    if c.person not in named and any(r in named for r in c.rivals)]
         return _one_certain_by_identifier([self._candidate(c) for c in chosen])
 
-    def _scored_pairs(self, query: dict[str, Any]) -> list[_Pair]:
-        """Every index record a link run would compare the query with: its weight, levels and
-        whether the pair is evidence about one child (``personal_evidence``)."""
+    def _scored_pairs(self, query: dict[str, Any], exclude_rows: Container[int]
+                      ) -> list[_Pair]:
+        """Every index record a link run would compare the query with (``scored_candidates``):
+        its weight, levels and whether the pair is evidence about one child
+        (``personal_evidence``)."""
         found = []
-        for row, weight, parts in self.scored_candidates(query):
-            gammas = {p.comparison: p.gamma for p in parts}
-            found.append(_Pair(row, weight, parts, gammas,
-                               personal_evidence(gammas, query, self.index.features(row))))
+        names = self._names
+        for row in self.index.candidates(query).tolist():
+            if row in exclude_rows:
+                continue
+            features = self.index.features(row)
+            weight, levels, weights = self._weigh(query, features)
+            gammas = dict(zip(names, levels, strict=True))
+            found.append(_Pair(row, weight, levels, weights,
+                               personal_evidence(gammas, query, features),
+                               gammas.get("nhs_number") == 1 or gammas.get("upn") == 1))
         return found
 
     def _best_per_person(self, pairs: list[_Pair]) -> list[_Scored]:
@@ -276,9 +303,8 @@ class Matcher:
             if held is None or (pair.personal_evidence, pair.weight) > (
                     held.personal_evidence, held.weight):
                 best[person] = pair
-        scored = [_Scored(person, p.weight, p.row, p.parts,
-                          p.gammas.get("nhs_number") == 1 or p.gammas.get("upn") == 1,
-                          personal_evidence=p.personal_evidence)
+        scored = [_Scored(person, p.weight, p.row, self._parts(p.gammas, p.weights),
+                          p.shares_identifier, personal_evidence=p.personal_evidence)
                   for person, p in best.items()]
         return sorted(scored, key=lambda c: (-c.weight, c.person))
 
