@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from linkage.model.comparisons import DobLevel, GivenNameLevel
-from linkage.persons.clustering import ClusteringRules, fits_two_people
+from linkage.persons.clustering import PARENT_MIN_AGE_YEARS, ClusteringRules, fits_two_people
 from linkage.persons.constraints import RecordFacts, pair_conflict, record_facts
 from linkage.persons.grades import Grade, grade_for
 from linkage.pipeline import KEEP_EDGES_ABOVE
@@ -263,8 +263,12 @@ class Matcher:
                      or (c.personal_evidence and c.probability >= _KEPT_AS_EVIDENCE)]
         for candidate in shortlist:
             candidate.constraint = self.constraint(facts, candidate)
-        self._join_strongest_first(facts, shortlist)
-        self._mark_ambiguous(facts, pairs, shortlist)
+        # A query the run would hold is linked to nobody, so it joins no one either: which of
+        # a mother and her namesake daughter it joined would be a coin toss, and the other
+        # would then be kept apart by a generation the query never gave.
+        if not self._mark_ambiguous(facts, pairs, shortlist):
+            self._join_strongest_first(facts, shortlist)
+        self._mark_held_by_run(shortlist)
         # A candidate a hard fact keeps apart ranks below every one no fact does, and one
         # sharing only what a household shares below every one agreeing on the child herself.
         shortlist.sort(key=_rank)
@@ -328,12 +332,56 @@ class Matcher:
         from a sibling and set aside: when the query's number is the person's, a record with
         another number is read as the run read it, without it."""
         rows = self.index.rows_of_person(candidate.row).tolist()
-        if (reason := _conflict([query], self.person_facts(candidate.row))) is not None:
+        records = self.person_facts(candidate.row)
+        if (reason := _conflict([query], records)) is not None:
             return reason
+        if self._younger_than_own_child(query, rows, records):
+            return "parent-younger-than-child"
         markers = {self.index.restrictions[r] for r in rows} & IDENTITY_MARKERS
         if markers and not candidate.shares_identifier:
             return RESTRICTED
         return None
+
+    def _younger_than_own_child(self, query: RecordFacts, rows: list[int],
+                                records: list[RecordFacts]) -> bool:
+        """The link run's ``parent-younger-than-child`` rule: would the query make this person
+        younger than a child their agency names them parent of (by ``PARENT_MIN_AGE_YEARS``),
+        or older than a named parent? Only a violation the query creates counts, as in the
+        run: a person already recorded beside an implausibly young "father" is not barred."""
+        if not query.dob:
+            return False
+        index = self.index
+        eldest = [index.eldest_child_year[r] for r in rows if r in index.eldest_child_year]
+        youngest = [index.youngest_parent_year[r] for r in rows if r in index.youngest_parent_year]
+        if not eldest and not youngest:
+            return False
+
+        def too_young(years: tuple[int, int] | None) -> bool:
+            if years is None:
+                return False
+            return bool((eldest and years[1] + PARENT_MIN_AGE_YEARS > min(eldest))
+                        or (youngest and max(youngest) + PARENT_MIN_AGE_YEARS > years[0]))
+
+        known = [int(f.dob[:4]) for f in records if f.dob]
+        own = (min(known), max(known)) if known else None
+        year = int(query.dob[:4])
+        merged = (min(own[0], year), max(own[1], year)) if own else (year, year)
+        return too_young(merged) and not too_young(own)
+
+    def _mark_held_by_run(self, shortlist: list[_Scored]) -> None:
+        """A person holding a record the link run held as ambiguous (it fits two people who
+        cannot be one, so the run linked it to neither) is never more than "possible" here,
+        marked with the persons the run held it between: a query scoring certain against that
+        record may be either child."""
+        held = self.index.held
+        if not held:
+            return
+        for candidate in shortlist:
+            between = {p for r in self.index.rows_of_person(candidate.row).tolist()
+                       for p in held.get(r, ())}
+            if between:
+                candidate.held = True
+                candidate.rivals += tuple(sorted(between - {candidate.person}))
 
     def _join_strongest_first(self, query: RecordFacts, shortlist: list[_Scored]) -> None:
         """The link run's clustering, for one query: pairs are taken strongest first, the query
@@ -353,19 +401,19 @@ class Matcher:
                 joined = [query, *records] if joined is None else [*joined, *records]
 
     def _mark_ambiguous(self, query: RecordFacts, pairs: list[_Pair],
-                        shortlist: list[_Scored]) -> None:
+                        shortlist: list[_Scored]) -> bool:
         """The link run's ambiguity rule (``fits_two_people``), on the query's linkable pairs as
         the run reads a record's: its best pair and another within the margin whose records
         cannot be one person, unless the query names the best exactly. Such a query is held
         by the run, linked to nobody; here every candidate is at best "possible", and the two
-        it fits are each marked with the other."""
+        it fits are each marked with the other. True when the query is held."""
         linkable = sorted((p for p in pairs
                            if p.personal_evidence and _probability(p.weight) >= LINK_THRESHOLD),
                           key=lambda p: (-p.weight, p.row))
         ranked = [(p.weight, self.record_facts(p.row)) for p in linkable]
         position = fits_two_people(query, ranked, AMBIGUITY_MARGIN_BITS)
         if position is None:
-            return
+            return False
         best = self.index.person_ids[linkable[0].row]
         rival = self.index.person_ids[linkable[position].row]
         for candidate in shortlist:
@@ -374,6 +422,7 @@ class Matcher:
                 candidate.rivals += (best,)
             elif candidate.person == best or candidate.constraint is None:
                 candidate.rivals += (rival,)
+        return True
 
     def _candidate(self, scored: _Scored) -> Candidate:
         gammas = {p.comparison: p.gamma for p in scored.parts}
