@@ -527,3 +527,73 @@ def test_real_time_holds_a_query_by_the_run_s_own_ambiguity_rule() -> None:
 
     assert realtime.fits_two_people is clustering.fits_two_people
     assert clustering.ClusteringRules().link_threshold == realtime.LINK_THRESHOLD
+
+
+_HOLFORD = {"family_name": "Holford", "sex": "M", "postcode": "TA4 5GS",
+            "address": "117 Shoreditch Road, Tonebridge", "nhs_number": "9134998845"}
+
+
+def test_a_person_named_parent_of_an_older_child_than_the_query_allows_is_kept_apart(
+        matcher: Matcher) -> None:
+    """The 1M Matthew: a social-care record with his NHS number names him father of a child
+    born in 2012; a query for Matthew born 2005 would make him a father at seven, which the
+    link run refuses (``parent-younger-than-child``) whatever identifier the two share. A
+    Matthew born in 1985 is that father, found certain by the number."""
+    laid = _laid_out(matcher, {"father": [{"source": "social_care", "record_id": "s1",
+                                           "given_name": "Matthew", **_HOLFORD}]})
+    row = laid.index.row_of("social_care:s1")
+    assert row is not None
+    laid.index.eldest_child_year[row] = 2012
+    query = {"source": "health", "record_id": "q", "given_name": "Matthew", **_HOLFORD}
+    young = laid.match({**query, "dob": "2005-04-19"})
+    assert young[0].grade == "possible"
+    assert young[0].constraint == "parent-younger-than-child"
+    old = laid.match({**query, "dob": "1985-04-19"})
+    assert old[0].grade == "certain" and old[0].constraint is None
+
+
+def test_a_record_the_run_held_as_ambiguous_is_never_certain_in_real_time(
+        matcher: Matcher) -> None:
+    """The 1M Grace: a social-care record of "Grace" the run held between Grace and her twin
+    Gracie (it fits both, so the run linked it to neither) scores certain against a query for
+    Grace; it is shown as "possible", with the two it was held between. The same record,
+    not held, is certain."""
+    people = {"grace-sc": [{"source": "social_care", "record_id": "s1", "given_name": "Grace",
+                            "family_name": "Murray-Farnton", "dob": "2014-11-03", "sex": "F",
+                            "postcode": "TA3 1TA", "address": "139 Roman Street, Tonebridge"}]}
+    query = {**people["grace-sc"][0], "source": "health", "record_id": "q"}
+    plain = _laid_out(matcher, people)
+    assert plain.match(query)[0].grade == "certain"
+    laid = _laid_out(matcher, people)
+    row = laid.index.row_of("social_care:s1")
+    assert row is not None
+    laid.index.held[row] = ("grace", "gracie")
+    held = laid.match(query)[0]
+    assert held.person_id == "grace-sc" and held.grade == "possible"
+    assert held.ambiguous_with == ("grace", "gracie")
+
+
+def test_the_index_reads_the_runs_holds_and_parents_from_a_linked_index(
+        linked: tuple[Path, Path], matcher: Matcher) -> None:
+    """What the two rules above read comes from the link run's own tables: each held record
+    has only held pairs, none linked, and each parent's eldest-child year is a child's."""
+    index = matcher.index
+    with duckdb.connect(str(linked[1]), read_only=True) as con:
+        outcomes: dict[str, set[str]] = {}
+        for left, right, outcome in con.execute(
+                "SELECT unique_id_l, unique_id_r, outcome FROM person_edges").fetchall():
+            outcomes.setdefault(left, set()).add(outcome)
+            outcomes.setdefault(right, set()).add(outcome)
+        parents = con.execute(
+            "SELECT source || ':' || record_id, source || ':' || related_record_id "
+            "FROM relationships WHERE relationship IN ('mother', 'father', 'parent')").fetchall()
+    assert index.eldest_child_year and parents
+    held = {u for u, mine in outcomes.items()
+            if "held:ambiguous" in mine and not any(o.startswith("linked") for o in mine)}
+    assert {index.unique_ids[r] for r in index.held} == held
+    assert all(len(between) >= 2 for between in index.held.values())
+    years = {index.unique_ids[r]: y for r, y in index.eldest_child_year.items()}
+    for parent, child in parents:
+        dob = index.columns["dob"][index.row_of(child) or 0]
+        if parent in years and dob:
+            assert years[parent] <= int(dob[:4])
