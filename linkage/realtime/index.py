@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,29 @@ def _rule_table(columns: tuple[str, ...], coded: dict[str, _Coded]) -> _RuleTabl
     keys = key[rows]
     order = np.argsort(keys, kind="stable")
     return _RuleTable(columns, radices, keys[order], rows[order])
+
+
+class _Row(Mapping[str, Any]):
+    """A read-only view of one index record's features (see ``MatchIndex.features``)."""
+
+    __slots__ = ("_columns", "_row")
+
+    def __init__(self, columns: dict[str, list[Any]], row: int) -> None:
+        self._columns = columns
+        self._row = row
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[name][self._row]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        column = self._columns.get(name)
+        return default if column is None else column[self._row]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 #: Each record's row in the index (the order ``MatchIndex.load`` reads them in) and person.
@@ -184,8 +208,11 @@ class MatchIndex:
         lo, hi = np.searchsorted(self._person_sorted, [code, code + 1])
         return self._person_order[lo:hi]
 
-    def features(self, row: int) -> dict[str, Any]:
-        return {name: values[row] for name, values in self.columns.items()}
+    def features(self, row: int) -> _Row:
+        """One record's features, read from the columns as they are asked for: a query at a
+        million records scores hundreds of candidates, and copying each one's twenty-odd
+        features into a dictionary first cost as much as scoring it."""
+        return _Row(self.columns, row)
 
     def _key(self, table: _RuleTable, query: dict[str, Any]) -> int | None:
         key = 0

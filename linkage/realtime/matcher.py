@@ -104,7 +104,9 @@ class _Scored:
     person: str
     weight: float
     row: int
-    parts: list[FieldWeight]
+    #: Each comparison's level and part, in the model's order (the explanation, unbuilt).
+    gammas: tuple[int, ...]
+    weights: tuple[float, ...]
     shares_identifier: bool
     constraint: str | None = None
     rivals: tuple[str, ...] = ()
@@ -206,7 +208,7 @@ class Matcher:
             clean.setdefault(name, None)
         return standardise_record(clean)
 
-    def score(self, left: dict[str, Any], right: dict[str, Any]) -> tuple[float, list[FieldWeight]]:
+    def score(self, left: Features, right: Features) -> tuple[float, list[FieldWeight]]:
         """Splink's match weight for one pair of feature records, with each comparison's part."""
         total, gammas, weights = self._weigh(left, right)
         return total, self._parts(gammas, weights)
@@ -307,8 +309,8 @@ class Matcher:
             if held is None or (pair.personal_evidence, pair.weight) > (
                     held.personal_evidence, held.weight):
                 best[person] = pair
-        scored = [_Scored(person, p.weight, p.row, self._parts(p.gammas, p.weights),
-                          p.shares_identifier, personal_evidence=p.personal_evidence)
+        scored = [_Scored(person, p.weight, p.row, p.gammas, p.weights, p.shares_identifier,
+                          personal_evidence=p.personal_evidence)
                   for person, p in best.items()]
         return sorted(scored, key=lambda c: (-c.weight, c.person))
 
@@ -425,7 +427,8 @@ class Matcher:
         return True
 
     def _candidate(self, scored: _Scored) -> Candidate:
-        gammas = {p.comparison: p.gamma for p in scored.parts}
+        parts = self._parts(scored.gammas, scored.weights)
+        gammas = dict(zip(self._names, scored.gammas, strict=True))
         # An identifier lookup always answers, but a given name that flatly disagrees with the
         # number's owner (a mistyped or a sibling's number) is shown, never graded certain.
         certain_by_id = (scored.shares_identifier
@@ -438,5 +441,5 @@ class Matcher:
                 or not scored.personal_evidence):
             grade = "possible"
         return Candidate(scored.person, scored.probability, scored.weight, grade,
-                         self.index.unique_ids[scored.row], tuple(scored.parts),
+                         self.index.unique_ids[scored.row], tuple(parts),
                          scored.constraint, scored.rivals, scored.personal_evidence)

@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def _plain(value: object) -> object:
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return None
     if hasattr(value, "tolist"):
-        return value.tolist()  # type: ignore[union-attr]
+        return value.tolist()
     return value
 
 
@@ -171,8 +171,8 @@ def test_every_level_of_every_comparison_scores_as_splink_scores_it(
     with duckdb.connect(str(linked[1]), read_only=True) as con:
         records = con.sql("SELECT * EXCLUDE (attributes) FROM source_records").df()
     records = records.astype(object).where(records.notna(), None).to_dict("records")
-    lefts: list[dict[str, Any]] = []
-    rights: list[dict[str, Any]] = []
+    lefts: list[Mapping[str, Any]] = []
+    rights: list[Mapping[str, Any]] = []
     with_upn = [r for r in records if r["upn"]]
     with_nhs = [r for r in records if r["nhs_number"]]
     for record in rng.sample(records, 8) + rng.sample(with_upn, 2) + rng.sample(with_nhs, 2):
@@ -358,6 +358,7 @@ def test_a_constrained_candidate_is_possible_named_and_ranked_last(
         numbers = {n for (n,) in con.execute(
             "SELECT DISTINCT nhs_number FROM source_records WHERE nhs_number IS NOT NULL"
         ).fetchall()}
+    assert record is not None
     given, family, dob, sex, postcode, address, person = record
     query = {"record_id": "q", "given_name": given, "family_name": family, "dob": dob,
              "sex": sex, "postcode": postcode, "address": address}
