@@ -10,9 +10,16 @@ run's clustering (``linkage.persons.constraints``) against every record of each 
 and graded on the same bands (``linkage.persons.grades``). A twin whose own records are missing
 from the index scores high against her sister, but her own NHS number, or her name on the same
 agency's record, says she is someone else: such a candidate is only ever "possible", with the
-constraint named, and ranks below every candidate no constraint keeps apart. A query that fits
-two people who cannot be one (the batch run's "held: ambiguous") returns both, each marked with
-the other and neither better than "possible".
+constraint named, and ranks below every candidate no constraint keeps apart. The run's other
+rules are read the same way, in its own code where it has one: the query joins its strongest
+candidate first and is then that person, so anyone a constraint keeps from that person is kept
+from the query (``different-nhs-number`` for the other Billy once Billy is William's); a query
+that fits two people who cannot be one (``fits_two_people``, the run's "held: ambiguous") joins
+nobody and returns both, each marked with the other and neither better than "possible"; a person
+whose record the run itself held is never more than "possible"; a query that would make a
+person younger than their own child is kept apart (``parent-younger-than-child``); and a pair
+without personal evidence (surname and address are a household's) is never more than
+"possible" and ranks below every candidate agreeing on the child herself.
 
 A link run sees a record beside its person-mates, whose identifiers keep twins apart; a query
 comes alone. So without an identifier it shares with the candidate, a query is "certain" only
