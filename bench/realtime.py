@@ -151,7 +151,7 @@ def trust_report(matcher: Matcher, db: Path, directory: Path, seed: int, work: P
     hidden = hidden_check(held_db, held, true_person)
     table = Table(title="Real time beside batch")
     for column in ("check", "records / queries", "agreement or top-1", "certain where batch "
-                   "refused", "false certain", "false probable", "p95 ms (CPU ms)"):
+                   "refused", "false certain", "false probable", "p95 / p99 ms (CPU p95)"):
         table.add_column(column, justify="left" if column == "check" else "right")
     table.add_row("leave-one-out (sample of the index's records)", f"{consistency.linked:,}",
                   f"{consistency.agreement:.4f}", str(consistency.certain_where_refused),
@@ -161,7 +161,7 @@ def trust_report(matcher: Matcher, db: Path, directory: Path, seed: int, work: P
                   f"({consistency.absent_certain} any certain)", "", "")
     table.add_row(f"hidden population: person indexed ({hidden['index_records']:,} records)",
                   f"{hidden['present']:,}", f"{hidden['top1']:.4f}", "", "", "",
-                  f"{hidden['p95']:.2f} ({hidden['cpu_p95']:.2f})")
+                  f"{hidden['p95']:.2f} / {hidden['p99']:.2f} ({hidden['cpu_p95']:.2f})")
     table.add_row("hidden population: person not indexed", f"{hidden['absent']:,}", "", "",
                   str(hidden["false_certain"]), str(hidden["false_probable"]), "")
     console.print(table)
