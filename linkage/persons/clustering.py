@@ -31,7 +31,7 @@ from linkage.persons.identifier_errors import MisplacedNumber, misplaced_nhs_num
 from linkage.persons.outcomes import Outcome, constraint
 from linkage.persons.profiles import ProfileModel, profile_candidates
 
-__all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records"]
+__all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records", "fits_two_people"]
 
 #: Relationship roles that can name the same person from two agencies' records: a school's
 #: "parent" contact is the health visitor's "mother" or the police's "father", never both.
@@ -888,20 +888,34 @@ def _ambiguous_records(
         if len(candidates) < 2:
             continue
         candidates.sort(reverse=True)
-        best_weight, best = candidates[0]
-        for w, other in candidates[1:]:
-            if best_weight - w >= rules.ambiguity_margin_bits:
-                break
-            if _named_for(facts[record], facts[best], facts[other]):
-                continue
-            reason = pair_conflict(facts[best], facts[other])
-            if reason == "twin-or-sibling" and registers is not None \
-                    and facts[best].source not in registers:
-                continue
-            if reason is not None:
-                held.add(record)
-                break
+        ranked = [(w, facts[c]) for w, c in candidates]
+        if fits_two_people(facts[record], ranked, rules.ambiguity_margin_bits,
+                           registers) is not None:
+            held.add(record)
     return held
+
+
+def fits_two_people(record: RecordFacts, ranked: Sequence[tuple[float, RecordFacts]],
+                    margin_bits: float, registers: frozenset[str] | None = None) -> int | None:
+    """The position in ``ranked`` (the record's linkable neighbours, strongest first) of a
+    neighbour the record fits about as well as its best one and who cannot be the same person,
+    or None. One rule for a link run's records and a real-time query
+    (``linkage.realtime.matcher``). Two given names under one date are two people only when the
+    best one comes from a register (``registers``; None: every source)."""
+    if len(ranked) < 2:
+        return None
+    best_weight, best = ranked[0]
+    for position, (w, other) in enumerate(ranked[1:], start=1):
+        if best_weight - w >= margin_bits:
+            break
+        if _named_for(record, best, other):
+            continue
+        reason = pair_conflict(best, other)
+        if reason == "twin-or-sibling" and registers is not None and best.source not in registers:
+            continue
+        if reason is not None:
+            return position
+    return None
 
 
 def _named_for(record: RecordFacts, best: RecordFacts, other: RecordFacts) -> bool:

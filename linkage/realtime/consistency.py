@@ -47,6 +47,10 @@ class Consistency:
     #: Of those, answered "certain" (necessarily for another batch person: a split of the same
     #: child, or someone else).
     absent_certain: int = 0
+    #: Of those, with the true persons known: the certain person is not the query's true one
+    #: (the acceptance's "false certain for a query whose person is absent"; the rest are
+    #: children the run split, or a run's own false link left out with the person).
+    absent_false_certain: int = 0
     #: With the true persons known (a synthetic population): "certain" answers, record left out
     #: or person left out, for a person none of whose best records is the query's true person.
     false_certain: int = 0
@@ -105,13 +109,16 @@ def check_consistency(matcher: Matcher, db: Any, sample: int | None = None, seed
         alone = set(index.rows_of_person(row).tolist())
         result.absent += 1
         without = matcher.match(query, top=5, exclude_rows=alone)
+        wanted = truth.get(record["unique_id"]) if truth is not None else None
         if any(c.grade == "certain" for c in without):
             result.absent_certain += 1
             result.note("absent-certain", record["unique_id"])
-        if truth is not None:
-            wanted = truth.get(record["unique_id"])
-            if any(c.grade == "certain" and truth.get(c.best_record) != wanted
-                   for c in (*found, *without)):
-                result.false_certain += 1
-                result.note("false-certain", record["unique_id"])
+            if truth is not None and any(c.grade == "certain" and truth.get(c.best_record)
+                                         != wanted for c in without):
+                result.absent_false_certain += 1
+                result.note("absent-false-certain", record["unique_id"])
+        if truth is not None and any(c.grade == "certain" and truth.get(c.best_record)
+                                     != wanted for c in (*found, *without)):
+            result.false_certain += 1
+            result.note("false-certain", record["unique_id"])
     return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,69 @@ def _rule_table(columns: tuple[str, ...], coded: dict[str, _Coded]) -> _RuleTabl
     return _RuleTable(columns, radices, keys[order], rows[order])
 
 
+class _Row(Mapping[str, Any]):
+    """A read-only view of one index record's features (see ``MatchIndex.features``)."""
+
+    __slots__ = ("_columns", "_row")
+
+    def __init__(self, columns: dict[str, list[Any]], row: int) -> None:
+        self._columns = columns
+        self._row = row
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[name][self._row]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        column = self._columns.get(name)
+        return default if column is None else column[self._row]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+#: Each record's row in the index (the order ``MatchIndex.load`` reads them in) and person.
+_ROWS_SQL = """
+SELECT f.unique_id, l.person_id, f.dob_year,
+       row_number() OVER (ORDER BY f.unique_id) - 1 AS row
+FROM record_features f JOIN record_links l USING (unique_id) JOIN source_records s USING (unique_id)
+"""
+
+#: A record the run held: every pair it is in was held as ambiguous, none linked (a record is
+#: held when it fits two people; a pair is held when either of its records is). With the
+#: persons of the records it was held between.
+_HELD_SQL = f"""
+WITH r AS ({_ROWS_SQL}),
+e AS (SELECT unique_id_l AS unique_id, unique_id_r AS other, outcome FROM person_edges
+      UNION ALL SELECT unique_id_r, unique_id_l, outcome FROM person_edges)
+SELECT r.row, string_agg(DISTINCT o.person_id, ',' ORDER BY o.person_id)
+       FILTER (WHERE e.outcome = 'held:ambiguous')
+FROM e JOIN r USING (unique_id) JOIN r o ON o.unique_id = e.other
+GROUP BY r.row
+HAVING bool_or(e.outcome = 'held:ambiguous') AND NOT bool_or(e.outcome LIKE 'linked%')
+"""
+
+#: Parent → child relationships (the link run's ``_PARENT_ROLES``), as the birth years the
+#: ``parent-younger-than-child`` rule compares: per parent record its eldest child's person's
+#: earliest year, per child record its youngest parent's person's latest.
+_FAMILY_YEARS_SQL = f"""
+WITH r AS ({_ROWS_SQL}),
+years AS (SELECT person_id, min(dob_year) AS lo, max(dob_year) AS hi FROM r GROUP BY person_id),
+rel AS (SELECT source || ':' || record_id AS parent, source || ':' || related_record_id AS child
+        FROM relationships
+        WHERE lower(trim(relationship)) IN ('mother', 'father', 'parent')
+          AND record_id <> related_record_id),
+pairs AS (SELECT p.row AS parent_row, c.row AS child_row, py.hi AS parent_hi, cy.lo AS child_lo
+          FROM rel JOIN r p ON p.unique_id = rel.parent JOIN r c ON c.unique_id = rel.child
+          JOIN years py ON py.person_id = p.person_id JOIN years cy ON cy.person_id = c.person_id)
+SELECT 'child', parent_row, min(child_lo) FROM pairs WHERE child_lo IS NOT NULL GROUP BY 1, 2
+UNION ALL
+SELECT 'parent', child_row, max(parent_hi) FROM pairs WHERE parent_hi IS NOT NULL GROUP BY 1, 2
+"""
+
+
 class MatchIndex:
     def __init__(self, columns: dict[str, list[Any]], person_ids: list[str],
                  unique_ids: list[str], model: ScoringModel, rules: list[_RuleTable],
@@ -119,6 +183,15 @@ class MatchIndex:
         self._person_order = np.argsort(person_codes, kind="stable").astype(np.int32)
         self._person_sorted = person_codes[self._person_order]
         self._person_codes = person_codes
+        #: Records the link run held as ambiguous (fitting two people who cannot be one) and
+        #: linked to nobody, each with the persons it was held between.
+        self.held: dict[int, tuple[str, ...]] = {}
+        #: For records their agency names as a parent: the birth year of the eldest child they
+        #: are named for (its person's earliest); for records named as a child: the birth year of
+        #: the youngest parent named (its person's latest). The link run's
+        #: ``parent-younger-than-child`` rule reads the same relationships.
+        self.eldest_child_year: dict[int, int] = {}
+        self.youngest_parent_year: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self.person_ids)
@@ -135,8 +208,11 @@ class MatchIndex:
         lo, hi = np.searchsorted(self._person_sorted, [code, code + 1])
         return self._person_order[lo:hi]
 
-    def features(self, row: int) -> dict[str, Any]:
-        return {name: values[row] for name, values in self.columns.items()}
+    def features(self, row: int) -> _Row:
+        """One record's features, read from the columns as they are asked for: a query at a
+        million records scores hundreds of candidates, and copying each one's twenty-odd
+        features into a dictionary first cost as much as scoring it."""
+        return _Row(self.columns, row)
 
     def _key(self, table: _RuleTable, query: dict[str, Any]) -> int | None:
         key = 0
@@ -168,6 +244,22 @@ class MatchIndex:
                 "FROM record_features f JOIN record_links l USING (unique_id) "
                 "JOIN source_records s USING (unique_id) ORDER BY f.unique_id"
             ).to_arrow_table()
+            held = {int(row): tuple(p.split(",")) for row, p in con.execute(_HELD_SQL).fetchall()}
+            families = con.execute(_FAMILY_YEARS_SQL).fetchall()
+        index = cls.from_arrow(table, model)
+        index.held = held
+        index.eldest_child_year = {int(r): int(y) for kind, r, y in families if kind == "child"}
+        index.youngest_parent_year = {int(r): int(y) for kind, r, y in families
+                                      if kind == "parent"}
+        return index
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, model: ScoringModel,
+                   term_frequencies: dict[str, dict[Any, float]] | None = None) -> MatchIndex:
+        """An index of ``table``'s records (``unique_id``, ``person_id``, the feature columns
+        and ``restriction``), scored by ``model``: what ``load`` reads from a linked index, or
+        a handful of records a test lays out (with a population's ``term_frequencies``, since
+        a few records' own would make every name common)."""
         columns: dict[str, list[Any]] = {}
         coded: dict[str, _Coded] = {}
         for name in MATCH_COLUMNS + FACT_ONLY_COLUMNS:
@@ -182,6 +274,15 @@ class MatchIndex:
         restrictions = _coded(table.column("restriction")).values
         del table
         pa.default_memory_pool().release_unused()  # hand the Arrow copy's pages back
+        if term_frequencies is None:
+            term_frequencies = cls._term_frequencies(model, coded)
+        rules = [_rule_table(columns_of_rule, coded) for columns_of_rule in model.blocking_rules]
+        return cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
+                   {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)
+
+    @staticmethod
+    def _term_frequencies(model: ScoringModel, coded: dict[str, _Coded]
+                          ) -> dict[str, dict[Any, float]]:
         term_frequencies = {}
         for name in model.tf_columns:
             # Splink's term frequency: a value's share of the records where the column is not NULL.
@@ -190,6 +291,4 @@ class MatchIndex:
             total = int(counts.sum())
             term_frequencies[name] = {value: float(counts[code]) / total
                                       for value, code in coded[name].code_of.items()}
-        rules = [_rule_table(columns_of_rule, coded) for columns_of_rule in model.blocking_rules]
-        return cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
-                   {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)
+        return term_frequencies

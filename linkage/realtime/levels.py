@@ -17,7 +17,9 @@ from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-__all__ = ["GAMMA_FUNCTIONS", "Features"]
+from linkage.model.comparisons import DobLevel, FamilyNameLevel, GivenNameLevel
+
+__all__ = ["GAMMA_FUNCTIONS", "Features", "personal_evidence"]
 
 Features = Mapping[str, Any]
 
@@ -159,3 +161,27 @@ GAMMA_FUNCTIONS: dict[str, Callable[[Features, Features], int]] = {
     "sex": sex,
     "address": address,
 }
+
+
+def personal_evidence(gammas: Mapping[str, int], left: Features, right: Features) -> bool:
+    """Does the pair agree on something personal to one child? ``PERSONAL_EVIDENCE_SQL`` in
+    ``linkage.pipeline``, level for level: a link run never links a pair without it (a household
+    shares a surname and an address), so a real-time answer never grades one above "possible"
+    nor ranks it above a candidate with it. Checked against the flag the run stored for every
+    pair (``tests/linkage/test_realtime.py``)."""
+    if 1 in (gammas.get("nhs_number"), gammas.get("upn"), gammas.get("local_id_key")):
+        return True
+    dob, given = gammas["dob"], gammas["given_name"]
+    if dob == DobLevel.DIFFERENT:
+        return False
+    if given >= GivenNameLevel.TYPO:
+        return True
+    if given == GivenNameLevel.MIDDLE_OR_CONTAINED:
+        return dob >= DobLevel.ONE_DIGIT or (
+            dob == DobLevel.NULL and gammas["family_name"] >= FamilyNameLevel.TYPO)
+    if given == GivenNameLevel.SOUNDS_ALIKE:
+        return dob >= DobLevel.ONE_DIGIT or (
+            dob in (DobLevel.NULL, DobLevel.SAME_YEAR_ESTIMATED_JAN1)
+            and gammas["family_name"] >= FamilyNameLevel.TYPO
+            and DamerauLevenshtein.distance(left["given_name"], right["given_name"]) <= 1)
+    return given == GivenNameLevel.NULL and dob >= DobLevel.WITHIN_45_DAYS

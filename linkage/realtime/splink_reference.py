@@ -11,7 +11,7 @@ of queries still has the type the comparison SQL expects.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ class SplinkReference:
         return self._linker.inference.predict_between(
             self._existing, new, warning_mode="never").as_pandas_dataframe()
 
-    def score_pairs(self, lefts: Sequence[dict[str, Any]], rights: Sequence[dict[str, Any]]
+    def score_pairs(self, lefts: Sequence[Mapping[str, Any]], rights: Sequence[Mapping[str, Any]]
                     ) -> pd.DataFrame:
         """Splink's scores for the given pairs (``lefts[i]`` with ``rights[i]``), blocked or not,
         in input order; the pair's position is in ``pair_l``."""
