@@ -117,6 +117,32 @@ def test_images_are_pinned_and_secrets_are_references_only() -> None:
                     (name, variable["name"])
 
 
+def _verifier_holds_no_signing_key(compose: dict) -> list[str]:
+    """What is wrong with the audit-verify job: it must verify with the public verifier key and
+    never be given the key that signs checkpoints (whoever verifies could then forge them)."""
+    problems = []
+    verify = compose["services"]["audit-verify"]
+    secrets = {s if isinstance(s, str) else s["source"] for s in verify.get("secrets", [])}
+    if "--key" in verify["command"] or "--vkey" not in verify["command"]:
+        problems.append("verify must take --vkey, never --key")
+    signing = {name for name, spec in compose.get("secrets", {}).items()
+               if "signing-key" in name or "signing-key" in str(spec.get("file", ""))}
+    if secrets & signing:
+        problems.append(f"verify holds the signing key: {sorted(secrets & signing)}")
+    return problems
+
+
+def test_audit_verification_is_given_only_the_public_verifier_key() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert _verifier_holds_no_signing_key(compose) == []
+    # The check sees the mistake it exists for: a verify job handed the signing key.
+    wrong = json.loads(json.dumps(compose))
+    wrong["services"]["audit-verify"]["command"] = ["audit", "verify", "--key",
+                                                    "/run/secrets/audit-signing-key"]
+    wrong["services"]["audit-verify"]["secrets"] = ["gateway-database-url", "audit-signing-key"]
+    assert len(_verifier_holds_no_signing_key(wrong)) == 2
+
+
 def test_the_image_runs_as_non_root_and_ships_no_build_tools() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     stages = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[1:]
