@@ -25,7 +25,6 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.sessions import SessionMiddleware
 
 from gateway.authorize import PAGES_CLIENT_ID, exchange_code
 from gateway.disclosure import REFUSAL_TEXT
@@ -33,12 +32,14 @@ from gateway.tokens import InvalidToken
 from gateway.views import CandidateView, break_glass_offer, candidates_view, child_view
 from gateway.web.child_page import child_page_context
 from gateway.web.session import (
+    EncryptedSessionMiddleware,
     SignInRequired,
     break_glass_until,
     caller_from_session,
     check_csrf,
     csrf_token,
     purpose_context,
+    revoke_session,
 )
 from gateway.web.summary import candidate_card
 from gateway.web.waterfall import label, waterfall_svg
@@ -219,13 +220,14 @@ def pages_router() -> APIRouter:
         request.session.update({
             "caller": {**asdict(caller), "purposes": list(caller.purposes),
                        "expires": now + request.app.state.settings.session_absolute_seconds},
-            "signed_in_at": now, "last_seen": now, "csrf": secrets.token_urlsafe(24)})
+            "signed_in_at": now, "last_seen": now, "csrf": secrets.token_urlsafe(24),
+            "sid": secrets.token_urlsafe(24)})
         return _redirect("/purpose")
 
     @router.post("/sign-out")
     def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
         check_csrf(request, csrf)
-        request.session.clear()
+        revoke_session(request)
         return _redirect("/")
 
     def _purposes(request: Request, caller: Any) -> list[Any]:
@@ -361,7 +363,8 @@ def mount_pages(app: FastAPI) -> None:
     # SameSite=Lax, not Strict: an external identity provider's redirect back to /auth/callback
     # is a cross-site navigation, and must arrive with the session that holds the PKCE verifier.
     # Every state-changing request is a POST with a CSRF token, which Lax never sends cross-site.
-    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="kinlink_session",
+    app.add_middleware(EncryptedSessionMiddleware, secret_key=secret,
+                       session_cookie="kinlink_session",
                        max_age=settings.session_absolute_seconds, same_site="lax",
                        https_only=settings.issuer.startswith("https://"))
     app.mount("/static/kinlink", StaticFiles(directory=STYLES), name="styles")

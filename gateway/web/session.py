@@ -1,23 +1,104 @@
 """The pages' session: who signed in, their purpose, CSRF token, idle and absolute time-outs.
 
-The session is a signed, HttpOnly, SameSite=Strict cookie (Secure when served over TLS). It holds
-no personal data about children: the signed-in user's own token claims, the stated purpose and
-its justification, and timestamps.
+The session is an HttpOnly, SameSite=Lax cookie (Secure when served over TLS), encrypted and
+authenticated (Fernet: AES-CBC with an HMAC, under a key derived from the session secret): it
+holds the user's own token claims, the stated purpose with its justification, a break-glass
+reason while one is on, and timestamps. Signed alone, all of that was readable by anyone who saw
+the cookie. Each session has an ID; signing out revokes it, so a copied cookie stops working.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
+import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import HTTPException, Request
+from itsdangerous.exc import BadSignature
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from gateway.access import PurposeContext
 from gateway.tokens import Caller
 
-__all__ = ["SignInRequired", "break_glass_until", "caller_from_session", "check_csrf", "csrf_token",
-           "purpose_context"]
+__all__ = ["EncryptedSessionMiddleware", "SessionRevocations", "SignInRequired",
+           "break_glass_until", "caller_from_session", "check_csrf", "csrf_token",
+           "purpose_context", "revoke_session"]
+
+
+class _Sealer:
+    """Stands in for the middleware's signer: ``sign`` encrypts, ``unsign`` decrypts and checks
+    age, and anything tampered with, expired or sealed under another key is ``BadSignature``
+    (the middleware then starts an empty session)."""
+
+    def __init__(self, secret: str) -> None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"kinlink pages session cookie v1").derive(secret.encode())
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+
+    def sign(self, data: bytes) -> bytes:
+        return self._fernet.encrypt(data)
+
+    def unsign(self, data: bytes, max_age: int | None = None) -> bytes:
+        try:
+            return self._fernet.decrypt(data, ttl=max_age)
+        except InvalidToken as exc:
+            raise BadSignature("session cookie not valid") from exc
+
+
+class EncryptedSessionMiddleware(SessionMiddleware):
+    """Starlette's session middleware with the cookie sealed, not only signed."""
+
+    def __init__(self, app: ASGIApp, secret_key: str, session_cookie: str = "session",
+                 max_age: int | None = 14 * 24 * 60 * 60,
+                 same_site: Literal["lax", "strict", "none"] = "lax",
+                 https_only: bool = False) -> None:
+        super().__init__(app, secret_key=secret_key, session_cookie=session_cookie,
+                         max_age=max_age, same_site=same_site, https_only=https_only)
+        self.signer = _Sealer(secret_key)  # type: ignore[assignment]  # the middleware calls only sign/unsign, which _Sealer provides
+
+
+class SessionRevocations:
+    """Session IDs signed out before their cookie's end, kept until that end.
+
+    In the process: with several workers a sign-out revokes the cookie on the worker that
+    served it, and the absolute time-out ends it everywhere (docs/security.md says so)."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def revoke(self, sid: str, until: float, now: float) -> None:
+        with self._lock:
+            self._until = {k: t for k, t in self._until.items() if t > now}
+            self._until[sid] = until
+
+    def revoked(self, sid: str, now: float) -> bool:
+        with self._lock:
+            return self._until.get(sid, 0.0) > now
+
+
+def _revocations(request: Request) -> SessionRevocations:
+    found = getattr(request.app.state, "session_revocations", None)
+    if found is None:
+        found = request.app.state.session_revocations = SessionRevocations()
+    return found
+
+
+def revoke_session(request: Request) -> None:
+    """Sign-out: this session's ID stops working, wherever its cookie has been copied."""
+    sid = request.session.get("sid")
+    if sid:
+        now = time.time()
+        until = request.session.get("signed_in_at", now) + \
+            request.app.state.settings.session_absolute_seconds
+        _revocations(request).revoke(str(sid), until, now)
+    request.session.clear()
 
 
 class SignInRequired(Exception):
@@ -33,7 +114,9 @@ def caller_from_session(request: Request) -> Caller:
         raise SignInRequired
     if (now - session.get("last_seen", 0) > settings.session_idle_seconds
             or now - session.get("signed_in_at", 0) > settings.session_absolute_seconds
-            or now > data.get("expires", 0)):
+            or now > data.get("expires", 0)
+            or not session.get("sid")
+            or _revocations(request).revoked(str(session["sid"]), now)):
         session.clear()
         raise SignInRequired
     if not _account_still_enabled(request, data):

@@ -5,6 +5,7 @@ refusal does not name a restricted marker (finding 4)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -139,3 +140,33 @@ def test_review_page_refuses_a_pair_nobody_queued(linked_population: Path,
         assert made.status_code == 404
         refused = [e for e in signed.events() if e["outcome"] == "deny"]
         assert len(refused) == 2, "each refused review request is in the trail"
+
+
+def test_the_session_cookie_is_sealed_and_dies_at_sign_out(worker: Signed) -> None:
+    """Finding 15: the cookie carried the justification readable by anyone who saw it, and a
+    copy kept working after sign-out."""
+    worker.choose("s47-enquiry")
+    cookie = worker.client.cookies["kinlink_session"]
+    raw = cookie.encode()
+    for text in (raw, base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))):
+        assert b"Section 47" not in text and b"mash-social-worker" not in text
+    for part in cookie.split("."):                     # nor in any base64 piece of it
+        try:
+            decoded = base64.b64decode(part + "=" * (-len(part) % 4))
+        except ValueError:
+            continue
+        assert b"Section 47" not in decoded
+    copied = TestClient(worker.app, cookies={"kinlink_session": cookie})
+    assert copied.get("/purpose", follow_redirects=False).status_code == 200
+    out = worker.client.post("/sign-out", data={"csrf": worker.csrf()}, follow_redirects=False)
+    assert out.status_code == 303
+    gone = copied.get("/purpose", follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"] == "/sign-in"
+
+
+def test_a_tampered_cookie_is_no_session(worker: Signed) -> None:
+    worker.choose("s47-enquiry")
+    cookie = worker.client.cookies["kinlink_session"]
+    flipped = cookie[:-5] + ("A" if cookie[-5] != "A" else "B") + cookie[-4:]
+    forged = TestClient(worker.app, cookies={"kinlink_session": flipped})
+    assert forged.get("/purpose", follow_redirects=False).status_code == 303
