@@ -170,3 +170,51 @@ def test_a_tampered_cookie_is_no_session(worker: Signed) -> None:
     flipped = cookie[:-5] + ("A" if cookie[-5] != "A" else "B") + cookie[-4:]
     forged = TestClient(worker.app, cookies={"kinlink_session": flipped})
     assert forged.get("/purpose", follow_redirects=False).status_code == 303
+
+
+def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every endpoint with its full path, through included routers (FastAPI keeps an included
+    router as one entry holding the original router and its prefix)."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes,
+                               prefix + route.include_context.prefix)
+
+
+def _acceptable(param: Any) -> str:
+    """A value the form field's own pattern accepts, so only the CSRF token is wrong."""
+    pattern = next((m.pattern for m in param.field_info.metadata
+                    if getattr(m, "pattern", None)), None)
+    return next(value for value in ("AAAAAAAAAA", "education:AAAA1", "unsure")
+                if pattern is None or re.match(pattern, value))
+
+
+def test_every_post_of_the_pages_needs_the_csrf_token(worker: Signed) -> None:
+    """Issue 17 item 5: enumerated from the app itself, so a new form cannot skip the check. Each
+    POST of the pages (not the token-authenticated API, not the sign-in form that starts a
+    session) is sent with every field it declares but a guessed token, and must be refused with
+    nothing done: the same request with the real token is not refused for the token."""
+    worker.choose("s47-enquiry")
+    api = ("/v1/", "/fhir/", "/oauth/", "/ig/api", "/.well-known/")
+    posts = [(path, route) for path, route in _routes(worker.app.routes) if "POST" in route.methods
+             and not path.startswith(api) and "{" not in path]
+    assert {"/sign-out", "/purpose", "/find", "/break-glass", "/review/decide",
+            "/ig/audit"} <= {path for path, _ in posts}
+    before = len(worker.events())
+    for path, route in posts:
+        params = [p for p in route.dependant.body_params if p.alias != "csrf"]
+        uploads = {p.alias: ("f.yaml", b"x: 1\n") for p in params
+                   if "UploadFile" in str(p.field_info.annotation)}
+        fields = {p.alias: _acceptable(p) for p in params if p.alias not in uploads}
+        refused = worker.client.post(path, data={**fields, "csrf": "guessed"},
+                                     files=uploads or None,
+                                     follow_redirects=False)
+        assert refused.status_code == 403, (path, refused.status_code, refused.text[:200])
+        assert "form has expired" in refused.text, path
+    assert len(worker.events()) == before, "a refused form wrote nothing to the trail"
+    signed_in = worker.client.get("/purpose", follow_redirects=False)
+    assert signed_in.status_code == 200, "the guessed forms did not sign the worker out"
