@@ -25,6 +25,7 @@ from gateway.app import create_app
 from gateway.clients import ClientRegistry
 from gateway.notify_delivery import JWS_TYPE, Webhook, WebhookDelivery
 from gateway.settings import GatewaySettings
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import (
     JUSTIFICATION,
     Gateway,
@@ -168,7 +169,7 @@ def test_kill_9_after_the_audit_write_still_delivers_when_the_receiver_is_back(
 def test_dead_letters_are_listed_for_ig_only_and_replayed(
         linked_population: Path, people: People, tmp_path: Path) -> None:
     db = copy_index(linked_population, tmp_path)
-    settings = GatewaySettings(db_path=db, issuer="http://testserver")
+    settings = GatewaySettings(db_path=db, issuer="http://testserver", policy_date=POLICY_DATE)
     registry = ClientRegistry(settings.clients_path)
     sw, sw_secret = registry.add("sw", "social_care", "mash-social-worker", ["s47-enquiry"])
     ig, ig_secret = registry.add("ig", "social_care", "ig-officer", ["ig-oversight"])

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import copy_index
 
 EXTERNAL = "http://127.0.0.1:9/realm"
@@ -28,7 +29,8 @@ def client(linked_population: Path, tmp_path: Path) -> TestClient:
         {"issuer": EXTERNAL, "audience": "kinlink", "algorithms": ["ES256"]}]}))
     settings = dataclasses.replace(
         GatewaySettings(db_path=copy_index(linked_population, tmp_path),
-                        issuer="http://testserver"), issuers_path=config)
+                        issuer="http://testserver", policy_date=POLICY_DATE),
+        issuers_path=config)
     return TestClient(create_app(settings))
 
 

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from gateway.users import StaffRegistry
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import copy_index
 
 REASON = "Child reported missing overnight, police need the last known carers now"
@@ -50,7 +51,7 @@ class Signed:
 
 
 def sign_in(db: Path, username: str, role: str, purposes: list[str]) -> Iterator[Signed]:
-    settings = GatewaySettings(db_path=db, issuer="http://testserver")
+    settings = GatewaySettings(db_path=db, issuer="http://testserver", policy_date=POLICY_DATE)
     app = create_app(settings)
     StaffRegistry(settings.users_path).add(username, username, "social_care", role, purposes,
                                            password="pw-pw-pw-pw")

@@ -15,6 +15,7 @@ from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from gateway.users import StaffRegistry
 from gateway.web.sign_in_throttle import SignInThrottle
+from tests.conftest import POLICY_DATE
 from tests.gateway.conftest import copy_index
 
 
@@ -69,7 +70,7 @@ def test_a_success_clears_the_usernames_count() -> None:
 def test_guessing_over_http_is_refused_unhashed_and_audited(
         linked_population: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = GatewaySettings(db_path=copy_index(linked_population, tmp_path),
-                               issuer="http://testserver")
+                               issuer="http://testserver", policy_date=POLICY_DATE)
     app = create_app(settings)
     app.state.sign_in_throttle = SignInThrottle(per_user=3, clock=Clock())
     StaffRegistry(settings.users_path).add("s.worker", "S", "social_care", "mash-social-worker",
