@@ -36,8 +36,14 @@ def list_queue(
     from linkage.review.queue import review_queue
 
     with contextlib.closing(connect_index(db)) as con:
-        queue = review_queue(con, limit, _store(db).active(), today=dt.date.today())
-    table = Table(title=f"review queue (top {limit})")
+        decided = _store(db).active()
+        waiting = len(review_queue(con, 1_000_000_000, decided, today=dt.date.today()))
+        queue = review_queue(con, limit, decided, today=dt.date.today())
+        records = con.execute("SELECT count(*) FROM record_links").fetchone()[0]
+    # The size against the population says whether a team can work it (a few per cent at most).
+    per_1000 = 1000 * waiting / max(records, 1)
+    table = Table(title=f"review queue: top {min(limit, waiting)} of {waiting} pairs waiting "
+                        f"({per_1000:.1f} per 1,000 of {records:,} records)")
     for column in (
         "item",
         "left record",

@@ -172,3 +172,18 @@ def test_who_counts_as_a_child_in_the_queue_is_judged_at_the_date_given() -> Non
     in_2030 = review_queue(con, today=dt.date(2030, 1, 1))
     assert in_2030["involves_child"].tolist() == [False, False]
     assert in_2030["unique_id_l"].tolist() == ["b1", "a1"]          # then by records affected
+
+
+def test_the_queue_listing_says_its_size_against_the_population(population: Path,
+                                                                tmp_path: Path) -> None:
+    db = tmp_path / "kinlink.duckdb"
+    link(population, db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        pairs = con.execute("SELECT count(*) FROM review_candidates").fetchone()[0]
+        records = con.execute("SELECT count(*) FROM record_links").fetchone()[0]
+    assert pairs > 0
+    result = runner.invoke(app, ["review", "list", "--db", str(db), "--limit", "1"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert f"top 1 of {pairs} pairs waiting" in result.output
+    assert f"({1000 * pairs / records:.1f} per 1,000 of {records:,} records)" in result.output
