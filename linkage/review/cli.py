@@ -39,7 +39,8 @@ def list_queue(
         decided = _store(db).active()
         waiting = len(review_queue(con, 1_000_000_000, decided, today=dt.date.today()))
         queue = review_queue(con, limit, decided, today=dt.date.today())
-        records = con.execute("SELECT count(*) FROM record_links").fetchone()[0]
+        counted = con.execute("SELECT count(*) FROM record_links").fetchone()
+    records = int(counted[0]) if counted else 0
     # The size against the population says whether a team can work it (a few per cent at most).
     per_1000 = 1000 * waiting / max(records, 1)
     table = Table(title=f"review queue: top {min(limit, waiting)} of {waiting} pairs waiting "
