@@ -33,6 +33,7 @@ from gateway.views import CandidateView, break_glass_offer, candidates_view, chi
 from gateway.web.child_page import child_page_context
 from gateway.web.session import (
     EncryptedSessionMiddleware,
+    SessionRevocations,
     SignInRequired,
     break_glass_until,
     caller_from_session,
@@ -41,6 +42,7 @@ from gateway.web.session import (
     purpose_context,
     revoke_session,
 )
+from gateway.web.sign_in_throttle import SignInThrottle
 from gateway.web.summary import candidate_card
 from gateway.web.waterfall import label, waterfall_svg
 
@@ -367,6 +369,10 @@ def mount_pages(app: FastAPI) -> None:
                        session_cookie="kinlink_session",
                        max_age=settings.session_absolute_seconds, same_site="lax",
                        https_only=settings.issuer.startswith("https://"))
+    # Made once here, not on first use: two first requests at once would each make their own,
+    # and a sign-out recorded in one would be lost.
+    app.state.session_revocations = SessionRevocations()
+    app.state.sign_in_throttle = SignInThrottle()
     app.mount("/static/kinlink", StaticFiles(directory=STYLES), name="styles")
     if FRONTEND_DIST.exists():
         app.mount("/assets", StaticFiles(directory=FRONTEND_DIST / "assets"), name="assets")

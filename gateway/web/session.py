@@ -84,10 +84,8 @@ class SessionRevocations:
 
 
 def _revocations(request: Request) -> SessionRevocations:
-    found = getattr(request.app.state, "session_revocations", None)
-    if found is None:
-        found = request.app.state.session_revocations = SessionRevocations()
-    return found
+    revocations: SessionRevocations = request.app.state.session_revocations  # mount_pages
+    return revocations
 
 
 def revoke_session(request: Request) -> None:

@@ -74,9 +74,7 @@ class SignInThrottle:
 
 
 def _throttle(request: Request) -> SignInThrottle:
-    throttle = getattr(request.app.state, "sign_in_throttle", None)
-    if throttle is None:
-        throttle = request.app.state.sign_in_throttle = SignInThrottle()
+    throttle: SignInThrottle = request.app.state.sign_in_throttle  # made by mount_pages
     return throttle
 
 
