@@ -40,7 +40,6 @@ from gateway.tokens import TokenIssuer, TokenValidator
 from gateway.users import StaffRegistry
 from gateway.web.pages import mount_pages
 from linkage.index.reader import IdentityIndex
-from policies import load_policies
 from stores.database import PostgresLocation
 
 __all__ = ["app_from_environment", "create_app"]
@@ -163,7 +162,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     external = load_issuers(settings.issuers_path) if settings.issuers_path else {}
     app.state.validator = TokenValidator(keys, settings.issuer, settings.audience,
                                          external=external)
-    app.state.policies = load_policies(as_of=settings.policy_date)
+    app.state.policies = settings.policies()
     if settings.policy_date is not None:
         log.warning("policy_date_fixed", policy_date=settings.policy_date.isoformat())
     app.state.index = IdentityIndex(settings.store)

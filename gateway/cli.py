@@ -98,17 +98,16 @@ def add(
     """Register a client; prints its credentials once, as JSON."""
     from gateway.clients import ClientRegistry, unknown_names
     from gateway.settings import GatewaySettings
-    from policies import load_policies
 
     codes = [p.strip() for p in purposes.split(",") if p.strip()]
     if auth not in ("client_secret", "private_key_jwt"):
         typer.echo("error: --auth must be client_secret or private_key_jwt", err=True)
         raise typer.Exit(2)
-    problem = unknown_names(load_policies(), agency, role, codes)
+    settings = GatewaySettings.from_env(db, issuer)
+    problem = unknown_names(settings.policies(), agency, role, codes)
     if problem:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(2)
-    settings = GatewaySettings.from_env(db, issuer)
     registry = ClientRegistry(settings.clients_path)
     credentials: dict[str, object]
     if auth == "private_key_jwt":

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from policies import PolicyBundle, load_policies
 from stores.config import ConfigError, KinlinkConfig, load_config
 from stores.database import DuckDBLocation, PostgresLocation, StoreLocation, parse_location
 from stores.layout import InstallLayout
@@ -48,6 +49,8 @@ class GatewaySettings:
     #: Owner-notification webhooks (``gateway.notify_delivery.load_webhooks``); None: pull only.
     notify_webhooks: Path | None = None
     notify_interval_seconds: float = 2.0
+    #: The install's sharing agreements (None: the packaged example agreement).
+    agreements_dir: Path | None = None
     #: Agreements and ages judged at this date instead of today (tests and rehearsals only).
     policy_date: dt.date | None = None
 
@@ -118,6 +121,11 @@ class GatewaySettings:
                 draft.unlink()
         return path.read_text(encoding="utf-8").strip()
 
+    def policies(self) -> PolicyBundle:
+        """The agreements this install decides by: the gateway, ``clients add`` and ``users add``
+        must read the same ones, or a role accepted at registration is denied at every call."""
+        return load_policies(self.agreements_dir, as_of=self.policy_date)
+
     @property
     def multi_process(self) -> bool:
         """Whether several processes may serve this configuration at once."""
@@ -140,6 +148,7 @@ class GatewaySettings:
             audit_checkpoint_seconds=config.audit_checkpoint_seconds,
             notify_webhooks=config.notify_webhooks,
             notify_interval_seconds=config.notify_interval_seconds,
+            agreements_dir=config.agreements,
             policy_date=config.policy_date,
         )
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from audit import AuditEvent, AuditTrail, AuditUnavailable
 from gateway.settings import GatewaySettings
 from gateway.users import StaffRegistry, StaffUser, StaffUserError, purposes_for_role
-from policies import load_policies
 
 __all__ = ["MIN_PASSWORD_LENGTH", "add_staff_user", "disable_staff_user"]
 
@@ -25,7 +24,7 @@ def add_staff_user(settings: GatewaySettings, username: str, display_name: str, 
                    role: str, purposes: list[str] | None, password: str | None,
                    operator: str) -> tuple[StaffUser, str]:
     """Register ``username``; returns the user and their password (generated unless given)."""
-    allowed = purposes_for_role(load_policies(), role, agency)
+    allowed = purposes_for_role(settings.policies(), role, agency)
     chosen = purposes if purposes is not None else allowed
     beyond = [p for p in chosen if p not in allowed]
     if beyond or not chosen:

@@ -84,6 +84,10 @@ class KinlinkConfig(BaseModel):
         "agreement says to tell. Without it agencies pull `/v1/notifications`."))
     notify_interval_seconds: float = Field(2.0, gt=0, description=(
         "How often the gateway sends due owner notifications to their webhooks."))
+    agreements: Path | None = Field(None, description=(
+        "Directory of the install's sharing agreements (`*.yaml`, with their `tests/` casebook), "
+        "the ones its partners signed: every decision, client and staff role is judged by them. "
+        "Default: the packaged Wessex example agreement, for the demo and tests."))
     policy_date: dt.date | None = Field(None, description=(
         "Judge the sharing agreements (in force, due for review) and subjects' ages as at this "
         "date (YYYY-MM-DD) instead of today. For tests and rehearsals only: a gateway started "

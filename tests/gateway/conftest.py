@@ -94,8 +94,10 @@ CLIENTS = {
 }
 
 
-def start_gateway(db: Path, log_path: Path, port: int | None = None) -> Gateway:
-    """Register the test clients, then start the server and wait until it answers."""
+def start_gateway(db: Path, log_path: Path, port: int | None = None,
+                  env: dict[str, str] | None = None) -> Gateway:
+    """Register the test clients, then start the server (``env`` added to its environment) and
+    wait until it answers."""
     port = port or free_port()
     settings = GatewaySettings(db_path=db, issuer=f"http://127.0.0.1:{port}", policy_date=POLICY_DATE)
     KeyStore(settings.keys_dir).active()
@@ -106,7 +108,7 @@ def start_gateway(db: Path, log_path: Path, port: int | None = None) -> Gateway:
         client, secret = registry.add(name, agency, role, purposes, organisation=agency)
         clients[name] = Credentials(client.client_id, secret)
     handle = log_path.open("wb")
-    env = {**os.environ, "KINLINK_DB": str(db)}
+    env = {**os.environ, "KINLINK_DB": str(db), **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "kinlink.cli", "serve", "--db", str(db), "--port", str(port)],
         stdout=handle, stderr=subprocess.STDOUT, env=env,
