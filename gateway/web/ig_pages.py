@@ -135,7 +135,11 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
             "notifications": [], "searched": searched, "person": person, "since": since,
             "until": until, "purpose_names": names, "shown_at_most": NOTIFICATIONS_SHOWN,
             "category_names": {code: c.name for a in bundle.agreements
-                               for code, c in a.categories.items()}}
+                               for code, c in a.categories.items()},
+            # A notification lists what the clause released from every agency; of those, only
+            # the categories this agency's records can hold were seen in its records.
+            "own_categories": {code for a in bundle.agreements
+                               for code, c in a.categories.items() if caller.agency in c.parties}}
         try:
             start, end = _day(since, "from"), _day(until, "up to")
         except ValueError as exc:

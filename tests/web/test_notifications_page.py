@@ -117,6 +117,12 @@ def test_an_officer_sees_only_their_own_agencys_notifications(
     assert not any(people.police_only in r for r in shown), "the police's notification shown"
     who = {row[2].split(",")[0] for row in cells(page.text)}
     assert who == {"Children's social care", "Police"}, who
+    # What they saw *of health's records*: the clause also released police and social care
+    # categories, which health's records cannot hold and so are not health's to be told of.
+    seen = {c.strip() for row in cells(page.text) for c in row[5].split(",")}
+    assert "Health safeguarding flags" in seen and "Identity" in seen
+    assert not seen & {"Police involvement", "Child protection plan",
+                       "Social care case status"}, seen
     assert all(n["person_id"] == people.child_everywhere for n in health)
     assert "MASH-4.2" in page.text and "Child protection enquiry" in page.text
     users = {n["requester"]["user"] for n in health if n["requester"]["user"]}
