@@ -61,7 +61,7 @@ def test_the_designated_officer_sees_who_looked_at_a_child(
     page.wait_for_url("**/ig/notifications")
     assert page.locator("nav [aria-current=true]").inner_text() == "Who looked at our records"
     found = {"ig-notifications": axe_violations(page)}
-    keep_screenshot(page, "16-ig-notifications")
+    keep_screenshot(page, "20-ig-notifications")
     table = page.locator("#notifications tbody tr")
     assert table.count() >= 2
     who = {table.nth(i).locator("td").nth(2).inner_text() for i in range(table.count())}
@@ -78,7 +78,7 @@ def test_the_designated_officer_sees_who_looked_at_a_child(
     assert "MASH-3.1" in how and "Identity" in how
     assert REASON not in page.content() and child["given"] not in page.inner_text("main")
     found["ig-notifications-filtered"] = axe_violations(page)
-    keep_screenshot(page, "17-ig-notifications-child")
+    keep_screenshot(page, "21-ig-notifications-child")
     page.fill("#person", "")
     page.fill("#since", "not a date")
     page.click("button:has-text('Show notifications')")

@@ -188,3 +188,33 @@ def test_each_view_is_audited_once_through_the_ig_gate_and_others_are_refused(
     assert refused.status_code == 403 and people.child_everywhere not in refused.text
     last = officer.events()[-1]
     assert last["detail"] == "owner notifications page (refused)" and last["outcome"] == "deny"
+
+
+def test_overrides_are_marked_and_break_glass_beyond_every_clause_says_so(
+        install: tuple[TestClient, Any], people: People) -> None:
+    """A consent override under a clause, and break-glass no clause covers, as the trail
+    records them: the officer sees each marked, and no clause claimed for the second."""
+    from audit import AuditEvent
+
+    http, app = install
+    common = {"event_type": "PatientRead", "outcome": "permit", "agency": "social_care",
+              "role": "mash-social-worker", "user_id": "u.override",
+              "subject_person_id": people.police_only, "source_agencies": ["police"]}
+    app.state.audit.append([
+        AuditEvent(**common, purpose="mash-triage", matched_rules=["MASH-5.1"],
+                   categories_released=["police-involvement"],
+                   consent_override_reason="would-prejudice-protection"),
+        AuditEvent(**common, purpose="s47-enquiry", break_glass=True,
+                   categories_released=["criminal-offence"])])
+    officer = Officer(http, app)
+    officer.sign_in("p.officer", "ig-oversight")
+    found = cells(http.post("/ig/notifications", data={
+        "csrf": officer.csrf("/ig/notifications"), "person": people.police_only}).text)
+    by_user = [row for row in found if "user u.override" in row[2]]
+    assert len(by_user) == 2, found
+    glass, override = by_user                     # newest first
+    assert glass[6] == "Break-glass" and glass[4] == "none (break-glass)"
+    assert glass[5] == "Criminal offence data"
+    assert override[6] == "Consent overridden" and override[4] == "MASH-5.1"
+    assert override[5] == "Police involvement"
+    assert "would-prejudice-protection" not in " ".join(map(" ".join, found))
