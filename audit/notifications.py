@@ -127,10 +127,13 @@ def _decoded(seq: int, agency: str, body: str, state: str | None = None) -> dict
 
 
 def notifications_for(con: Any, agency: str | None, since_seq: int | None = None,
-                      since: dt.datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+                      since: dt.datetime | None = None, limit: int = 100,
+                      until: dt.datetime | None = None, newest_first: bool = False
+                      ) -> list[dict[str, Any]]:
     """Notifications for ``agency`` (every agency when None) after ``since_seq`` or from
-    ``since``, oldest first, each with its delivery state. ``con`` speaks ``?`` placeholders
-    (a DuckDB cursor or a ``stores.database.Session``)."""
+    ``since`` and before ``until``, oldest first (a feed's order) or newest first (a page's),
+    each with its delivery state. ``con`` speaks ``?`` placeholders (a DuckDB cursor or a
+    ``stores.database.Session``)."""
     where: list[str] = ["TRUE"]
     params: list[object] = []
     if agency is not None:
@@ -142,9 +145,13 @@ def notifications_for(con: Any, agency: str | None, since_seq: int | None = None
     if since is not None:
         where.append("n.recorded_at >= ?")
         params.append(since)
+    if until is not None:
+        where.append("n.recorded_at < ?")
+        params.append(until)
+    order = "n.seq DESC, n.agency" if newest_first else "n.seq, n.agency"
     rows = con.execute(
         f"SELECT n.seq, n.agency, n.body, {_STATE} FROM notifications n "
-        f"WHERE {' AND '.join(where)} ORDER BY n.seq, n.agency LIMIT ?",
+        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
         [*params, max(1, min(limit, 10_000))]).fetchall()
     return [_decoded(seq, owner, body, state or "pending") for seq, owner, body, state in rows]
 

@@ -1,6 +1,7 @@
 """Pages for information-governance officers: audit search, a child's subject-access report
-(printable, with a CSV download), the anomaly report, the trail's integrity, and the sharing
-matrix with the difference a new agreement version would make.
+(printable, with a CSV download), the anomaly report, the trail's integrity, the sharing
+matrix with the difference a new agreement version would make, and — as their agency's
+designated officer — the owner notifications: who in another agency was shown their records.
 
 Only IG roles under the ``ig-oversight`` purpose; every page view is itself audited
 (``gateway.views.ig_gate``), before the page is sent.
@@ -22,11 +23,40 @@ from fastapi.responses import Response
 from audit import AuditQuery, run_anomaly_rules, search_events
 from audit.activity import access_activity
 from audit.anomalies import not_checked
+from audit.notifications import notifications_for
 from gateway.views import anomaly_context, ig_gate, subject_access_for
 from gateway.web.ig_charts import activity_charts, findings_chart
 from gateway.web.session import check_csrf
 
-__all__ = ["ig_router"]
+__all__ = ["NOTIFICATIONS_SHOWN", "ig_router"]
+
+#: The most notifications one page lists (newest first); a narrower filter finds older ones.
+NOTIFICATIONS_SHOWN = 200
+#: How many of the agency's newest notifications a person filter looks through.
+_PERSON_SCAN = 10_000
+
+
+def _day(value: str, field: str) -> dt.datetime | None:
+    """A date typed into a filter, as the start of that day in UTC (None when left empty)."""
+    if not value.strip():
+        return None
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(value.strip()), dt.time(), dt.UTC)
+    except ValueError as exc:
+        raise ValueError(f"Enter the {field} date like 2026-11-01") from exc
+
+
+def own_notifications(request: Request, agency: str, person: str | None,
+                      since: dt.datetime | None, until: dt.datetime | None
+                      ) -> list[dict[str, Any]]:
+    """The caller's own agency's notifications, newest first: another agency's are never read,
+    whatever the filter says (the agency comes from the signed-in token, not the form)."""
+    with request.app.state.audit.session() as session:
+        found = notifications_for(session, agency, since=since, until=until, newest_first=True,
+                                  limit=_PERSON_SCAN if person else NOTIFICATIONS_SHOWN)
+    if person:
+        found = [n for n in found if n.get("person_id") == person]
+    return found[:NOTIFICATIONS_SHOWN]
 
 
 def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
@@ -95,6 +125,46 @@ def ig_router(page: Any, needs_purpose: Any) -> APIRouter:
         _ig(request, person, "subject-access report page")
         report = subject_access_for(request, person)
         return page(request, "ig_sar.html", {"report": report})
+
+    def _notifications(request: Request, person: str, since: str, until: str,
+                       searched: bool) -> Response:
+        caller, _ = _ig(request, person or None, "owner notifications page")
+        bundle = request.app.state.policies
+        names = {code: p.name for a in bundle.agreements for code, p in a.purposes.items()}
+        context: dict[str, Any] = {
+            "notifications": [], "searched": searched, "person": person, "since": since,
+            "until": until, "purpose_names": names, "shown_at_most": NOTIFICATIONS_SHOWN,
+            "category_names": {code: c.name for a in bundle.agreements
+                               for code, c in a.categories.items()},
+            # A notification lists what the clause released from every agency; of those, only
+            # the categories this agency's records can hold were seen in its records.
+            "own_categories": {code for a in bundle.agreements
+                               for code, c in a.categories.items() if caller.agency in c.parties}}
+        try:
+            start, end = _day(since, "from"), _day(until, "up to")
+        except ValueError as exc:
+            return page(request, "ig_notifications.html", {**context, "error": str(exc)}, 400)
+        if end is not None:
+            end += dt.timedelta(days=1)              # "up to" a date includes that day
+        context["notifications"] = own_notifications(request, caller.agency, person or None,
+                                                     start, end)
+        return page(request, "ig_notifications.html", context)
+
+    @router.get("/notifications")
+    def notifications_page(request: Request) -> Response:
+        """Who in another agency was shown this agency's records, newest first."""
+        return _notifications(request, "", "", "", searched=False)
+
+    @router.post("/notifications")
+    def notifications_filter(
+            request: Request, csrf: Annotated[str, Form()] = "",
+            person: Annotated[str, Form(pattern=r"^([A-Za-z0-9]{6,32})?$")] = "",
+            since: Annotated[str, Form(max_length=25)] = "",
+            until: Annotated[str, Form(max_length=25)] = "") -> Response:
+        """The same list filtered by child and dates: POSTed, so a person ID a search names
+        never sits in a URL, a history or a proxy log."""
+        check_csrf(request, csrf)
+        return _notifications(request, person, since, until, searched=True)
 
     @router.get("/activity")
     def activity(request: Request, days: Annotated[int, Query(ge=7, le=366)] = 28) -> Response:

@@ -49,4 +49,4 @@ def test_navigation_follows_the_purposes_granted(site: Gateway, browser: Browser
             assert page.locator("nav[aria-label=Menu]").count() == 0
         context.close()
     assert seen["s.worker"] == ["Find a child", "Sign out"]
-    assert seen["i.layout"] == ["Information governance", "Sign out"]
+    assert seen["i.layout"] == ["Information governance", "Who looked at our records", "Sign out"]
