@@ -63,8 +63,12 @@ class NotificationRule:
     Built by the gateway from its policy bundle (audit knows clauses only by their ids), so an
     agreement change reaches notifications the moment the gateway loads it."""
 
-    def __init__(self, clauses: Mapping[str, ClauseNotice]) -> None:
+    def __init__(self, clauses: Mapping[str, ClauseNotice],
+                 held_by: Mapping[str, frozenset[str]] | None = None) -> None:
         self._clauses = dict(clauses)
+        #: The categories each agency's records can hold (the agreements' ``categories``): a
+        #: clause releases categories from several agencies, and an owner is told only of its own.
+        self._held_by = dict(held_by) if held_by is not None else None
 
     def notices(self, event: AuditEvent) -> list[tuple[str, dict[str, Any]]]:
         """``(owning agency, notification body)`` for each agency to tell of ``event``."""
@@ -81,8 +85,11 @@ class NotificationRule:
                 # Break-glass beyond every clause is told to the owner: nothing agreed covers it.
                 continue
             released = set(event.categories_released)
-            categories = sorted(released & {c for _, n in clauses for c in n.categories}
-                                ) if clauses else sorted(released)
+            if clauses:
+                released &= {c for _, n in clauses for c in n.categories}
+            if self._held_by is not None:
+                released &= self._held_by.get(owner, frozenset())
+            categories = sorted(released)
             told.append((owner, _body(event, owner, [r for r, _ in clauses], categories)))
         return told
 

@@ -49,12 +49,18 @@ JWS_TYPE = "kinlink-notification+jws"
 
 
 def notification_rule(bundle: PolicyBundle) -> NotificationRule:
-    """Each clause's ``notify`` setting, sources and categories, from every agreement loaded."""
+    """Each clause's ``notify`` setting, sources and categories, and the categories each party's
+    records can hold, from every agreement loaded."""
+    held_by: dict[str, set[str]] = {}
+    for agreement in bundle.agreements:
+        for code, category in agreement.categories.items():
+            for party in category.parties:
+                held_by.setdefault(party, set()).add(code)
     return NotificationRule({
         rule.id: ClauseNotice(rule.notify, frozenset(rule.source_parties),
                               frozenset(rule.categories))
         for agreement in bundle.agreements for rule in agreement.rules if rule.effect == "permit"
-    })
+    }, {party: frozenset(codes) for party, codes in held_by.items()})
 
 
 @dataclass(frozen=True)

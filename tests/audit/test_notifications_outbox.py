@@ -58,6 +58,29 @@ def test_each_other_agency_whose_records_were_shown_is_told_never_the_requester(
     assert RULE.notices(disclosure(event_type="ReviewDecision")) == []
 
 
+def test_an_owner_is_told_only_of_the_categories_its_own_records_hold() -> None:
+    """A clause releases categories from several agencies at once; health's records hold no
+    child protection plan, so health is not told that one was seen."""
+    held = NotificationRule(RULE._clauses, {"health": frozenset({"identity", "address"}),
+                                            "police": frozenset({"identity", "address"})})
+    told = dict(held.notices(disclosure()))
+    assert told["health"]["categories"] == ["address", "identity"]
+    assert told["police"]["categories"] == ["address", "identity"]
+
+
+def test_the_shipped_agreement_tells_health_nothing_of_police_or_social_care_categories() -> None:
+    from gateway.notify_delivery import notification_rule
+    from policies import load_policies
+
+    rule = notification_rule(load_policies())
+    triage = disclosure(purpose="mash-triage", matched_rules=["MASH-3.1", "MASH-5.1"],
+                        categories_released=["identity", "involvements", "professionals",
+                                             "case-status", "police-involvement"])
+    told = dict(rule.notices(triage))
+    assert told["health"]["categories"] == ["identity", "involvements", "professionals"]
+    assert told["police"]["categories"] == ["identity", "involvements", "police-involvement"]
+
+
 @pytest.mark.parametrize(("clause", "fields", "told"), [
     ("EH-1", {}, []),
     ("EH-1", {"consent_override_reason": "would-prejudice-protection"}, ["health"]),
