@@ -135,14 +135,21 @@ def _decoded(seq: int, agency: str, body: str, state: str | None = None) -> dict
 
 def notifications_for(con: Any, agency: str | None, since_seq: int | None = None,
                       since: dt.datetime | None = None, limit: int = 100,
-                      until: dt.datetime | None = None, newest_first: bool = False
-                      ) -> list[dict[str, Any]]:
+                      until: dt.datetime | None = None, newest_first: bool = False,
+                      person_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Notifications for ``agency`` (every agency when None) after ``since_seq`` or from
-    ``since`` and before ``until``, oldest first (a feed's order) or newest first (a page's),
-    each with its delivery state. ``con`` speaks ``?`` placeholders (a DuckDB cursor or a
-    ``stores.database.Session``)."""
+    ``since`` and before ``until``, about any of ``person_ids`` when given, oldest first (a
+    feed's order) or newest first (a page's), each with its delivery state. ``con`` speaks ``?``
+    placeholders (a DuckDB cursor or a ``stores.database.Session``)."""
     where: list[str] = ["TRUE"]
     params: list[object] = []
+    if person_ids is not None:
+        # The body is canonical JSON (sorted keys, no spaces), so one LIKE finds a person's in
+        # DuckDB and PostgreSQL alike; an ID is letters and digits, never a LIKE wildcard.
+        if not person_ids or not all(p.isascii() and p.isalnum() for p in person_ids):
+            raise ValueError("person IDs are letters and digits")
+        where.append("(" + " OR ".join("n.body LIKE ?" for _ in person_ids) + ")")
+        params.extend(f'%"person_id":"{p}"%' for p in person_ids)
     if agency is not None:
         where.append("n.agency = ?")
         params.append(agency)

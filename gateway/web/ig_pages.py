@@ -32,8 +32,6 @@ __all__ = ["NOTIFICATIONS_SHOWN", "ig_router"]
 
 #: The most notifications one page lists (newest first); a narrower filter finds older ones.
 NOTIFICATIONS_SHOWN = 200
-#: How many of the agency's newest notifications a person filter looks through.
-_PERSON_SCAN = 10_000
 
 
 def _day(value: str, field: str) -> dt.datetime | None:
@@ -50,13 +48,16 @@ def own_notifications(request: Request, agency: str, person: str | None,
                       since: dt.datetime | None, until: dt.datetime | None
                       ) -> list[dict[str, Any]]:
     """The caller's own agency's notifications, newest first: another agency's are never read,
-    whatever the filter says (the agency comes from the signed-in token, not the form)."""
-    with request.app.state.audit.session() as session:
-        found = notifications_for(session, agency, since=since, until=until, newest_first=True,
-                                  limit=_PERSON_SCAN if person else NOTIFICATIONS_SHOWN)
+    whatever the filter says (the agency comes from the signed-in token, not the form). A child
+    is found under every ID that now resolves to them, so a merge hides no earlier access."""
+    ids = None
     if person:
-        found = [n for n in found if n.get("person_id") == person]
-    return found[:NOTIFICATIONS_SHOWN]
+        index = request.app.state.index
+        current = index.resolve(person) or person
+        ids = list(dict.fromkeys([person, current, *index.former_ids(current)]))
+    with request.app.state.audit.session() as session:
+        return notifications_for(session, agency, since=since, until=until, newest_first=True,
+                                 limit=NOTIFICATIONS_SHOWN, person_ids=ids)
 
 
 def ig_router(page: Any, needs_purpose: Any) -> APIRouter:

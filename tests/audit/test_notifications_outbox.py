@@ -172,3 +172,17 @@ def test_deliveries_retry_with_back_off_then_dead_letter_and_replay(tmp_path: Pa
         states = {n["owner_agency"]: n["delivery"] for n in notifications_for(session, None)}
     assert states == {"health": "delivered", "police": "pending"}
     trail.close()
+
+
+def test_a_person_filter_is_done_by_the_store_over_every_id_given(tmp_path: Path) -> None:
+    trail = AuditTrail.open(tmp_path / "k.audit.duckdb")
+    trail.notify_with(RULE)
+    for n in range(30):
+        trail.append([disclosure(subject_person_id=f"P{n:06d}")])
+    with trail.session() as session:
+        found = notifications_for(session, "health", person_ids=["P000003", "P000027"],
+                                  newest_first=True, limit=5)
+        assert [n["person_id"] for n in found] == ["P000027", "P000003"]
+        with pytest.raises(ValueError, match="letters and digits"):
+            notifications_for(session, "health", person_ids=["P%"])
+    trail.close()
