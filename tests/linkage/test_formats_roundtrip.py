@@ -101,11 +101,21 @@ def test_a_folder_mixing_formats_links_and_says_how_each_file_was_read(tmp_path:
     generate_population(sources, families=30, seed=4)
     for fmt in ("ctf", "ssd", "fhir"):
         write_in_format(sources, fmt)
+    bundle = sources / "health.json"
+    lines = bundle.read_text(encoding="utf-8").splitlines()
+    bad = {"resource": {"resourceType": "Patient", "id": "bad-1", "birthDate": "2015-02-30"}}
+    lines.insert(-1, "," + json.dumps(bad))      # one resource that does not parse, near the end
+    bundle.write_text("\n".join(lines) + "\n", encoding="utf-8")
     db = tmp_path / "mixed.duckdb"
     result = CliRunner().invoke(app, ["link", "--sources", str(sources), "--db", str(db),
                                       "--json"])
     assert result.exit_code == 0, result.output
     formats = json.loads(result.output)["formats"]
+    assert formats["health"]["rejects"] >= 1 and formats["education"]["rejects"] == 0
+    text = CliRunner().invoke(app, ["link", "--sources", str(sources), "--db", str(db)])
+    assert text.exit_code == 0, text.output
+    assert "ctf 25.0" in text.output and "fhir R4 Bundle" in text.output
+    assert f"{formats['health']['rejects']} rejects" in text.output
     assert {s: f["format"] for s, f in formats.items()} == {
         "education": "ctf", "social_care": "ssd", "health": "fhir", "police": "csv"}
     assert formats["education"]["version"] == "25.0"
