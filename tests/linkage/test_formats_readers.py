@@ -297,6 +297,9 @@ def test_a_folder_source_is_named_and_its_agency_defaulted_by_the_folder(tmp_pat
           "C1,2,03/04/2012,WBRI,,0,\n")
     frame = read_sources(tmp_path).sources["cla"]
     assert (frame["source"].iloc[0], frame["agency"].iloc[0]) == ("cla", "cla")
+    # The format named as anyone writes it: YAML reads an unquoted 903 as a number.
+    write(tmp_path / "cla.yaml", "format: 903\n")
+    assert read_sources(tmp_path).readings["cla"].format == "903"
 
 
 def test_the_estimated_day_is_a_per_source_setting_that_wins_over_the_format(
