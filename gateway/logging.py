@@ -22,6 +22,7 @@ __all__ = ["configure_logging", "redact_personal_data"]
 _PERSONAL_KEYS = frozenset({
     "name", "given_name", "family_name", "middle_names", "dob", "nhs_number", "upn", "postcode",
     "address", "query", "token", "authorization", "justification", "local_id",
+    "former_upn", "former_family_name", "uprn", "expected_dob",   # index schema 3 (issue 16)
 })
 _PATTERNS = (
     re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b"),           # NHS numbers

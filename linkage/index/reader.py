@@ -37,12 +37,17 @@ OPEN_CASE_STATUSES = frozenset({"open", "active", "allocated", "referral"})
 _RECORDS_SQL = """
 SELECT l.person_id, l.source, l.record_id, s.agency, l.match_grade, l.match_probability,
        s.nhs_number, s.upn, s.local_id, s.given_name, s.middle_names, s.family_name, s.dob,
-       s.sex, s.postcode, s.address, s.attributes
+       s.sex, s.postcode, s.address, s.attributes, {schema_3}
 FROM record_links l JOIN source_records s USING (unique_id)
 ORDER BY l.person_id, l.source, l.record_id
 """
+#: The ``source_records`` columns index schema 3 added (issue 16). An index written before it
+#: (a live file or generation no run has replaced yet) is read with them null, not refused: the
+#: gateway keeps serving through the upgrade.
+_SCHEMA_3 = ("former_upn", "former_family_name", "uprn", "expected_dob")
 _IDENTITY = ("nhs_number", "upn", "local_id", "given_name", "middle_names", "family_name", "dob",
-             "sex")
+             "sex", "former_upn", "former_family_name", "expected_dob")
+_ADDRESS = ("postcode", "address", "uprn")
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,12 @@ class _Snapshot:
 def _load(con: duckdb.DuckDBPyConnection, stamp: tuple[int, int] | int) -> _Snapshot:
     persons = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT person_id, status, survivor_id FROM persons").fetchall()}
-    table = con.sql(_RECORDS_SQL).to_arrow_table()
+    present = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'source_records'").fetchall()}
+    schema_3 = ", ".join(f"s.{c}" if c in present else f"NULL::VARCHAR AS {c}"
+                         for c in _SCHEMA_3)
+    table = con.sql(_RECORDS_SQL.format(schema_3=schema_3)).to_arrow_table()
     ranges: dict[str, tuple[int, int]] = {}
     if table.num_rows:
         ids = np.asarray(table.column("person_id").to_pylist(), dtype=object)
@@ -181,7 +191,7 @@ class IdentityIndex:
                 source=r["source"], record_id=r["record_id"], agency=r["agency"],
                 match_grade=r["match_grade"], match_probability=r["match_probability"],
                 identity={k: r[k] for k in _IDENTITY},
-                address={"postcode": r["postcode"], "address": r["address"]},
+                address={k: r[k] for k in _ADDRESS},
                 attributes=json.loads(r["attributes"]) if r["attributes"] else {},
                 attribute_categories=snapshot.categories.get(r["source"], {}),
             )

@@ -17,12 +17,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from linkage.standardise.records import is_adoption_marked
+
 __all__ = ["EntityIds", "IndexWriter", "LineageEventLike"]
 
-#: The columns of ``source_records`` after ``unique_id``, in the table's order.
+#: The columns of ``source_records`` after ``unique_id``, in the table's order (the former
+#: identifiers, UPRN and expected date of birth came in schema 3, so they follow ``attributes``).
 _SOURCE_RECORD_COLUMNS = [
     "source", "record_id", "agency", "row_number", "nhs_number", "upn", "local_id", "given_name",
     "middle_names", "family_name", "dob", "sex", "postcode", "address", "attributes",
+    "former_upn", "former_family_name", "uprn", "expected_dob",
 ]
 
 
@@ -71,6 +75,10 @@ class IndexWriter:
         """The records as read, their attribute categories, relationships and rejected fields."""
         frame = canonical[_SOURCE_RECORD_COLUMNS].copy()
         frame.insert(0, "unique_id", frame["source"] + ":" + frame["record_id"])
+        # An adopted child's former UPN and surname are the pre-adoption identity: kept in the
+        # index, they would let a query join the two records linkage must keep apart.
+        adopted = frame["attributes"].map(is_adoption_marked).astype(bool)
+        frame.loc[adopted, ["former_upn", "former_family_name"]] = None
         self.insert("source_records", frame)
         categories = pd.DataFrame(
             [(source, column, category)

@@ -33,6 +33,12 @@ class SourceConfig(BaseModel):
     #: extra column → data category code
     categories: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format_as_text(cls, value: object) -> object:
+        """``format: 903`` is how anyone writes it, and YAML reads that as a number."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("columns", "date_formats", "values")
     @classmethod
     def _contract_keys(cls, value: dict[str, object]) -> dict[str, object]:

@@ -24,7 +24,14 @@ COMPARED_FIELDS = (
     "sex",
     "postcode",
     "address",
+    "former_upn",
+    "former_family_name",
+    "uprn",
+    "expected_dob",
 )
+#: Index schema 3 added these to ``source_records`` (issue 16); an index from before it is shown
+#: without them rather than refused.
+_SCHEMA_3_FIELDS = ("former_upn", "former_family_name", "uprn", "expected_dob")
 
 
 def review_queue(
@@ -67,9 +74,15 @@ def review_queue(
 
 def pair_side_by_side(con: duckdb.DuckDBPyConnection, left: str, right: str) -> pd.DataFrame:
     """One row per field: the two records' values and whether they agree (after standardising)."""
+    held = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name IN ('source_records', 'record_features') "
+        "GROUP BY column_name HAVING count(*) = 2").fetchall()}
+    fields = [f for f in COMPARED_FIELDS if f not in _SCHEMA_3_FIELDS or f in held]
+    extra = "".join(f", {f}" for f in fields if f in _SCHEMA_3_FIELDS)
     rows = (
         con.execute(
-            f"SELECT unique_id, agency, {', '.join(COMPARED_FIELDS)} FROM source_records "
+            f"SELECT unique_id, agency, {', '.join(fields)} FROM source_records "
             "WHERE unique_id IN (?, ?)",
             [left, right],
         )
@@ -82,7 +95,7 @@ def pair_side_by_side(con: duckdb.DuckDBPyConnection, left: str, right: str) -> 
     features = (
         con.execute(
             "SELECT unique_id, nhs_number, upn, local_id_key AS local_id, given_name, middle_names, "
-            "family_name, dob, sex, postcode, address_key AS address FROM record_features "
+            f"family_name, dob, sex, postcode, address_key AS address{extra} FROM record_features "
             "WHERE unique_id IN (?, ?)",
             [left, right],
         )
@@ -90,7 +103,7 @@ def pair_side_by_side(con: duckdb.DuckDBPyConnection, left: str, right: str) -> 
         .set_index("unique_id")
     )
     out = []
-    for field in ("agency", *COMPARED_FIELDS):
+    for field in ("agency", *fields):
         a, b = rows.at[left, field], rows.at[right, field]
         if field == "agency":
             verdict = ""

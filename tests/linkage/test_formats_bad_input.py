@@ -83,13 +83,17 @@ def test_a_fhir_resource_that_does_not_parse_is_a_reject_row_naming_its_json_pat
 ) -> None:
     good = {"resourceType": "Patient", "id": "p1", "birthDate": "2015-03-02"}
     bad = {"resourceType": "Patient", "id": "p2", "birthDate": "2015-02-30"}
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": good}, {"resource": bad}]}
-    (tmp_path / "gp.json").write_text(json.dumps(bundle), encoding="utf-8")
+    # As exports are laid out: one entry a line, the second spread over several.
+    (tmp_path / "gp.json").write_text(
+        '{"resourceType": "Bundle", "type": "collection",\n"entry": [\n'
+        f"{json.dumps({'resource': good})},\n{json.dumps({'resource': bad}, indent=1)}\n]}}\n",
+        encoding="utf-8")
     result = read_sources(tmp_path)
     assert result.sources["gp"]["record_id"].tolist() == ["p1"]
+    assert result.sources["gp"]["row_number"].tolist() == [3]
     [reject] = result.rejects
     assert reject.field == "$.entry[1].resource.birthDate" and reject.file.endswith("gp.json")
+    assert reject.row == 4                         # the line the bad entry starts on
     assert "does not parse as FHIR R4" in reject.problem and "2015-02-30" not in reject.problem
 
 
@@ -103,10 +107,14 @@ def test_a_bad_ndjson_line_is_a_reject_row_with_its_line(tmp_path: Path) -> None
 
 
 def test_a_truncated_json_bundle_stops_the_run(tmp_path: Path) -> None:
-    (tmp_path / "gp.json").write_text('{"resourceType": "Bundle", "entry": [{"resource": {',
-                                      encoding="utf-8")
+    (tmp_path / "gp.json").write_text('{"resourceType": "Bundle",\n"entry": [\n'
+                                      '{"resource": {"resourceType": "Patient", "id": "p1"}},\n'
+                                      '{"resource": {"id": "p2"}}}\n]}\n', encoding="utf-8")
     message = error_for(tmp_path)
-    assert "gp.json" in message and "not well-formed JSON" in message
+    assert "gp.json: line 4: not well-formed JSON" in message
+    (tmp_path / "gp.json").write_text('{"resourceType": "Bundle",\n"entry": [{"resource": {',
+                                      encoding="utf-8")   # cut short: breaks at its end
+    assert "gp.json: line 2: not well-formed JSON" in error_for(tmp_path)
 
 
 def test_an_unreadable_file_stops_the_run_and_the_previous_index_keeps_serving(
@@ -127,3 +135,32 @@ def test_an_unreadable_file_stops_the_run_and_the_previous_index_keeps_serving(
         after = con.execute("SELECT source, record_id, person_id FROM record_links "
                             "ORDER BY 1, 2").fetchall()
     assert after == before and any(s == "education" for s, _, _ in before)
+
+
+CIN_HEADER = ("<Header><CollectionDetails><Collection>{collection}</Collection><Year>2026</Year>"
+              "</CollectionDetails></Header>")
+CHILD = ("<Child><ChildIdentifiers>{id}<PersonBirthDate>2019-02-15</PersonBirthDate>"
+         "</ChildIdentifiers></Child>")
+
+
+def test_a_cin_child_without_its_la_child_id_is_a_reject_row_and_the_rest_is_read(
+        tmp_path: Path) -> None:
+    (tmp_path / "cin.xml").write_text(
+        f"<Message>\n{CIN_HEADER.format(collection='CIN')}\n<Children>\n"
+        f"{CHILD.format(id='<LAchildID>C1</LAchildID>')}\n{CHILD.format(id='')}\n"
+        "</Children>\n</Message>\n", encoding="utf-8")
+    result = read_sources(tmp_path)
+    assert result.sources["cin"]["record_id"].tolist() == ["C1"]
+    assert [(r.file.endswith("cin.xml"), r.row, r.field) for r in result.rejects] == [
+        (True, 5, "record_id")]
+    assert "<ChildIdentifiers>/<LAchildID>" in result.rejects[0].problem
+
+
+def test_a_cin_file_of_another_collection_stops_naming_the_element_and_line(
+        tmp_path: Path) -> None:
+    (tmp_path / "cin.xml").write_text(
+        f"<Message>\n{CIN_HEADER.format(collection='SSDA903')}\n<Children>"
+        f"{CHILD.format(id='<LAchildID>C1</LAchildID>')}</Children></Message>",
+        encoding="utf-8")
+    message = error_for(tmp_path)
+    assert "cin.xml: line 2: <Collection>" in message and "CIN" in message

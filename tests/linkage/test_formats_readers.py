@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from linkage.ingest import read_sources
+from linkage.ingest import ExtractError, read_sources
 from linkage.ingest.formats import detect_format
 
 UPN_A = "A123456789012"
@@ -192,14 +193,18 @@ def test_csc_api_payload(tmp_path: Path) -> None:
              {"start_date": "2025-02-03"}]}]},
         {"mis_child_id": "M2", "child_details": {"first_name": "No", "surname": "Id"}},
     ]}
-    write(tmp_path / "csc.json", json.dumps(payload))
+    children = payload["Children"]
+    assert isinstance(children, list)
+    write(tmp_path / "csc.json", '{"la_code": 999, "Children": [\n'
+          + ",\n".join(json.dumps(c) for c in children) + "\n]}\n")   # one child a line
     result = read_sources(tmp_path)
     child = record(result.sources["csc"], "LA1")
+    assert child["row_number"] == 2
     assert (child["given_name"], child["family_name"], child["dob"]) == (
         "Zofia", "Nowak", "2015-07-09")
     assert json.loads(child["attributes"])["cp_plan_start_dates"] == "2025-02-03"
-    assert [(r.field, r.problem.split(";")[0]) for r in result.rejects] == [
-        ("Children[1].la_child_id", "required field is missing")]
+    assert [(r.row, r.field, r.problem.split(";")[0]) for r in result.rejects] == [
+        (3, "Children[1].la_child_id", "required field is missing")]
 
 
 def patient(pid: str, **extra: object) -> dict[str, object]:
@@ -292,3 +297,31 @@ def test_a_folder_source_is_named_and_its_agency_defaulted_by_the_folder(tmp_pat
           "C1,2,03/04/2012,WBRI,,0,\n")
     frame = read_sources(tmp_path).sources["cla"]
     assert (frame["source"].iloc[0], frame["agency"].iloc[0]) == ("cla", "cla")
+    # The format named as anyone writes it: YAML reads an unquoted 903 as a number.
+    write(tmp_path / "cla.yaml", "format: 903\n")
+    assert read_sources(tmp_path).readings["cla"].format == "903"
+
+
+def test_the_estimated_day_is_a_per_source_setting_that_wins_over_the_format(
+        tmp_path: Path) -> None:
+    """A month-only date takes its source's day: 15 where a CSV source's YAML says its system
+    writes the 15th, 1 where a council's SSD extract (D2I: the 15th) says it writes the 1st, and
+    the format's own day where nothing is said."""
+    write(tmp_path / "early_help.csv", "record_id,family_name,dob\nEH1,Nwosu,2015-03\n")
+    write(tmp_path / "early_help.yaml", "estimated_day: 15\n")
+    write(tmp_path / "youth.csv", "record_id,family_name,dob\nY1,Nwosu,2015-03\n")
+    for name, day in (("ssd_one", "estimated_day: 1\n"), ("ssd_fifteen", None)):
+        write(tmp_path / name / "ssd_person.csv",
+              "pers_person_id,pers_forename,pers_surname,pers_dob,pers_sex\n"
+              "P1,Amara,Nwosu,2015-03,F\n")
+        if day:
+            write(tmp_path / f"{name}.yaml", day)
+    result = read_sources(tmp_path)
+    dob = {name: frame["dob"].tolist() for name, frame in result.sources.items()}
+    assert dob == {"early_help": ["2015-03-15"], "youth": ["2015-03-01"],
+                   "ssd_one": ["2015-03-01"], "ssd_fifteen": ["2015-03-15"]}
+    assert {n: r.estimated_day for n, r in result.readings.items()} == {
+        "early_help": 15, "youth": 1, "ssd_one": 1, "ssd_fifteen": 15}
+    write(tmp_path / "youth.yaml", "estimated_day: 10\n")
+    with pytest.raises(ExtractError, match=r"youth\.yaml: field estimated_day"):
+        read_sources(tmp_path)

@@ -101,11 +101,31 @@ def test_a_folder_mixing_formats_links_and_says_how_each_file_was_read(tmp_path:
     generate_population(sources, families=30, seed=4)
     for fmt in ("ctf", "ssd", "fhir"):
         write_in_format(sources, fmt)
+    bundle = sources / "health.json"
+    lines = bundle.read_text(encoding="utf-8").splitlines()
+    bad = {"resource": {"resourceType": "Patient", "id": "bad-1", "birthDate": "2015-02-30"}}
+    lines.insert(-1, "," + json.dumps(bad))      # one resource that does not parse, near the end
+    bundle.write_text("\n".join(lines) + "\n", encoding="utf-8")
     db = tmp_path / "mixed.duckdb"
     result = CliRunner().invoke(app, ["link", "--sources", str(sources), "--db", str(db),
                                       "--json"])
     assert result.exit_code == 0, result.output
-    formats = json.loads(result.output)["formats"]
+    summary = json.loads(result.output)
+    formats = summary["formats"]
+    with open(summary["reject_report"], encoding="utf-8", newline="") as handle:
+        report = [(Path(r["file"]).name, r["row"], r["field"])
+                  for r in csv.DictReader(handle)]
+    # The bad resource is counted against its file and named by line and JSON path.
+    assert ("health.json", str(len(lines) - 1),
+            f"$.entry[{len(lines) - 3}].resource.birthDate") in report
+    assert formats["health"]["rejects"] == sum(f == "health.json" for f, _, _ in report)
+    assert formats["education"]["rejects"] == 0
+    text = CliRunner().invoke(app, ["link", "--sources", str(sources), "--db", str(db)])
+    assert text.exit_code == 0, text.output
+    flat = " ".join(text.output.replace("│", " ").split())    # table cells wrap
+    assert "education 41 — ctf 25.0" in flat
+    assert (f"health {formats['health']['records']} — fhir R4 Bundle, dates %Y-%m-%d (format), "
+            f"{formats['health']['rejects']} rejects") in flat
     assert {s: f["format"] for s, f in formats.items()} == {
         "education": "ctf", "social_care": "ssd", "health": "fhir", "police": "csv"}
     assert formats["education"]["version"] == "25.0"

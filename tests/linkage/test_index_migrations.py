@@ -22,6 +22,7 @@ runner = CliRunner()
 
 _V2_TABLES = ("record_fingerprints", "pair_comparisons", "record_link_history",
               "family_member_history")
+_V3_COLUMNS = ("former_upn", "former_family_name", "uprn", "expected_dob")  # of source_records
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +38,12 @@ def link(population: Path, db: Path) -> None:
 
 
 def as_written_before_the_ledger(db: Path, version: int) -> None:
-    """Turn a current index into what an older kinlink wrote: no ledger, and (version 1) none
-    of the tables schema 2 added."""
+    """Turn a current index into what an older kinlink wrote: no ledger, none of the columns
+    schema 3 added, and (version 1) none of the tables schema 2 added."""
     with duckdb.connect(str(db)) as con:
         con.execute("DROP TABLE schema_migrations")
+        for column in _V3_COLUMNS:
+            con.execute(f"ALTER TABLE source_records DROP COLUMN {column}")
         if version == 1:
             for table in _V2_TABLES:
                 con.execute(f"DROP TABLE {table}")
@@ -68,12 +71,12 @@ def test_a_version_1_index_is_upgraded_in_place_and_stays_usable(population: Pat
     assert {r[0]: r[3] for r in snapshot(run_over)["record_links"]} == ids
     assert not list(tmp_path.glob(".run-over.duckdb.build-*"))
 
-    assert upgrade_file(db) == [2]                 # recognised as 1; only 2 applied
+    assert upgrade_file(db) == [2, 3]              # recognised as 1; only 2 and 3 applied
     assert snapshot(db) == before                  # contents intact
     with duckdb.connect(str(db)) as con:
-        assert applied_version(con, "index") == int(SCHEMA_VERSION) == 2
+        assert applied_version(con, "index") == int(SCHEMA_VERSION) == 3
         assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() \
-            == [("2",)]
+            == [("3",)]
         # History seeded from the current links: one open row per record, from when it linked.
         open_rows = con.execute(
             "SELECT count(*) FROM record_link_history h JOIN record_links l USING (unique_id) "
@@ -95,9 +98,9 @@ def test_a_version_2_index_without_a_ledger_is_recognised_not_reapplied(
     with duckdb.connect(str(db), read_only=True) as con:
         history = con.execute("SELECT count(*) FROM record_link_history").fetchall()[0][0]
     as_written_before_the_ledger(db, 2)
-    assert upgrade_file(db) == []
+    assert upgrade_file(db) == [3]
     with duckdb.connect(str(db)) as con:
-        assert applied_version(con, "index") == 2
+        assert applied_version(con, "index") == 3
         assert con.execute("SELECT count(*) FROM record_link_history").fetchall()[0][0] == history
 
 

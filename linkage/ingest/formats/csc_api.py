@@ -16,7 +16,7 @@ from typing import Any, Final
 import ijson
 
 from linkage.ingest.errors import ExtractError
-from linkage.ingest.formats.base import FormatExtract, RecordTable
+from linkage.ingest.formats.base import FormatExtract, JsonLines, RecordTable
 from linkage.ingest.rejects import Reject
 
 __all__ = ["FORMAT", "read_csc_api"]
@@ -34,22 +34,25 @@ CATEGORIES: Final = {
 def read_csc_api(path: Path) -> FormatExtract:
     rows = RecordTable()
     rejects: list[Reject] = []
+    lines: JsonLines | None = None
     try:
         with path.open("rb") as handle:
-            for index, child in enumerate(ijson.items(handle, "Children.item")):
+            lines = JsonLines(handle)
+            for index, (line, child) in enumerate(lines.items("Children.item")):
                 where = f"Children[{index}]"
                 if not isinstance(child, dict) or not isinstance(
                         child.get("child_details", {}), dict):
-                    rejects.append(Reject(str(path), None, f"{where}.child_details",
+                    rejects.append(Reject(str(path), line, f"{where}.child_details",
                                           "not an object; child skipped"))
                     continue
                 if not child.get("la_child_id"):
-                    rejects.append(Reject(str(path), None, f"{where}.la_child_id",
+                    rejects.append(Reject(str(path), line, f"{where}.la_child_id",
                                           "required field is missing; child skipped"))
                     continue
-                rows.add(index + 1, _child(child))
+                rows.add(line, _child(child))
     except ijson.JSONError as exc:
-        raise ExtractError(f"{path}: not well-formed JSON ({exc})") from exc
+        raise ExtractError(f"{path}: {JsonLines.where(lines)}not well-formed JSON ({exc})") \
+            from exc
     except OSError as exc:
         raise ExtractError(f"{path}: cannot be read ({exc})") from exc
     return FormatExtract(FORMAT, "0.7", (path,), rows, [], dict(CATEGORIES), ("%Y-%m-%d",),

@@ -23,7 +23,7 @@ from fhir.resources.R4B.relatedperson import RelatedPerson
 from pydantic import BaseModel, ValidationError
 
 from linkage.ingest.errors import ExtractError
-from linkage.ingest.formats.base import FormatExtract, RecordTable
+from linkage.ingest.formats.base import FormatExtract, JsonLines, RecordTable
 from linkage.ingest.rejects import Reject
 
 __all__ = ["FORMAT", "NHS_NUMBER_SYSTEM", "VERIFICATION_EXTENSION", "read_fhir"]
@@ -92,8 +92,9 @@ def read_fhir(path: Path) -> FormatExtract:
 
 
 def _resources(path: Path) -> Iterator[tuple[int | None, str, Any]]:
-    """(line or None, JSON path, resource) for every entry: the line for NDJSON (the path is then
-    within that line's resource), the path from the Bundle's root otherwise."""
+    """(line, JSON path, resource) for every entry: for NDJSON the line of the resource (the path
+    is then within it); for a Bundle the line its entry starts on and the path from the root."""
+    lines: JsonLines | None = None
     try:
         if path.suffix.lower() == ".ndjson":
             with path.open(encoding="utf-8") as handle:
@@ -106,11 +107,13 @@ def _resources(path: Path) -> Iterator[tuple[int | None, str, Any]]:
                         yield number, "$", None
             return
         with path.open("rb") as handle:
-            for index, entry in enumerate(ijson.items(handle, "entry.item", use_float=True)):
+            lines = JsonLines(handle)
+            for index, (line, entry) in enumerate(lines.items("entry.item")):
                 resource = entry.get("resource") if isinstance(entry, dict) else None
-                yield None, f"$.entry[{index}].resource", resource
+                yield line, f"$.entry[{index}].resource", resource
     except ijson.JSONError as exc:
-        raise ExtractError(f"{path}: not well-formed JSON ({exc})") from exc
+        raise ExtractError(f"{path}: {JsonLines.where(lines)}not well-formed JSON ({exc})") \
+            from exc
     except UnicodeDecodeError as exc:
         raise ExtractError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:
