@@ -40,6 +40,7 @@ from linkage.review.queue import pair_side_by_side, review_queue
 from policies import AccessRequest, BreakGlassPolicy, Decision
 
 __all__ = [
+    "ADDRESS_FIELDS",
     "IDENTITY_FIELDS",
     "IG_PURPOSE",
     "IG_ROLES",
@@ -70,7 +71,9 @@ __all__ = [
 #: The purpose under which record links are reviewed; no other purpose may read or settle a pair.
 REVIEW_PURPOSE = "identity-review"
 IDENTITY_FIELDS = ("nhs_number", "upn", "local_id", "given_name", "middle_names", "family_name",
-                   "dob", "sex")
+                   "dob", "sex", "former_upn", "former_family_name", "expected_dob")
+#: The review pair's address fields (a UPRN is the address's own identifier).
+ADDRESS_FIELDS = ("postcode", "address", "uprn")
 
 
 class Refused(HTTPException):
@@ -458,7 +461,7 @@ def review_pair(request: Request, caller: Caller, ctx: PurposeContext, left: str
     if all("identity" in p for p in both):
         shown |= set(IDENTITY_FIELDS)
     if all("address" in p for p in both):
-        shown |= {"postcode", "address"}
+        shown |= set(ADDRESS_FIELDS)
     table = pair_side_by_side(request.app.state.index.cursor(), left, right)
     fields = [{"field": r.field, "left": None if r.left != r.left else r.left,
                "right": None if r.right != r.right else r.right, "comparison": r.comparison}
