@@ -55,8 +55,13 @@ def _tree_rss_mb(pid: int) -> float:
     return total / 2**20
 
 
+#: The CPU seconds of the last child ``_run_child`` ran (a list so it can be set in place).
+LAST_CPU = [0.0]
+
+
 def _run_child(args: list[str]) -> tuple[float, float, str]:
-    """Run a child process; return (seconds, peak RSS in MB of its process tree, stdout)."""
+    """Run a child process; return (seconds, peak RSS in MB of its process tree, stdout). Its
+    CPU seconds (user + system, from ``wait4``) are kept in ``LAST_CPU``."""
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak_tree = 0.0
@@ -78,6 +83,7 @@ def _run_child(args: list[str]) -> tuple[float, float, str]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
+    LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-3000:]}")
@@ -98,9 +104,11 @@ def _labels_from_export(path: Path) -> pd.DataFrame:
 
 
 def _stages(summary: dict) -> str:
-    """Each stage as "name seconds s / peak MB"."""
-    peaks = summary.get("peak_mb", {})
-    return ", ".join(f"{k} {v:.1f}s/{peaks.get(k, 0):,.0f}MB" for k, v in summary["seconds"].items())
+    """Each stage as "name seconds s (CPU seconds cpu) / peak MB": on a shared machine the wall
+    seconds vary with the load, the CPU seconds much less."""
+    peaks, cpu = summary.get("peak_mb", {}), summary.get("cpu_seconds", {})
+    return ", ".join(f"{k} {v:.1f}s ({cpu.get(k, 0):.1f} cpu)/{peaks.get(k, 0):,.0f}MB"
+                     for k, v in summary["seconds"].items())
 
 
 def _kinlink_row(kinlink: str, sources: Path, truth: pd.DataFrame, workdir: Path, label: str,
@@ -113,6 +121,7 @@ def _kinlink_row(kinlink: str, sources: Path, truth: pd.DataFrame, workdir: Path
         [kinlink, "link", "--sources", str(sources), "--db", str(db), "--json", "--full",
          "--engine", engine, *limit]
     )
+    cpu = LAST_CPU[0]
     summary = json.loads(stdout)
     export = workdir / f"{label}-{engine}-kinlink.csv"
     _run_child([kinlink, "export", "identities", "--db", str(db), "--out", str(export)])
@@ -133,6 +142,7 @@ def _kinlink_row(kinlink: str, sources: Path, truth: pd.DataFrame, workdir: Path
         "method": "kinlink" if engine == "duckdb" else f"kinlink ({engine})",
         "records": len(truth),
         "seconds": seconds,
+        "cpu": cpu,
         "stages": stages,
         "peak_mb": peak,
         "acc": acc,
@@ -163,6 +173,7 @@ def bench_population(sources: Path, truth_path: Path, workdir: Path, label: str,
                 "method": method,
                 "records": len(truth),
                 "seconds": seconds,
+                "cpu": LAST_CPU[0],
                 "stages": "",
                 "peak_mb": peak,
                 "acc": acc,
@@ -200,7 +211,8 @@ def _delta_rows(sources: Path, workdir: Path, label: str, memory_limit: str | No
              *limit])
         summary = json.loads(stdout)
         rows.append({"population": label, "method": f"1% delta, {mode[2:]}",
-                     "records": summary["records"], "seconds": seconds, "peak_mb": peak,
+                     "records": summary["records"], "seconds": seconds, "cpu": LAST_CPU[0],
+                     "peak_mb": peak,
                      "stages": _stages(summary)})
     rows[1]["same"] = persons(dbs["incr"]) == persons(dbs["full"])
     return rows
@@ -281,6 +293,8 @@ def main() -> None:
         "records",
         "seconds",
         "× plain",
+        "cpu s",
+        "× plain cpu",
         "peak MB",
         "× plain mem",
         "precision",
@@ -314,6 +328,8 @@ def main() -> None:
             f"{row['records']:,}",
             f"{row['seconds']:.1f}",
             f"{row['seconds'] / base['seconds']:.2f}" if base else "",
+            f"{row['cpu']:.1f}" if "cpu" in row else "",
+            f"{row['cpu'] / base['cpu']:.2f}" if base and "cpu" in row else "",
             f"{row['peak_mb']:,.0f}",
             f"{row['peak_mb'] / base['peak_mb']:.2f}" if base else "",
             f"{acc.precision:.5f}" if acc else "",

@@ -59,7 +59,7 @@ from linkage.model.report import write_model_report
 from linkage.model.store import load_model, model_hash
 from linkage.model.training import ModelFit, adapt_to_population, new_linker, train_model
 from linkage.persons.clustering import ClusteringRules, Relative, cluster_records
-from linkage.persons.constraints import FACT_COLUMNS, RecordFacts, record_facts
+from linkage.persons.constraints import FACT_COLUMNS, RecordFacts, record_facts_of_columns
 from linkage.persons.grades import CERTAIN_AT, grade_for
 from linkage.persons.profiles import ProfileModel
 from linkage.review.decisions import DecisionStore, decisions_path_for
@@ -140,6 +140,9 @@ class LinkSummary:
     #: Per stage, the process's peak resident memory (MB) while the stage ran: DuckDB's buffers
     #: and the Python objects alike.
     peak_mb: dict[str, float] = field(default_factory=dict)
+    #: Per stage, the CPU seconds of the process, every thread (DuckDB's too) counted: on a
+    #: shared machine wall seconds say how busy it was, these say what the stage cost.
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     #: The DuckDB memory budget the run was given.
     memory_limit: str = ""
     #: Per source, how its file(s) were read: format, version, files, records, rejects, and the
@@ -176,6 +179,7 @@ class LinkRun:
                         + "-" + uuid.uuid4().hex[:6])
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     peak_mb: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] | None = None
     # read and standardise
@@ -213,10 +217,11 @@ class LinkRun:
 
     def timed(self, name: str, step: Callable[[LinkRun], None]) -> None:
         reset_peak_memory()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         with self.progress(name):
             step(self)
         self.seconds[name] = round(time.perf_counter() - t0, 2)
+        self.cpu_seconds[name] = round(time.process_time() - cpu0, 2)
         self.peak_mb[name] = round(peak_memory_mb(), 1)
 
     @property
@@ -333,9 +338,8 @@ def cluster_persons(run: LinkRun) -> None:
     )
     edges = edges.drop(columns=gammas)
     edges["outcome"] = [str(o) for o in result.edge_outcomes]
-    for outcome, pairs in result.rule_links.items():
-        edges = _with_implied_links(edges, pairs, str(outcome))
-    run.edges = edges
+    run.edges = _with_implied_links(
+        edges, [(str(outcome), pairs) for outcome, pairs in result.rule_links.items()])
     run.labels = result.labels
 
 
@@ -426,6 +430,7 @@ def _summary(run: LinkRun) -> LinkSummary:
         retired_person_ids=len(run.persons.retired),
         model=model_hash(run.model) + (" (retrained)" if retrained else ""),
         seconds=run.seconds,
+        cpu_seconds=run.cpu_seconds,
         peak_mb=run.peak_mb,
         memory_limit=run.memory_limit,
         scoring=run.scoring.as_dict(),
@@ -505,9 +510,7 @@ def _has_previous(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
-    columns = [features[c].tolist() for c in FACT_COLUMNS]
-    return [record_facts(dict(zip(FACT_COLUMNS, row, strict=True)))
-            for row in zip(*columns, strict=True)]
+    return record_facts_of_columns([features[c].tolist() for c in FACT_COLUMNS])
 
 
 def _decision_pairs(
@@ -561,28 +564,42 @@ def _relatives(relationships: pd.DataFrame, features: pd.DataFrame) -> list[Rela
 
 
 def _with_implied_links(
-    edges: pd.DataFrame, implied: list[tuple[int, int]], outcome: str
+    edges: pd.DataFrame, implied: list[tuple[str, list[tuple[int, int]]]]
 ) -> pd.DataFrame:
     """Record each link a rule implied (same relative, expected birth) as an edge with that
     rule as its outcome, so every link has a row that explains it.
 
-    A pair that was never scored gets weight and probability 0: the outcome, not a score, is its
-    evidence.
+    The rules are taken in their order: a scored pair (or one an earlier rule added) gets the
+    rule as its outcome; an unscored pair gets a row of weight and probability 0, since the
+    outcome, not a score, is its evidence. One map of pairs serves every rule, so the edges are
+    read once rather than once per rule.
     """
-    if not implied:
+    if not any(pairs for _, pairs in implied):
         return edges
     scored = {(min(a, b), max(a, b)): k for k, (a, b) in enumerate(
         zip(edges["left_idx"].tolist(), edges["right_idx"].tolist(), strict=True))}
-    rows = []
-    for i, j in implied:
-        k = scored.get((min(i, j), max(i, j)))
-        if k is not None:
-            edges.iat[k, edges.columns.get_loc("outcome")] = outcome
-        else:
-            rows.append({"left_idx": i, "right_idx": j, "match_probability": 0.0,
-                         "match_weight": 0.0, "personal_evidence": False,
-                         "outcome": outcome})
-    return pd.concat([edges, pd.DataFrame(rows)], ignore_index=True) if rows else edges
+    outcomes = edges["outcome"].tolist()
+    added: list[tuple[int, int]] = []
+    for outcome, pairs in implied:
+        fresh = []
+        for i, j in pairs:
+            k = scored.get((min(i, j), max(i, j)))
+            if k is not None:
+                outcomes[k] = outcome
+            else:
+                fresh.append((i, j))
+        # A rule's own unscored pairs are added after it has run, as each is its own row.
+        for i, j in fresh:
+            scored[(min(i, j), max(i, j))] = len(outcomes)
+            outcomes.append(outcome)
+            added.append((i, j))
+    edges["outcome"] = outcomes[:len(edges)]
+    if not added:
+        return edges
+    rows = pd.DataFrame({"left_idx": [i for i, _ in added], "right_idx": [j for _, j in added],
+                         "match_probability": 0.0, "match_weight": 0.0,
+                         "personal_evidence": False, "outcome": outcomes[len(edges):]})
+    return pd.concat([edges, rows], ignore_index=True)
 
 
 def _previous_ids(

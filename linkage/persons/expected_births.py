@@ -16,6 +16,7 @@ the record could be either; a person reviews it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -32,7 +33,10 @@ EXPECTED_BIRTH_WINDOW_DAYS = 45
 SURNAME_ONLY_WINDOW_DAYS = 21
 
 
+@functools.lru_cache(maxsize=65536)
 def _day(value: str | None) -> date | None:
+    # Cached: every record's date is read on every pass, and a population has far fewer
+    # distinct dates of birth than records.
     if not value:
         return None
     try:
