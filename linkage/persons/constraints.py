@@ -55,6 +55,8 @@ class RecordFacts:
     sex: str | None = None
     #: The house by number, street and town, for records without a postcode.
     address_line_key: str | None = None
+    #: A UPN the child had before (never on an adopted child's record: ``standardise.records``).
+    former_upn: str | None = None
 
     def houses(self) -> tuple[str, ...]:
         """Every key naming this record's house (by postcode, by street)."""
@@ -73,7 +75,7 @@ class RecordFacts:
 FACT_COLUMNS = (
     "nhs_number", "dob", "given_name", "given_name_canonical", "given_name_metaphone",
     "given_names_all", "upn", "upn_is_temporary", "source", "family_name", "address_key",
-    "name_is_placeholder", "sex", "address_line_key",
+    "name_is_placeholder", "sex", "address_line_key", "former_upn",
 )
 
 
@@ -106,6 +108,7 @@ def record_facts(features: Mapping[str, Any]) -> RecordFacts:
         placeholder_name=bool(_known(features.get("name_is_placeholder"))),
         sex=_known(features.get("sex")),
         address_line_key=_known(features.get("address_line_key")),
+        former_upn=_known(features.get("former_upn")),
     )
 
 
@@ -156,7 +159,10 @@ def same_first_name(a: RecordFacts, b: RecordFacts, typos: bool = True) -> bool:
 def reissued_upn(a: RecordFacts, b: RecordFacts) -> bool:
     """Two different UPNs on one child: a school (or a move) re-issued the number, and the
     records agree on the day of birth and on the first name, not by a typo (twins' names can be
-    a letter apart) but exactly, in one spelling or by a known nickname (Livvy/Olivia)."""
+    a letter apart) but exactly, in one spelling or by a known nickname (Livvy/Olivia). Or one
+    record says so itself: its former UPN is the other's UPN."""
+    if (a.former_upn and a.former_upn == b.upn) or (b.former_upn and b.former_upn == a.upn):
+        return True
     if not (a.dob and a.dob == b.dob and _known_day(a.dob)):
         return False
     return same_first_name(a, b, typos=False)
