@@ -104,6 +104,10 @@ def _identifier(
 
 #: Given and family names recorded the wrong way round.
 _SWAPPED = "(given_name_l = family_name_r AND family_name_l = given_name_r)"
+#: A family name the child was known by before (a parent's remarriage, a name change): one
+#: record's former family name is the other's family name. An adopted child's record never
+#: carries one into linkage (``standardise.records``): the birth name must not join it back.
+_FORMER_FAMILY = "(former_family_name_l = family_name_r OR family_name_l = former_family_name_r)"
 
 
 def _local_identifier() -> ComparisonCreator:
@@ -129,6 +133,35 @@ def _local_identifier() -> ComparisonCreator:
         ],
         output_column_name="local_id_key",
         comparison_description="Local person ID (same system)",
+    )
+
+
+def _former_upn() -> ComparisonCreator:
+    """A UPN the child had before (a move, a re-issue) that is the other record's UPN: the
+    strongest evidence there is short of the UPN itself. A former UPN that is not the other's
+    says little (the child may have had several), so "different" costs a match almost nothing.
+    m is fixed, as for the identifiers: EM on data without former UPNs would learn noise.
+    An adopted child's record never carries its former UPN here (``standardise.records``)."""
+    agree = ("former_upn_l = upn_r OR upn_l = former_upn_r OR former_upn_l = former_upn_r")
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.CustomLevel(
+                "(former_upn_l IS NULL OR (upn_r IS NULL AND former_upn_r IS NULL)) "
+                "AND (former_upn_r IS NULL OR (upn_l IS NULL AND former_upn_l IS NULL))"
+            ).configure(is_null_level=True, label_for_charts="no former UPN to compare"),
+            cll.CustomLevel(agree).configure(
+                label_for_charts="Former UPN identical to the other's UPN",
+                m_probability=0.2,
+                fix_m_probability=True,
+            ),
+            cll.ElseLevel().configure(
+                label_for_charts="Former UPN different",
+                m_probability=0.8,
+                fix_m_probability=True,
+            ),
+        ],
+        output_column_name="former_upn",
+        comparison_description="Former Unique Pupil Number",
     )
 
 
@@ -175,8 +208,11 @@ def _family_name() -> ComparisonCreator:
     return cl.CustomComparison(
         comparison_levels=[
             cll.NullLevel("family_name"),
-            cll.CustomLevel(f"family_name_l = family_name_r OR {_SWAPPED}").configure(
-                label_for_charts="family name identical (or swapped with the given name)",
+            cll.CustomLevel(
+                f"family_name_l = family_name_r OR {_SWAPPED} OR {_FORMER_FAMILY}"
+            ).configure(
+                label_for_charts="family name identical (or swapped with the given name, "
+                "or the other's former family name)",
                 tf_adjustment_column="family_name",
                 tf_adjustment_weight=1.0,
                 disable_tf_exact_match_detection=True,
@@ -203,9 +239,16 @@ def _family_name() -> ComparisonCreator:
 def _date_of_birth() -> ComparisonCreator:
     l_date = "try_cast(dob_l AS DATE)"
     r_date = "try_cast(dob_r AS DATE)"
+    # An unborn child's record has an expected date of delivery instead (CIN census, D2I SSD):
+    # the birth is weeks from it, so it is compared only at the "within 45 days" level.
+    l_when = "try_cast(coalesce(dob_l, expected_dob_l) AS DATE)"
+    r_when = "try_cast(coalesce(dob_r, expected_dob_r) AS DATE)"
     return cl.CustomComparison(
         comparison_levels=[
-            cll.NullLevel("dob"),
+            cll.CustomLevel(
+                "(dob_l IS NULL AND expected_dob_l IS NULL) "
+                "OR (dob_r IS NULL AND expected_dob_r IS NULL)"
+            ).configure(is_null_level=True, label_for_charts="dob is NULL"),
             # Term frequencies make an exact 1 January (often an estimate) count for less.
             cll.ExactMatchLevel("dob", term_frequency_adjustments=True).configure(
                 label_for_charts="date of birth identical"
@@ -220,7 +263,7 @@ def _date_of_birth() -> ComparisonCreator:
                 label_for_charts="one digit different",
             ),
             cll.CustomLevel(
-                f"abs(datediff('day', {l_date}, {r_date})) <= 45",
+                f"abs(datediff('day', {l_when}, {r_when})) <= 45",
                 label_for_charts="within 45 days (estimated or expected date)",
             ),
             cll.CustomLevel(
@@ -244,12 +287,15 @@ def _address() -> ComparisonCreator:
             cll.CustomLevel(
                 "(address_key_l IS NULL OR address_key_r IS NULL) "
                 "AND (address_line_key_l IS NULL OR address_line_key_r IS NULL) "
-                "AND (postcode_l IS NULL OR postcode_r IS NULL)"
+                "AND (postcode_l IS NULL OR postcode_r IS NULL) "
+                "AND (uprn_l IS NULL OR uprn_r IS NULL)"
             ).configure(is_null_level=True, label_for_charts="no address to compare"),
-            # One house, by number and postcode or, where one side has no postcode, by number,
-            # street and town. Two different postcodes are two houses, whatever the lines say.
+            # One house, by its UPRN (the property's own number), by number and postcode or,
+            # where one side has no postcode, by number, street and town. Two different
+            # postcodes are two houses, whatever the lines say.
             cll.CustomLevel(
-                "address_key_l = address_key_r OR (address_line_key_l = address_line_key_r "
+                "uprn_l = uprn_r OR address_key_l = address_key_r "
+                "OR (address_line_key_l = address_line_key_r "
                 "AND (postcode_l IS NULL OR postcode_r IS NULL))",
                 label_for_charts="same house",
             ),
@@ -289,6 +335,7 @@ def model_comparisons() -> list[ComparisonCreator]:
         _identifier("nhs_number", "NHS number", m_agree=0.998, m_differ=0.002),
         # UPNs are re-issued and mis-keyed more often than NHS numbers (identifiers.md).
         _identifier("upn", "Unique Pupil Number", m_agree=0.99, m_differ=0.01),
+        _former_upn(),
         # Duplicates inside one case system usually carry a second local ID, so a different
         # local ID is weak evidence against.
         _local_identifier(),

@@ -56,6 +56,8 @@ class RecordFacts:
     sex: str | None = None
     #: The house by number, street and town, for records without a postcode.
     address_line_key: str | None = None
+    #: A UPN the child had before (never on an adopted child's record: ``standardise.records``).
+    former_upn: str | None = None
 
     def houses(self) -> tuple[str, ...]:
         """Every key naming this record's house (by postcode, by street)."""
@@ -74,7 +76,7 @@ class RecordFacts:
 FACT_COLUMNS = (
     "nhs_number", "dob", "given_name", "given_name_canonical", "given_name_metaphone",
     "given_names_all", "upn", "upn_is_temporary", "source", "family_name", "address_key",
-    "name_is_placeholder", "sex", "address_line_key",
+    "name_is_placeholder", "sex", "address_line_key", "former_upn",
 )
 
 
@@ -104,7 +106,7 @@ def record_facts_of_columns(columns: Sequence[Sequence[Any]]) -> list[RecordFact
 def _facts(nhs_number: Any, dob: Any, given_name: Any, given_name_canonical: Any,
            given_name_metaphone: Any, given_names_all: Any, upn: Any, upn_is_temporary: Any,
            source: Any, family_name: Any, address_key: Any, name_is_placeholder: Any, sex: Any,
-           address_line_key: Any) -> RecordFacts:
+           address_line_key: Any, former_upn: Any) -> RecordFacts:
     names = given_names_all
     return RecordFacts(
         nhs_number=_known(nhs_number),
@@ -121,6 +123,7 @@ def _facts(nhs_number: Any, dob: Any, given_name: Any, given_name_canonical: Any
         placeholder_name=bool(_known(name_is_placeholder)),
         sex=_known(sex),
         address_line_key=_known(address_line_key),
+        former_upn=_known(former_upn),
     )
 
 
@@ -171,7 +174,10 @@ def same_first_name(a: RecordFacts, b: RecordFacts, typos: bool = True) -> bool:
 def reissued_upn(a: RecordFacts, b: RecordFacts) -> bool:
     """Two different UPNs on one child: a school (or a move) re-issued the number, and the
     records agree on the day of birth and on the first name, not by a typo (twins' names can be
-    a letter apart) but exactly, in one spelling or by a known nickname (Livvy/Olivia)."""
+    a letter apart) but exactly, in one spelling or by a known nickname (Livvy/Olivia). Or one
+    record says so itself: its former UPN is the other's UPN."""
+    if (a.former_upn and a.former_upn == b.upn) or (b.former_upn and b.former_upn == a.upn):
+        return True
     if not (a.dob and a.dob == b.dob and _known_day(a.dob)):
         return False
     return same_first_name(a, b, typos=False)

@@ -34,7 +34,7 @@ MATCH_COLUMNS = (
     "given_name_canonicals", "given_name_metaphone", "given_names_all", "family_name",
     "family_name_tokens", "family_name_metaphone", "dob", "dob_year", "dob_is_jan1", "sex",
     "postcode", "postcode_district", "postcode_sector", "address_key",
-    "address_line_key",
+    "address_line_key", "former_upn", "former_family_name", "uprn", "expected_dob",
 )
 
 #: Read by the hard constraints (``linkage.persons.constraints.record_facts``), not the scores.

@@ -54,6 +54,16 @@ def _identifier(column: str) -> Callable[[Features, Features], int]:
     return gamma
 
 
+def former_upn(left: Features, right: Features) -> int:
+    """A former UPN that is the other record's UPN (or former UPN)."""
+    fa, fb = left.get("former_upn"), right.get("former_upn")
+    ua, ub = left.get("upn"), right.get("upn")
+    if (fa is None or (ub is None and fb is None)) and (fb is None or (ua is None and fa is None)):
+        return -1
+    agree = ((fa is not None and fa in (ub, fb)) or (fb is not None and fb == ua))
+    return 1 if agree else 0
+
+
 def local_identifier(left: Features, right: Features) -> int:
     a, b = left["local_id_key"], right["local_id_key"]
     if a is None or b is None or a.split(":", 1)[0] != b.split(":", 1)[0]:
@@ -70,29 +80,36 @@ def _swapped(left: Features, right: Features) -> bool:
 def given_name(left: Features, right: Features) -> int:
     a, b = left["given_name"], right["given_name"]
     if a is None or b is None:
-        return -1
+        return GivenNameLevel.NULL
     if a == b or _swapped(left, right):
-        return 5
+        return GivenNameLevel.EXACT
     if _any_shared(left["given_name_canonicals"], right["given_name_canonicals"]):
-        return 4
+        return GivenNameLevel.NICKNAME
     if _jw(a, b) >= 0.92:
-        return 3
+        return GivenNameLevel.TYPO
     if _any_shared(left["given_names_all"], right["given_names_all"]) or (
         len(a) >= 3 and len(b) >= 3
         and (a.startswith(b) or b.startswith(a) or a.endswith(b) or b.endswith(a))
     ):
-        return 2
+        return GivenNameLevel.MIDDLE_OR_CONTAINED
     ma, mb = left["given_name_metaphone"], right["given_name_metaphone"]
     if (ma is not None and mb is not None and ma == mb) or _jw(a, b) >= 0.8:
-        return 1
-    return 0
+        return GivenNameLevel.SOUNDS_ALIKE
+    return GivenNameLevel.DIFFERENT
+
+
+def _former_family(left: Features, right: Features) -> bool:
+    """One record's former family name is the other's family name."""
+    fa, fb = left.get("former_family_name"), right.get("former_family_name")
+    return ((fa is not None and fa == right["family_name"])
+            or (fb is not None and fb == left["family_name"]))
 
 
 def family_name(left: Features, right: Features) -> int:
     a, b = left["family_name"], right["family_name"]
     if a is None or b is None:
         return -1
-    if a == b or _swapped(left, right):
+    if a == b or _swapped(left, right) or _former_family(left, right):
         return 4
     if _jw(a, b) >= 0.92:
         return 3
@@ -106,8 +123,13 @@ def family_name(left: Features, right: Features) -> int:
 
 def date_of_birth(left: Features, right: Features) -> int:
     a, b = left["dob"], right["dob"]
-    if a is None or b is None:
+    ea, eb = left.get("expected_dob"), right.get("expected_dob")
+    if (a is None and ea is None) or (b is None and eb is None):
         return -1
+    # An expected date of delivery stands in for a missing date at "within 45 days" only.
+    wa, wb = _date(a if a is not None else ea), _date(b if b is not None else eb)
+    if a is None or b is None:
+        return 3 if wa and wb and abs((wa - wb).days) <= 45 else 0
     if a == b:
         return 6
     da, db = _date(a), _date(b)
@@ -115,7 +137,7 @@ def date_of_birth(left: Features, right: Features) -> int:
         return 5
     if DamerauLevenshtein.distance(a, b) <= 1:
         return 4
-    if da and db and abs((da - db).days) <= 45:
+    if wa and wb and abs((wa - wb).days) <= 45:
         return 3
     if da and db and da.year == db.year and (left["dob_is_jan1"] or right["dob_is_jan1"]):
         return 2
@@ -135,9 +157,12 @@ def address(left: Features, right: Features) -> int:
     ka, kb = left["address_key"], right["address_key"]
     la, lb = left["address_line_key"], right["address_line_key"]
     pa, pb = left["postcode"], right["postcode"]
-    if (ka is None or kb is None) and (la is None or lb is None) and (pa is None or pb is None):
+    ra, rb = left.get("uprn"), right.get("uprn")
+    if ((ka is None or kb is None) and (la is None or lb is None) and (pa is None or pb is None)
+            and (ra is None or rb is None)):
         return -1
-    if (ka is not None and ka == kb) or (la is not None and la == lb and (pa is None or pb is None)):
+    if ((ra is not None and ra == rb) or (ka is not None and ka == kb)
+            or (la is not None and la == lb and (pa is None or pb is None))):
         return 4
     if pa is not None and pb is not None and pa == pb:
         return 3
@@ -154,6 +179,7 @@ def address(left: Features, right: Features) -> int:
 GAMMA_FUNCTIONS: dict[str, Callable[[Features, Features], int]] = {
     "nhs_number": _identifier("nhs_number"),
     "upn": _identifier("upn"),
+    "former_upn": former_upn,
     "local_id_key": local_identifier,
     "given_name": given_name,
     "family_name": family_name,

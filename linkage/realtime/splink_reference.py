@@ -29,6 +29,10 @@ __all__ = ["SplinkReference"]
 _INDEX = "kinlink_index"
 
 
+#: DuckDB's type for a column registered with no value at all.
+_NULL_TYPE = '"NULL"'
+
+
 def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
@@ -69,9 +73,11 @@ class SplinkReference:
             types = self._con.execute(
                 "SELECT column_name, data_type FROM duckdb_columns() "
                 "WHERE table_name = 'existing' ORDER BY column_index").fetchall()
-            # Every stored column, typed as stored (absent ones NULL), then any extra ones.
+            # Every stored column, typed as stored (absent ones NULL), then any extra ones. A
+            # column stored with no value at all has DuckDB's NULL type, which takes no cast.
             columns = ", ".join(
-                [f'CAST({_quoted(c) if c in frame.columns else "NULL"} AS {t}) AS {_quoted(c)}'
+                [f'CAST({_quoted(c) if c in frame.columns else "NULL"} AS '
+                 f'{"VARCHAR" if t == _NULL_TYPE else t}) AS {_quoted(c)}'
                  for c, t in types]
                 + [_quoted(c) for c in (extra or {})])
             self._con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM reference_rows")

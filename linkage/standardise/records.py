@@ -190,9 +190,13 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
     adopted = _column(frame, "attributes").map(is_adoption_marked).astype(bool)
     out["former_upn"] = [_former_upn(v, a) for v, a in
                          zip(_column(frame, "former_upn").tolist(), adopted.tolist(), strict=True)]
+    # The adoption marker wins over a birth name too: an adopted child's former family name is
+    # the pre-adoption record's family name, and the model would read it as agreement.
     out["former_family_name"] = _per_distinct(_column(frame, "former_family_name"),
-                                              normalise_name)
-    out["uprn"] = _per_distinct(_column(frame, "uprn"), clean_uprn)
+                                              normalise_name).astype(object).where(~adopted, None)
+    # Text, or None, never NaN: a column of NaN is a DOUBLE to DuckDB, and the model compares it.
+    uprn = _per_distinct(_column(frame, "uprn"), clean_uprn).astype(object)
+    out["uprn"] = uprn.where(uprn.notna(), None)
     out["expected_dob"] = _column(frame, "expected_dob")
     result = out[FEATURE_COLUMNS].reset_index(drop=True)
     for column in ("given_names_all", "family_name_tokens"):
@@ -270,7 +274,8 @@ def standardise_record(record: dict[str, Any]) -> dict[str, Any]:
         "former_upn": _former_upn(_text(record.get("former_upn")),
                                   is_adoption_marked(record.get("attributes"))),
         "former_family_name": normalise_name(_text(record.get("former_family_name")))
-        if _text(record.get("former_family_name")) is not None else None,
+        if _text(record.get("former_family_name")) is not None
+        and not is_adoption_marked(record.get("attributes")) else None,
         "uprn": clean_uprn(_text(record.get("uprn"))),
         "expected_dob": _text(record.get("expected_dob")),
     }

@@ -143,6 +143,9 @@ def _variants(record: dict[str, Any], rng: random.Random) -> Iterator[dict[str, 
         yield {**record, "given_name": given[:4]}
         yield {**record, "given_name": "Zebedee", "middle_names": given}
         yield {**record, "given_name": given[:-2] + "y"}
+    if record["upn"]:  # a former UPN that is the other's UPN, and one that is not
+        yield {**record, "upn": None, "former_upn": record["upn"]}
+        yield {**record, "upn": None, "former_upn": "A123456789012"}
     if family and len(family) >= 5:
         yield {**record, "family_name": family[0] + family[2] + family[1] + family[3:]}
         yield {**record, "family_name": f"{family}-Quarrington"}
