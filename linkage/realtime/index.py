@@ -322,13 +322,22 @@ class MatchIndex:
         return np.array(sorted(found), dtype=np.int32)
 
     def home_candidates(self, query: dict[str, Any]) -> np.ndarray:
-        """Every record at the query's address (bounded by ``HOME_RECORDS_MAX``): a parent's
-        record whose given name is misspelt and whose surname is her former one shares the
-        address and nothing the blocking rules pair on."""
-        if self._homes is None or (key := self._key(self._homes, query)) is None:
-            return np.empty(0, dtype=np.int32)
+        """The records at the query's address (bounded by ``HOME_RECORDS_MAX``) whose given
+        name begins as the query's does: a parent's record whose given name is misspelt
+        ("Samanha") and whose surname is her former one shares the address and nothing the
+        blocking rules pair on. The rest of the household (other names) would only be scored
+        to be ranked below her, so they are not scored at all."""
+        empty = np.empty(0, dtype=np.int32)
+        given = query.get("given_name_canonical")
+        if not given or self._homes is None or (key := self._key(self._homes, query)) is None:
+            return empty
         home = self._homes.lookup(key)
-        return home if len(home) <= HOME_RECORDS_MAX else np.empty(0, dtype=np.int32)
+        if len(home) > HOME_RECORDS_MAX:
+            return empty
+        prefix = given[:2]
+        names = self.columns["given_name_canonical"]
+        return np.array([r for r in home.tolist() if (names[r] or "").startswith(prefix)],
+                        dtype=np.int32)
 
     def match_candidates(self, query: dict[str, Any], related: np.ndarray | None = None
                          ) -> np.ndarray:

@@ -689,8 +689,7 @@ def test_the_household_route_is_bounded_at_a_crowded_address(matcher: Matcher) -
     from linkage.realtime.index import HOME_RECORDS_MAX
 
     laid = _stockstead_family(matcher)
-    query = laid.standardise(_JOSEPHINE_QUERY)
-    assert len(laid.index.home_candidates(query)) == 2
+    assert len(laid.index.household_candidates(laid.standardise(_JOSEPHINE_QUERY))) == 1
     crowd = {f"resident-{n}": [{"source": "health", "record_id": f"r{n}", "given_name": f"Al{n}",
                                 "family_name": f"Resident{n}", "dob": "1990-01-02",
                                 **_BLACKMORE_HOME}] for n in range(HOME_RECORDS_MAX)}
@@ -706,3 +705,26 @@ def test_the_household_route_is_bounded_at_a_crowded_address(matcher: Matcher) -
     query = crowded.standardise(_JOSEPHINE_QUERY)
     assert len(crowded.index.home_candidates(query)) == 0
     assert len(crowded.index.household_candidates(query)) == 0
+
+
+def test_a_misspelt_given_name_under_another_surname_is_found_at_the_same_address(
+        matcher: Matcher) -> None:
+    """The 65k Samantha: her health record reads "Samanha Norham", no date of birth; a police
+    record of "Samantha Gill" at the same flat pairs with it under no blocking rule (another
+    surname, a given name that is not the same canonical form or sound). Records at the query's
+    address whose given name begins as hers are compared too, and she is found; a brother
+    there (another name) is not even scored."""
+    home = {"postcode": "BA2 2EP", "address": "122 Laburnum Drive, Avonleigh"}
+    laid = _laid_out(matcher, {
+        "samantha": [{"source": "health", "record_id": "h1", "given_name": "Samanha",
+                      "family_name": "Norham", "sex": "F", "nhs_number": "9491226169",
+                      **home}],
+        "brother": [{"source": "health", "record_id": "h2", "given_name": "Tom",
+                     "family_name": "Norham", "sex": "M", "dob": "2012-01-03", **home}]})
+    query = {"source": "police", "record_id": "q", "given_name": "Samantha",
+             "family_name": "Gill", "dob": "1991-10-08", "sex": "F", **home}
+    features = laid.standardise(query)
+    row = laid.index.row_of("health:h1")
+    assert row is not None and row not in laid.index.candidates(features).tolist()
+    assert laid.index.home_candidates(features).tolist() == [row]
+    assert laid.match(query)[0].person_id == "samantha"
