@@ -34,7 +34,14 @@ MATCH_COLUMNS = (
     "given_name_canonicals", "given_name_metaphone", "given_names_all", "family_name",
     "family_name_tokens", "family_name_metaphone", "dob", "dob_year", "dob_is_jan1", "sex",
     "postcode", "postcode_district", "postcode_sector", "address_key",
-    "address_line_key",
+    "address_line_key", "family_name_first_token",
+)
+
+#: Candidate routes beyond the link run's blocking rules, each as the columns it requires
+#: equal: a double-barrelled surname ("Ridcombe Marby") and its first part ("Ridcombe") differ
+#: in sound, so a child recorded under both blocks on neither surname rule.
+EXTRA_ROUTES: tuple[tuple[str, ...], ...] = (
+    ("given_name_canonical", "family_name_first_token", "dob_year"),
 )
 
 #: Read by the hard constraints (``linkage.persons.constraints.record_facts``), not the scores.
@@ -228,6 +235,8 @@ class MatchIndex:
                        if "address_key" in code_of else None)
         self._related_offsets = np.zeros(len(person_ids) + 1, dtype=np.int64)
         self._related = np.empty(0, dtype=np.int32)
+        #: The tables of ``EXTRA_ROUTES`` (set by ``from_arrow``).
+        self.routes: list[_RuleTable] = []
 
     def _coded_address(self) -> _Coded:
         code_of = self._code_of["address_key"]
@@ -345,7 +354,9 @@ class MatchIndex:
         (``related``: ``household_candidates(query)``, when the caller has it already)."""
         if related is None:
             related = self.household_candidates(query)
-        found = [self.candidates(query), self.home_candidates(query), related]
+        found = [self.candidates(query), self.home_candidates(query), related,
+                 *(table.lookup(key) for table in self.routes
+                   if (key := self._key(table, query)) is not None)]
         return np.unique(np.concatenate(found))
 
     @classmethod
@@ -398,8 +409,11 @@ class MatchIndex:
         if term_frequencies is None:
             term_frequencies = cls._term_frequencies(model, coded)
         rules = [_rule_table(columns_of_rule, coded) for columns_of_rule in model.blocking_rules]
-        return cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
-                   {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)
+        routes = [_rule_table(columns_of_route, coded) for columns_of_route in EXTRA_ROUTES]
+        index = cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
+                    {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)
+        index.routes = routes
+        return index
 
     @staticmethod
     def _term_frequencies(model: ScoringModel, coded: dict[str, _Coded]

@@ -728,3 +728,21 @@ def test_a_misspelt_given_name_under_another_surname_is_found_at_the_same_addres
     assert row is not None and row not in laid.index.candidates(features).tolist()
     assert laid.index.home_candidates(features).tolist() == [row]
     assert laid.match(query)[0].person_id == "samantha"
+
+
+def test_a_double_barrelled_surname_is_found_by_its_first_part(matcher: Matcher) -> None:
+    """The 65k Maximilian: his health record reads "Ridcombe Marby", his school record
+    "Ridcombe", a day apart on the birthday and at another address; the two surnames differ in
+    sound, so no blocking rule pairs them. The given name, the surname's first part and the
+    year of birth do (``EXTRA_ROUTES``), and he is found."""
+    laid = _laid_out(matcher, {"max": [{
+        "source": "health", "record_id": "h1", "given_name": "Maximilian",
+        "family_name": "Ridcombe Marby", "dob": "2014-08-29", "sex": "M",
+        "nhs_number": "9406810832", "postcode": "BA5 9GJ", "address": "29 Highfield Road"}]})
+    query = {"source": "education", "record_id": "q", "given_name": "Maximilian",
+             "family_name": "Ridcombe", "dob": "2014-08-30", "sex": "M",
+             "upn": "Z800200518013", "postcode": "BA2 9BY", "address": "130 Hill Close"}
+    row = laid.index.row_of("health:h1")
+    assert row not in laid.index.candidates(laid.standardise(query)).tolist()
+    assert laid.match(query)[0].person_id == "max"
+    assert not laid.match({**query, "dob": "2009-08-30"})  # another year: not this route
