@@ -182,6 +182,9 @@ SELECT ra.row AS a_row, rb.row AS b_row FROM rel JOIN r ra ON ra.unique_id = rel
 #: children's home, a mistyped postcode shared by a street): there the address says little,
 #: and the route's cost would grow with the address, not with the family.
 HOME_RECORDS_MAX = 40
+#: The home route scores a record at the query's address only when its given name begins
+#: with the query's first this many letters.
+HOME_NAME_PREFIX = 2
 #: At most this many records are reached through one home's relationships before the given
 #: name filters them: a bound on the route's cost whatever the family's size.
 HOUSEHOLD_RECORDS_MAX = 400
@@ -343,7 +346,7 @@ class MatchIndex:
         home = self._homes.lookup(key)
         if len(home) > HOME_RECORDS_MAX:
             return empty
-        prefix = given[:2]
+        prefix = given[:HOME_NAME_PREFIX]
         names = self.columns["given_name_canonical"]
         return np.array([r for r in home.tolist() if (names[r] or "").startswith(prefix)],
                         dtype=np.int32)
