@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,15 @@ MATCH_COLUMNS = (
     "given_name_canonicals", "given_name_metaphone", "given_names_all", "family_name",
     "family_name_tokens", "family_name_metaphone", "dob", "dob_year", "dob_is_jan1", "sex",
     "postcode", "postcode_district", "postcode_sector", "address_key",
-    "address_line_key", "former_upn", "former_family_name", "uprn", "expected_dob",
+    "address_line_key", "family_name_first_token", "former_upn", "former_family_name", "uprn",
+    "expected_dob",
+)
+
+#: Candidate routes beyond the link run's blocking rules, each as the columns it requires
+#: equal: a double-barrelled surname ("Ridcombe Marby") and its first part ("Ridcombe") differ
+#: in sound, so a child recorded under both blocks on neither surname rule.
+EXTRA_ROUTES: tuple[tuple[str, ...], ...] = (
+    ("given_name_canonical", "family_name_first_token", "dob_year"),
 )
 
 #: Read by the hard constraints (``linkage.persons.constraints.record_facts``), not the scores.
@@ -162,6 +170,39 @@ SELECT 'parent', child_row, max(parent_hi) FROM pairs WHERE parent_hi IS NOT NUL
 """
 
 
+#: Every relationship an agency records between two indexed records (parent, carer, sibling),
+#: as row pairs: the household route reaches a parent through the children at the query's home.
+_RELATED_SQL = f"""
+WITH r AS ({_ROWS_SQL}),
+rel AS (SELECT source || ':' || record_id AS a, source || ':' || related_record_id AS b
+        FROM relationships WHERE record_id <> related_record_id)
+SELECT ra.row AS a_row, rb.row AS b_row FROM rel JOIN r ra ON ra.unique_id = rel.a JOIN r rb ON rb.unique_id = rel.b
+"""
+
+#: The household route is skipped at an address with more records than this (a hostel, a
+#: children's home, a mistyped postcode shared by a street): there the address says little,
+#: and the route's cost would grow with the address, not with the family.
+HOME_RECORDS_MAX = 40
+#: The home route scores a record at the query's address only when its given name begins
+#: with the query's first this many letters.
+HOME_NAME_PREFIX = 2
+#: At most this many records are reached through one home's relationships before the given
+#: name filters them: a bound on the route's cost whatever the family's size.
+HOUSEHOLD_RECORDS_MAX = 400
+
+
+def _adjacency(pairs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both directions of each row pair as compressed rows: offsets (n + 1) and targets."""
+    if len(pairs) == 0:
+        return np.zeros(n + 1, dtype=np.int64), np.empty(0, dtype=np.int32)
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    order = np.argsort(a, kind="stable")
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a, minlength=n), out=offsets[1:])
+    return offsets, b[order].astype(np.int32)
+
+
 class MatchIndex:
     def __init__(self, columns: dict[str, list[Any]], person_ids: list[str],
                  unique_ids: list[str], model: ScoringModel, rules: list[_RuleTable],
@@ -192,6 +233,29 @@ class MatchIndex:
         #: ``parent-younger-than-child`` rule reads the same relationships.
         self.eldest_child_year: dict[int, int] = {}
         self.youngest_parent_year: dict[int, int] = {}
+        # The household route's tables: records by address, and the relationships agencies
+        # record between indexed records (none until ``set_relationships``).
+        self._homes = (_rule_table(("address_key",), {"address_key": self._coded_address()})
+                       if "address_key" in code_of else None)
+        self._related_offsets = np.zeros(len(person_ids) + 1, dtype=np.int64)
+        self._related = np.empty(0, dtype=np.int32)
+        #: The tables of ``EXTRA_ROUTES`` (set by ``from_arrow``).
+        self.routes: list[_RuleTable] = []
+
+    def _coded_address(self) -> _Coded:
+        code_of = self._code_of["address_key"]
+        codes = np.fromiter((-1 if v is None else code_of[v] for v in self.columns["address_key"]),
+                            dtype=np.int64, count=len(self.person_ids))
+        return _Coded(self.columns["address_key"], codes, code_of)
+
+    def set_relationships(self, pairs: np.ndarray | Sequence[tuple[int, int]]) -> None:
+        """The relationships agencies record between indexed records, as (row, row) pairs."""
+        self._related_offsets, self._related = _adjacency(
+            np.asarray(pairs, dtype=np.int64).reshape(-1, 2), len(self.person_ids))
+
+    def related_rows(self, row: int) -> np.ndarray:
+        """The records an agency records as related to record ``row`` (either way round)."""
+        return self._related[self._related_offsets[row]:self._related_offsets[row + 1]]
 
     def __len__(self) -> int:
         return len(self.person_ids)
@@ -230,6 +294,75 @@ class MatchIndex:
                  if (key := self._key(table, query)) is not None]
         return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int32)
 
+    def household_candidates(self, query: dict[str, Any]) -> np.ndarray:
+        """Records of the people a household at the query's address is related to, that carry
+        the query's given name (by canonical form or by sound): a mother's school-contact record
+        with no date of birth and the surname she had before a marriage, at the home she now
+        shares with her child, blocks with none of her own records under the link run's rules,
+        but the child recorded at that address names her as parent. The link run joins such a
+        contact through the child's household too (``linkage.persons.household_parents``); the
+        query carries no relationship, so its address stands for the child it would name.
+        Bounded (``HOME_RECORDS_MAX``, ``HOUSEHOLD_RECORDS_MAX``) so the cost is a family's."""
+        empty = np.empty(0, dtype=np.int32)
+        given = query.get("given_name_canonical")
+        sound = query.get("given_name_metaphone")
+        if self._homes is None or not (given or sound):
+            return empty
+        key = self._key(self._homes, query)
+        if key is None:
+            return empty
+        home = self._homes.lookup(key)
+        if len(home) == 0 or len(home) > HOME_RECORDS_MAX:
+            return empty
+        members = np.unique(np.concatenate([self.rows_of_person(r) for r in home.tolist()]))
+        reached = [self.related_rows(r) for r in members.tolist()]
+        linked = np.unique(np.concatenate(reached)) if reached else empty
+        if len(linked) == 0:
+            return empty
+        found: list[int] = []
+        seen: set[int] = set()
+        canonical, metaphone = self.columns["given_name_canonical"], self.columns[
+            "given_name_metaphone"]
+        for r in linked.tolist():
+            for row in self.rows_of_person(r).tolist():
+                if row in seen:
+                    continue
+                seen.add(row)
+                if len(seen) > HOUSEHOLD_RECORDS_MAX:
+                    return np.array(sorted(found), dtype=np.int32)
+                if (given and canonical[row] == given) or (sound and metaphone[row] == sound):
+                    found.append(row)
+        return np.array(sorted(found), dtype=np.int32)
+
+    def home_candidates(self, query: dict[str, Any]) -> np.ndarray:
+        """The records at the query's address (bounded by ``HOME_RECORDS_MAX``) whose given
+        name begins as the query's does: a parent's record whose given name is misspelt
+        ("Samanha") and whose surname is her former one shares the address and nothing the
+        blocking rules pair on. The rest of the household (other names) would only be scored
+        to be ranked below her, so they are not scored at all."""
+        empty = np.empty(0, dtype=np.int32)
+        given = query.get("given_name_canonical")
+        if not given or self._homes is None or (key := self._key(self._homes, query)) is None:
+            return empty
+        home = self._homes.lookup(key)
+        if len(home) > HOME_RECORDS_MAX:
+            return empty
+        prefix = given[:HOME_NAME_PREFIX]
+        names = self.columns["given_name_canonical"]
+        return np.array([r for r in home.tolist() if (names[r] or "").startswith(prefix)],
+                        dtype=np.int32)
+
+    def match_candidates(self, query: dict[str, Any], related: np.ndarray | None = None
+                         ) -> np.ndarray:
+        """The link run's candidates (``candidates``) and the household routes', each once
+        (``related``: ``household_candidates(query)``, when the caller has it already)."""
+        if related is None:
+            related = self.household_candidates(query)
+        found = [self.candidates(query), self.home_candidates(query), related,
+                 *(table.lookup(key) for table in self.routes
+                   if (key := self._key(table, query)) is not None)]
+        return np.unique(np.concatenate(found))
+
     @classmethod
     def load(cls, db_path: Path | str | StoreLocation) -> MatchIndex:
         with connect_index(db_path) as con:
@@ -246,7 +379,10 @@ class MatchIndex:
             ).to_arrow_table()
             held = {int(row): tuple(p.split(",")) for row, p in con.execute(_HELD_SQL).fetchall()}
             families = con.execute(_FAMILY_YEARS_SQL).fetchall()
+            related = con.execute(_RELATED_SQL).fetchnumpy()
         index = cls.from_arrow(table, model)
+        index.set_relationships(np.column_stack([related["a_row"], related["b_row"]])
+                                if len(related["a_row"]) else np.empty((0, 2)))
         index.held = held
         index.eldest_child_year = {int(r): int(y) for kind, r, y in families if kind == "child"}
         index.youngest_parent_year = {int(r): int(y) for kind, r, y in families
@@ -277,8 +413,11 @@ class MatchIndex:
         if term_frequencies is None:
             term_frequencies = cls._term_frequencies(model, coded)
         rules = [_rule_table(columns_of_rule, coded) for columns_of_rule in model.blocking_rules]
-        return cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
-                   {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)
+        routes = [_rule_table(columns_of_route, coded) for columns_of_route in EXTRA_ROUTES]
+        index = cls(columns, persons.values, unique_ids, model, rules, term_frequencies,
+                    {name: c.code_of for name, c in coded.items()}, restrictions, persons.codes)
+        index.routes = routes
+        return index
 
     @staticmethod
     def _term_frequencies(model: ScoringModel, coded: dict[str, _Coded]

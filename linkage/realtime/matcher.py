@@ -39,6 +39,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from linkage.model.comparisons import DobLevel, GivenNameLevel
 from linkage.persons.clustering import PARENT_MIN_AGE_YEARS, ClusteringRules, fits_two_people
 from linkage.persons.constraints import RecordFacts, pair_conflict, record_facts
@@ -120,6 +122,10 @@ class _Scored:
     personal_evidence: bool = True
     #: The query fits two people who cannot be one: the link run would hold it, link it to none.
     held: bool = False
+    #: The one person with the query's given name that a household at the query's address is
+    #: related to (``MatchIndex.household_candidates``): shown even on a low score, and ranked
+    #: above candidates whose score alone would not link them.
+    via_household: bool = False
 
     @property
     def probability(self) -> float:
@@ -160,11 +166,15 @@ def _conflict(left: list[RecordFacts], right: list[RecordFacts]) -> str | None:
     return None
 
 
-def _rank(candidate: _Scored) -> tuple[bool, bool, float, str]:
-    """Constrained last, then those without personal evidence, then by weight. A restricted
-    record is no fact against the pair (only a cap on the grade), so it ranks by its score."""
+def _rank(candidate: _Scored) -> tuple[bool, bool, int, float, str]:
+    """Constrained last, then those without personal evidence, then by weight, save that the
+    household's one namesake ranks below every candidate the score alone would link and above
+    every one it would not: the family is evidence the score never saw. A restricted record is
+    no fact against the pair (only a cap on the grade), so it ranks by its score."""
     kept_apart = candidate.constraint is not None and candidate.constraint != RESTRICTED
-    return (kept_apart, not candidate.personal_evidence, -candidate.weight, candidate.person)
+    tier = 0 if candidate.probability >= LINK_THRESHOLD else 1 if candidate.via_household else 2
+    return (kept_apart, not candidate.personal_evidence, tier, -candidate.weight,
+            candidate.person)
 
 
 def _one_certain_by_identifier(candidates: list[Candidate]) -> list[Candidate]:
@@ -266,9 +276,14 @@ class Matcher:
         (the consistency check matches a record against the index without it)."""
         query = self.standardise(record)
         facts = record_facts(query)
-        pairs = self._scored_pairs(query, exclude_rows)
+        related = self.index.household_candidates(query)
+        household = self._household_person(related, exclude_rows)
+        pairs = self._scored_pairs(query, exclude_rows, related)
         scored = self._best_per_person(pairs)
+        for candidate in scored:
+            candidate.via_household = candidate.person == household
         shortlist = [c for c in scored if c.probability >= min_probability or c.shares_identifier
+                     or c.via_household
                      or (c.personal_evidence and c.probability >= _KEPT_AS_EVIDENCE)]
         for candidate in shortlist:
             candidate.constraint = self.constraint(facts, candidate)
@@ -288,14 +303,15 @@ class Matcher:
                    if c.person not in named and any(r in named for r in c.rivals)]
         return _one_certain_by_identifier([self._candidate(c) for c in chosen])
 
-    def _scored_pairs(self, query: dict[str, Any], exclude_rows: Container[int]
-                      ) -> list[_Pair]:
-        """Every index record a link run would compare the query with (``scored_candidates``):
-        its weight, levels and whether the pair is evidence about one child
-        (``personal_evidence``)."""
+    def _scored_pairs(self, query: dict[str, Any], exclude_rows: Container[int],
+                      related: np.ndarray | None = None) -> list[_Pair]:
+        """Every index record a link run would compare the query with (``scored_candidates``),
+        and those the household routes reach (``MatchIndex.match_candidates``; ``related``,
+        the household route's rows when already found): its weight, levels and whether the
+        pair is evidence about one child (``personal_evidence``)."""
         found = []
         names = self._names
-        for row in self.index.candidates(query).tolist():
+        for row in self.index.match_candidates(query, related).tolist():
             if row in exclude_rows:
                 continue
             features = self.index.features(row)
@@ -305,6 +321,16 @@ class Matcher:
                                personal_evidence(gammas, query, features),
                                gammas.get("nhs_number") == 1 or gammas.get("upn") == 1))
         return found
+
+    def _household_person(self, related: np.ndarray, exclude_rows: Container[int]
+                          ) -> str | None:
+        """The one person a household at the query's address is related to who carries the
+        query's given name, or None when there is none or more than one (a mother and a
+        grandmother both called Sam): the link run's household-parent rule, read from the
+        query's side."""
+        persons = {self.index.person_ids[r]
+                   for r in related.tolist() if r not in exclude_rows}
+        return persons.pop() if len(persons) == 1 else None
 
     def _best_per_person(self, pairs: list[_Pair]) -> list[_Scored]:
         """Each candidate person by their best record: the best with personal evidence when

@@ -601,3 +601,151 @@ def test_the_index_reads_the_runs_holds_and_parents_from_a_linked_index(
         dob = index.columns["dob"][index.row_of(child) or 0]
         if parent in years and dob:
             assert years[parent] <= int(dob[:4])
+
+    # The household route reads the run's relationships: each parent names a child it reaches.
+    for parent, child in parents[:200]:
+        parent_row, child_row = index.row_of(parent), index.row_of(child)
+        if parent_row is not None and child_row is not None:
+            assert child_row in index.related_rows(parent_row).tolist()
+            assert parent_row in index.related_rows(child_row).tolist()
+
+
+_BLACKMORE_HOME = {"postcode": "TA3 3DS", "address": "18 Bath Drive, Tonebridge"}
+
+
+def _stockstead_family(matcher: Matcher, namesakes: int = 1, stranger: bool = False
+                       ) -> Matcher:
+    """The 65k Josephine: her social-care record (born 1985, her maiden name, the flat she
+    has since left) names her mother of Alex Blackmore, whose records give the family's home.
+    ``namesakes`` Josephines are so named (a mother and a grandmother both Josephine)."""
+    people: dict[str, list[dict[str, Any]]] = {
+        "alex": [{"source": "social_care", "record_id": "c1", "given_name": "Alex",
+                  "family_name": "Blackmore", "dob": "2017-11-30", "sex": "M",
+                  **_BLACKMORE_HOME},
+                 {"source": "health", "record_id": "c2", "given_name": "Alex",
+                  "family_name": "Blackmore", "dob": "2017-11-30", "sex": "M",
+                  "nhs_number": "9434765919", **_BLACKMORE_HOME}],
+    }
+    for n in range(namesakes):
+        people[f"josephine-{n}"] = [{
+            "source": "social_care", "record_id": f"m{n}", "given_name": "Josephine",
+            "family_name": "Stockstead", "dob": f"{1985 - 25 * n}-04-24", "sex": "F",
+            "postcode": "TA6 6DW", "address": f"{46 + n} Milverton Close, Tonebridge"}]
+    if stranger:  # a Josephine Blakemore of another family, born 1961, across the county
+        people["stranger"] = [{"source": "police", "record_id": "x1", "given_name": "Josephine",
+                               "family_name": "Blakemore", "dob": "1961-07-02", "sex": "F",
+                               "postcode": "BA1 4HJ", "address": "9 Quarry Lane, Avonleigh"}]
+    laid = _laid_out(matcher, people)
+    child = laid.index.row_of("social_care:c1")
+    parents = [laid.index.row_of(f"social_care:m{n}") for n in range(namesakes)]
+    laid.index.set_relationships([(p, child) for p in parents
+                                  if p is not None and child is not None])
+    return laid
+
+
+_JOSEPHINE_QUERY = {"source": "education", "record_id": "q", "given_name": "Josephine",
+                    "family_name": "Blackmore", "sex": "F", **_BLACKMORE_HOME}
+
+
+def test_a_parent_under_another_surname_is_found_through_the_child_at_her_address(
+        matcher: Matcher) -> None:
+    """A school contact "Josephine Blackmore", no date of birth, at her son's home, shares
+    nothing with her own record but the given name: no blocking rule pairs them, and scored
+    alone she is below every floor. The child at that address names her as mother, so she is
+    found, first, and only "possible" (the family is a reason to look, never a grade)."""
+    laid = _stockstead_family(matcher)
+    row = laid.index.row_of("social_care:m0")
+    assert row not in laid.index.candidates(laid.standardise(_JOSEPHINE_QUERY)).tolist()
+    found = laid.match(_JOSEPHINE_QUERY)
+    assert found[0].person_id == "josephine-0", found
+    assert found[0].grade == "possible" and found[0].probability < 0.5
+    # Without the relationship nothing leads to her.
+    laid.index.set_relationships([])
+    assert "josephine-0" not in {c.person_id for c in laid.match(_JOSEPHINE_QUERY)}
+    # Nor from another address: the route starts at the query's home.
+    away = {**_JOSEPHINE_QUERY, "postcode": "BA1 1AA", "address": "3 Elm Road, Avonleigh"}
+    assert "josephine-0" not in {c.person_id for c in _stockstead_family(matcher).match(away)}
+
+
+def test_two_namesakes_in_the_family_are_neither_raised(matcher: Matcher) -> None:
+    """A mother and a grandmother both Josephine: the family cannot say which the contact is,
+    as the link run's household-parent rule cannot, so neither is raised on the family's word:
+    each is shown on her score alone ("possible", ranked by weight), below a namesake the
+    score itself puts first."""
+    laid = _stockstead_family(matcher, namesakes=2)
+    assert len(laid.index.household_candidates(laid.standardise(_JOSEPHINE_QUERY))) == 2
+    # A Josephine Blakemore of another family outscores the mother (0.8 against 0.02), though
+    # not by enough for the run to link her: the family's one Josephine ranks above her.
+    one = _stockstead_family(matcher, stranger=True).match(_JOSEPHINE_QUERY)
+    assert [c.person_id for c in one] == ["josephine-0", "stranger"]
+    assert one[1].match_weight > one[0].match_weight and one[1].probability < 0.95
+    # With two Josephines in the family, the score alone ranks: the stranger first.
+    two = _stockstead_family(matcher, namesakes=2, stranger=True).match(_JOSEPHINE_QUERY)
+    assert two[0].person_id == "stranger"
+    assert {c.person_id for c in two[1:]} == {"josephine-0", "josephine-1"}
+    assert {c.grade for c in two} == {"possible"}
+
+
+def test_the_household_route_is_bounded_at_a_crowded_address(matcher: Matcher) -> None:
+    """At an address with more records than ``HOME_RECORDS_MAX`` (a hostel) the household
+    routes add nothing: their cost must be a family's, not a street's."""
+    from linkage.realtime.index import HOME_RECORDS_MAX
+
+    laid = _stockstead_family(matcher)
+    assert len(laid.index.household_candidates(laid.standardise(_JOSEPHINE_QUERY))) == 1
+    crowd = {f"resident-{n}": [{"source": "health", "record_id": f"r{n}", "given_name": f"Al{n}",
+                                "family_name": f"Resident{n}", "dob": "1990-01-02",
+                                **_BLACKMORE_HOME}] for n in range(HOME_RECORDS_MAX)}
+    people = {"alex": [{"source": "social_care", "record_id": "c1", "given_name": "Alex",
+                        "family_name": "Blackmore", "dob": "2017-11-30", **_BLACKMORE_HOME}],
+              "josephine": [{"source": "social_care", "record_id": "m0",
+                             "given_name": "Josephine", "family_name": "Stockstead",
+                             "postcode": "TA6 6DW", "address": "46 Milverton Close"}], **crowd}
+    crowded = _laid_out(matcher, people)
+    mother, child = crowded.index.row_of("social_care:m0"), crowded.index.row_of("social_care:c1")
+    assert mother is not None and child is not None
+    crowded.index.set_relationships([(mother, child)])
+    query = crowded.standardise(_JOSEPHINE_QUERY)
+    assert len(crowded.index.home_candidates(query)) == 0
+    assert len(crowded.index.household_candidates(query)) == 0
+
+
+def test_a_misspelt_given_name_under_another_surname_is_found_at_the_same_address(
+        matcher: Matcher) -> None:
+    """The 65k Samantha: her health record reads "Samanha Norham", no date of birth; a police
+    record of "Samantha Gill" at the same flat pairs with it under no blocking rule (another
+    surname, a given name that is not the same canonical form or sound). Records at the query's
+    address whose given name begins as hers are compared too, and she is found; a brother
+    there (another name) is not even scored."""
+    home = {"postcode": "BA2 2EP", "address": "122 Laburnum Drive, Avonleigh"}
+    laid = _laid_out(matcher, {
+        "samantha": [{"source": "health", "record_id": "h1", "given_name": "Samanha",
+                      "family_name": "Norham", "sex": "F", "nhs_number": "9491226169",
+                      **home}],
+        "brother": [{"source": "health", "record_id": "h2", "given_name": "Tom",
+                     "family_name": "Norham", "sex": "M", "dob": "2012-01-03", **home}]})
+    query = {"source": "police", "record_id": "q", "given_name": "Samantha",
+             "family_name": "Gill", "dob": "1991-10-08", "sex": "F", **home}
+    features = laid.standardise(query)
+    row = laid.index.row_of("health:h1")
+    assert row is not None and row not in laid.index.candidates(features).tolist()
+    assert laid.index.home_candidates(features).tolist() == [row]
+    assert laid.match(query)[0].person_id == "samantha"
+
+
+def test_a_double_barrelled_surname_is_found_by_its_first_part(matcher: Matcher) -> None:
+    """The 65k Maximilian: his health record reads "Ridcombe Marby", his school record
+    "Ridcombe", a day apart on the birthday and at another address; the two surnames differ in
+    sound, so no blocking rule pairs them. The given name, the surname's first part and the
+    year of birth do (``EXTRA_ROUTES``), and he is found."""
+    laid = _laid_out(matcher, {"max": [{
+        "source": "health", "record_id": "h1", "given_name": "Maximilian",
+        "family_name": "Ridcombe Marby", "dob": "2014-08-29", "sex": "M",
+        "nhs_number": "9406810832", "postcode": "BA5 9GJ", "address": "29 Highfield Road"}]})
+    query = {"source": "education", "record_id": "q", "given_name": "Maximilian",
+             "family_name": "Ridcombe", "dob": "2014-08-30", "sex": "M",
+             "upn": "Z800200518013", "postcode": "BA2 9BY", "address": "130 Hill Close"}
+    row = laid.index.row_of("health:h1")
+    assert row not in laid.index.candidates(laid.standardise(query)).tolist()
+    assert laid.match(query)[0].person_id == "max"
+    assert not laid.match({**query, "dob": "2009-08-30"})  # another year: not this route
