@@ -130,6 +130,19 @@ def score_all_pairs_on_spark(con: duckdb.DuckDBPyConnection, fitted: dict[str, A
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+
+#: Text columns that a source may leave empty throughout: pandas hands DuckDB an all-NULL
+#: column as INTEGER, and Spark, unlike DuckDB, will not compare or coalesce that with text
+#: (``coalesce(dob, expected_dob)`` fails; ``former_upn = upn`` casts both to numbers).
+_TEXT_COLUMNS = ("former_upn", "former_family_name", "uprn", "expected_dob")
+
+
+def _features_as_text(con: duckdb.DuckDBPyConnection) -> str:
+    present = {row[0] for row in con.execute("DESCRIBE record_features").fetchall()}
+    casts = [f"CAST({c} AS VARCHAR) AS {c}" for c in _TEXT_COLUMNS if c in present]
+    return (f"SELECT * REPLACE ({', '.join(casts)}) FROM record_features" if casts
+            else "SELECT * FROM record_features")
+
 def _score(con: duckdb.DuckDBPyConnection, fitted: dict[str, Any], gammas: list[str],
            scratch: Path) -> PairScoring:
     from splink import Linker
@@ -144,7 +157,7 @@ def _score(con: duckdb.DuckDBPyConnection, fitted: dict[str, Any], gammas: list[
     # The features reach Spark as Parquet, as they would on a cluster: a frame handed over from
     # the driver becomes one local relation, which Spark's optimiser copies at every step.
     features = scratch / "features.parquet"
-    con.execute(f"COPY record_features TO '{features}' (FORMAT parquet)")
+    con.execute(f"COPY ({_features_as_text(con)}) TO '{features}' (FORMAT parquet)")
     db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
     linker = Linker(db_api.register(spark.read.parquet(str(features)), table_name=_FEATURES),
                     spark_model(bounded_model(fitted)), log_level=logging.getLogger("splink").getEffectiveLevel())
