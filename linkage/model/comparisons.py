@@ -281,6 +281,25 @@ def _date_of_birth() -> ComparisonCreator:
     )
 
 
+#: Edits allowed between two records' street and town (``address_line_key`` after the house):
+#: two typos ("beattie cescent", "burkitts treet") but not another street of the same number
+#: ("mill lane" / "mill road" is four).
+STREET_EDITS_MAX = 2
+#: One house whose postcode was mis-keyed in one record: the same house number, the same street
+#: and town up to ``STREET_EDITS_MAX`` typos, and postcodes one insertion, deletion,
+#: substitution or transposition apart (4750/4570, LS6 2AB/LS6 2AD). Without it a single slip in
+#: the postcode took the pair from "same house" to "different area", the strongest evidence
+#: against a match the address has (FEBRL mis-keys postcodes as often as names). The street must
+#: agree as well as the number: neighbouring UK postcodes are one letter apart, and each has
+#: a number 12 on its own street.
+HOUSE_POSTCODE_TYPO_SQL = (
+    "split_part(address_line_key_l, '|', 1) = split_part(address_line_key_r, '|', 1) "
+    "AND damerau_levenshtein(postcode_l, postcode_r) <= 1 "
+    "AND damerau_levenshtein(split_part(address_line_key_l, '|', 2), "
+    f"split_part(address_line_key_r, '|', 2)) <= {STREET_EDITS_MAX}"
+)
+
+
 def _address() -> ComparisonCreator:
     return cl.CustomComparison(
         comparison_levels=[
@@ -291,12 +310,13 @@ def _address() -> ComparisonCreator:
                 "AND (uprn_l IS NULL OR uprn_r IS NULL)"
             ).configure(is_null_level=True, label_for_charts="no address to compare"),
             # One house, by its UPRN (the property's own number), by number and postcode or,
-            # where one side has no postcode, by number, street and town. Two different
-            # postcodes are two houses, whatever the lines say.
+            # where one side has no postcode, by number, street and town; or the same number,
+            # street and town with postcodes one keystroke apart (``HOUSE_POSTCODE_TYPO_SQL``).
+            # Otherwise two different postcodes are two houses, whatever the lines say.
             cll.CustomLevel(
                 "uprn_l = uprn_r OR address_key_l = address_key_r "
                 "OR (address_line_key_l = address_line_key_r "
-                "AND (postcode_l IS NULL OR postcode_r IS NULL))",
+                f"AND (postcode_l IS NULL OR postcode_r IS NULL)) OR ({HOUSE_POSTCODE_TYPO_SQL})",
                 label_for_charts="same house",
             ),
             cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(

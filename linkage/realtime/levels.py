@@ -17,7 +17,12 @@ from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from linkage.model.comparisons import DobLevel, FamilyNameLevel, GivenNameLevel
+from linkage.model.comparisons import (
+    STREET_EDITS_MAX,
+    DobLevel,
+    FamilyNameLevel,
+    GivenNameLevel,
+)
 
 __all__ = ["GAMMA_FUNCTIONS", "Features", "personal_evidence"]
 
@@ -153,6 +158,18 @@ def sex(left: Features, right: Features) -> int:
     return 1 if a == b else 0
 
 
+def _house_with_postcode_typo(la: str | None, lb: str | None, pa: str | None,
+                              pb: str | None) -> bool:
+    """``HOUSE_POSTCODE_TYPO_SQL``: one house number, street and town within
+    ``STREET_EDITS_MAX`` edits, postcodes one keystroke apart."""
+    if la is None or lb is None or pa is None or pb is None:
+        return False
+    house_a, _, street_a = la.partition("|")
+    house_b, _, street_b = lb.partition("|")
+    return (house_a == house_b and DamerauLevenshtein.distance(pa, pb) <= 1
+            and DamerauLevenshtein.distance(street_a, street_b) <= STREET_EDITS_MAX)
+
+
 def address(left: Features, right: Features) -> int:
     ka, kb = left["address_key"], right["address_key"]
     la, lb = left["address_line_key"], right["address_line_key"]
@@ -162,7 +179,8 @@ def address(left: Features, right: Features) -> int:
             and (ra is None or rb is None)):
         return -1
     if ((ra is not None and ra == rb) or (ka is not None and ka == kb)
-            or (la is not None and la == lb and (pa is None or pb is None))):
+            or (la is not None and la == lb and (pa is None or pb is None))
+            or _house_with_postcode_typo(la, lb, pa, pb)):
         return 4
     if pa is not None and pb is not None and pa == pb:
         return 3
