@@ -104,6 +104,19 @@ def _identifier(
 
 #: Given and family names recorded the wrong way round.
 _SWAPPED = "(given_name_l = family_name_r AND family_name_l = given_name_r)"
+#: The names recorded the wrong way round with a typo in one of them (Elizabeth Stephenson /
+#: Stephenson Elizbeth): one name crosses exactly, the other within the typo level's
+#: Jaro-Winkler. Which of the two is the given name cannot be told, so it is scored as the
+#: weaker reading for twins: the given name at its typo level and the family name exact, the
+#: levels the same pair written the right way round would reach. A twin's swapped record
+#: (Smith Ellie beside Ella Smith) then looks exactly as Ellie Smith does beside Ella Smith,
+#: and the twin rules that keep those apart read it alike.
+_SWAPPED_TYPO = (
+    "((given_name_l = family_name_r "
+    "AND jaro_winkler_similarity(family_name_l, given_name_r) >= 0.92) "
+    "OR (family_name_l = given_name_r "
+    "AND jaro_winkler_similarity(given_name_l, family_name_r) >= 0.92))"
+)
 #: A family name the child was known by before (a parent's remarriage, a name change): one
 #: record's former family name is the other's family name. An adopted child's record never
 #: carries one into linkage (``standardise.records``): the birth name must not join it back.
@@ -182,8 +195,10 @@ def _given_name() -> ComparisonCreator:
                 "list_has_any(given_name_canonicals_l, given_name_canonicals_r)",
                 label_for_charts="same name by nickname/diminutive",
             ),
-            cll.JaroWinklerLevel("given_name", 0.92).configure(
-                label_for_charts="given name typo (Jaro-Winkler >= 0.92)"
+            cll.CustomLevel(
+                "jaro_winkler_similarity(given_name_l, given_name_r) >= 0.92 "
+                f"OR {_SWAPPED_TYPO}",
+                label_for_charts="given name typo (Jaro-Winkler >= 0.92)",
             ),
             cll.CustomLevel(
                 "list_has_any(given_names_all_l, given_names_all_r) "
@@ -209,7 +224,8 @@ def _family_name() -> ComparisonCreator:
         comparison_levels=[
             cll.NullLevel("family_name"),
             cll.CustomLevel(
-                f"family_name_l = family_name_r OR {_SWAPPED} OR {_FORMER_FAMILY}"
+                f"family_name_l = family_name_r OR {_SWAPPED} OR {_FORMER_FAMILY} "
+                f"OR {_SWAPPED_TYPO}"
             ).configure(
                 label_for_charts="family name identical (or swapped with the given name, "
                 "or the other's former family name)",

@@ -82,6 +82,14 @@ def _swapped(left: Features, right: Features) -> bool:
             and left["family_name"] is not None and left["family_name"] == right["given_name"])
 
 
+def _swapped_with_typo(left: Features, right: Features) -> bool:
+    """``_SWAPPED_TYPO``: one name crosses exactly, the other within Jaro-Winkler 0.92."""
+    ga, fa, gb, fb = left["given_name"], left["family_name"], right["given_name"], right["family_name"]
+    if ga is None or fa is None or gb is None or fb is None:
+        return False
+    return (ga == fb and _jw(fa, gb) >= 0.92) or (fa == gb and _jw(ga, fb) >= 0.92)
+
+
 def given_name(left: Features, right: Features) -> int:
     a, b = left["given_name"], right["given_name"]
     if a is None or b is None:
@@ -90,7 +98,7 @@ def given_name(left: Features, right: Features) -> int:
         return GivenNameLevel.EXACT
     if _any_shared(left["given_name_canonicals"], right["given_name_canonicals"]):
         return GivenNameLevel.NICKNAME
-    if _jw(a, b) >= 0.92:
+    if _jw(a, b) >= 0.92 or _swapped_with_typo(left, right):
         return GivenNameLevel.TYPO
     if _any_shared(left["given_names_all"], right["given_names_all"]) or (
         len(a) >= 3 and len(b) >= 3
@@ -114,7 +122,8 @@ def family_name(left: Features, right: Features) -> int:
     a, b = left["family_name"], right["family_name"]
     if a is None or b is None:
         return -1
-    if a == b or _swapped(left, right) or _former_family(left, right):
+    if (a == b or _swapped(left, right) or _former_family(left, right)
+            or _swapped_with_typo(left, right)):
         return 4
     if _jw(a, b) >= 0.92:
         return 3
