@@ -104,6 +104,19 @@ def _identifier(
 
 #: Given and family names recorded the wrong way round.
 _SWAPPED = "(given_name_l = family_name_r AND family_name_l = given_name_r)"
+#: The names recorded the wrong way round with a typo in one of them (Elizabeth Stephenson /
+#: Stephenson Elizbeth): one name crosses exactly, the other within the typo level's
+#: Jaro-Winkler. Which of the two is the given name cannot be told, so it is scored as the
+#: weaker reading for twins: the given name at its typo level and the family name exact, the
+#: levels the same pair written the right way round would reach. A twin's swapped record
+#: (Smith Ellie beside Ella Smith) then looks exactly as Ellie Smith does beside Ella Smith,
+#: and the twin rules that keep those apart read it alike.
+_SWAPPED_TYPO = (
+    "((given_name_l = family_name_r "
+    "AND jaro_winkler_similarity(family_name_l, given_name_r) >= 0.92) "
+    "OR (family_name_l = given_name_r "
+    "AND jaro_winkler_similarity(given_name_l, family_name_r) >= 0.92))"
+)
 #: A family name the child was known by before (a parent's remarriage, a name change): one
 #: record's former family name is the other's family name. An adopted child's record never
 #: carries one into linkage (``standardise.records``): the birth name must not join it back.
@@ -182,8 +195,10 @@ def _given_name() -> ComparisonCreator:
                 "list_has_any(given_name_canonicals_l, given_name_canonicals_r)",
                 label_for_charts="same name by nickname/diminutive",
             ),
-            cll.JaroWinklerLevel("given_name", 0.92).configure(
-                label_for_charts="given name typo (Jaro-Winkler >= 0.92)"
+            cll.CustomLevel(
+                "jaro_winkler_similarity(given_name_l, given_name_r) >= 0.92 "
+                f"OR {_SWAPPED_TYPO}",
+                label_for_charts="given name typo (Jaro-Winkler >= 0.92)",
             ),
             cll.CustomLevel(
                 "list_has_any(given_names_all_l, given_names_all_r) "
@@ -209,7 +224,8 @@ def _family_name() -> ComparisonCreator:
         comparison_levels=[
             cll.NullLevel("family_name"),
             cll.CustomLevel(
-                f"family_name_l = family_name_r OR {_SWAPPED} OR {_FORMER_FAMILY}"
+                f"family_name_l = family_name_r OR {_SWAPPED} OR {_FORMER_FAMILY} "
+                f"OR {_SWAPPED_TYPO}"
             ).configure(
                 label_for_charts="family name identical (or swapped with the given name, "
                 "or the other's former family name)",
@@ -281,6 +297,25 @@ def _date_of_birth() -> ComparisonCreator:
     )
 
 
+#: Edits allowed between two records' street and town (``address_line_key`` after the house):
+#: two typos ("beattie cescent", "burkitts treet") but not another street of the same number
+#: ("mill lane" / "mill road" is four).
+STREET_EDITS_MAX = 2
+#: One house whose postcode was mis-keyed in one record: the same house number, the same street
+#: and town up to ``STREET_EDITS_MAX`` typos, and postcodes one insertion, deletion,
+#: substitution or transposition apart (4750/4570, LS6 2AB/LS6 2AD). Without it a single slip in
+#: the postcode took the pair from "same house" to "different area", the strongest evidence
+#: against a match the address has (FEBRL mis-keys postcodes as often as names). The street must
+#: agree as well as the number: neighbouring UK postcodes are one letter apart, and each has
+#: a number 12 on its own street.
+HOUSE_POSTCODE_TYPO_SQL = (
+    "split_part(address_line_key_l, '|', 1) = split_part(address_line_key_r, '|', 1) "
+    "AND damerau_levenshtein(postcode_l, postcode_r) <= 1 "
+    "AND damerau_levenshtein(split_part(address_line_key_l, '|', 2), "
+    f"split_part(address_line_key_r, '|', 2)) <= {STREET_EDITS_MAX}"
+)
+
+
 def _address() -> ComparisonCreator:
     return cl.CustomComparison(
         comparison_levels=[
@@ -291,12 +326,13 @@ def _address() -> ComparisonCreator:
                 "AND (uprn_l IS NULL OR uprn_r IS NULL)"
             ).configure(is_null_level=True, label_for_charts="no address to compare"),
             # One house, by its UPRN (the property's own number), by number and postcode or,
-            # where one side has no postcode, by number, street and town. Two different
-            # postcodes are two houses, whatever the lines say.
+            # where one side has no postcode, by number, street and town; or the same number,
+            # street and town with postcodes one keystroke apart (``HOUSE_POSTCODE_TYPO_SQL``).
+            # Otherwise two different postcodes are two houses, whatever the lines say.
             cll.CustomLevel(
                 "uprn_l = uprn_r OR address_key_l = address_key_r "
                 "OR (address_line_key_l = address_line_key_r "
-                "AND (postcode_l IS NULL OR postcode_r IS NULL))",
+                f"AND (postcode_l IS NULL OR postcode_r IS NULL)) OR ({HOUSE_POSTCODE_TYPO_SQL})",
                 label_for_charts="same house",
             ),
             cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(

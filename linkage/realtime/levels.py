@@ -17,7 +17,12 @@ from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from linkage.model.comparisons import DobLevel, FamilyNameLevel, GivenNameLevel
+from linkage.model.comparisons import (
+    STREET_EDITS_MAX,
+    DobLevel,
+    FamilyNameLevel,
+    GivenNameLevel,
+)
 
 __all__ = ["GAMMA_FUNCTIONS", "Features", "personal_evidence"]
 
@@ -77,6 +82,14 @@ def _swapped(left: Features, right: Features) -> bool:
             and left["family_name"] is not None and left["family_name"] == right["given_name"])
 
 
+def _swapped_with_typo(left: Features, right: Features) -> bool:
+    """``_SWAPPED_TYPO``: one name crosses exactly, the other within Jaro-Winkler 0.92."""
+    ga, fa, gb, fb = left["given_name"], left["family_name"], right["given_name"], right["family_name"]
+    if ga is None or fa is None or gb is None or fb is None:
+        return False
+    return (ga == fb and _jw(fa, gb) >= 0.92) or (fa == gb and _jw(ga, fb) >= 0.92)
+
+
 def given_name(left: Features, right: Features) -> int:
     a, b = left["given_name"], right["given_name"]
     if a is None or b is None:
@@ -85,7 +98,7 @@ def given_name(left: Features, right: Features) -> int:
         return GivenNameLevel.EXACT
     if _any_shared(left["given_name_canonicals"], right["given_name_canonicals"]):
         return GivenNameLevel.NICKNAME
-    if _jw(a, b) >= 0.92:
+    if _jw(a, b) >= 0.92 or _swapped_with_typo(left, right):
         return GivenNameLevel.TYPO
     if _any_shared(left["given_names_all"], right["given_names_all"]) or (
         len(a) >= 3 and len(b) >= 3
@@ -109,7 +122,8 @@ def family_name(left: Features, right: Features) -> int:
     a, b = left["family_name"], right["family_name"]
     if a is None or b is None:
         return -1
-    if a == b or _swapped(left, right) or _former_family(left, right):
+    if (a == b or _swapped(left, right) or _former_family(left, right)
+            or _swapped_with_typo(left, right)):
         return 4
     if _jw(a, b) >= 0.92:
         return 3
@@ -153,6 +167,18 @@ def sex(left: Features, right: Features) -> int:
     return 1 if a == b else 0
 
 
+def _house_with_postcode_typo(la: str | None, lb: str | None, pa: str | None,
+                              pb: str | None) -> bool:
+    """``HOUSE_POSTCODE_TYPO_SQL``: one house number, street and town within
+    ``STREET_EDITS_MAX`` edits, postcodes one keystroke apart."""
+    if la is None or lb is None or pa is None or pb is None:
+        return False
+    house_a, _, street_a = la.partition("|")
+    house_b, _, street_b = lb.partition("|")
+    return (house_a == house_b and DamerauLevenshtein.distance(pa, pb) <= 1
+            and DamerauLevenshtein.distance(street_a, street_b) <= STREET_EDITS_MAX)
+
+
 def address(left: Features, right: Features) -> int:
     ka, kb = left["address_key"], right["address_key"]
     la, lb = left["address_line_key"], right["address_line_key"]
@@ -162,7 +188,8 @@ def address(left: Features, right: Features) -> int:
             and (ra is None or rb is None)):
         return -1
     if ((ra is not None and ra == rb) or (ka is not None and ka == kb)
-            or (la is not None and la == lb and (pa is None or pb is None))):
+            or (la is not None and la == lb and (pa is None or pb is None))
+            or _house_with_postcode_typo(la, lb, pa, pb)):
         return 4
     if pa is not None and pb is not None and pa == pb:
         return 3
