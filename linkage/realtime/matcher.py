@@ -20,7 +20,8 @@ whose record the run itself held is never more than "possible"; a query that wou
 person younger than their own child is kept apart (``parent-younger-than-child``); a person
 holding a record with an identity marker (adoption, gender recognition: ``IDENTITY_MARKERS``) is
 kept apart (``restricted-record``) from a query sharing no NHS number or UPN with one of the marked
-records (``identity_kept_apart``, the run's rule, the query always taken as unmarked); and a pair
+records (``identity_kept_apart``, the run's rule; a query's own marker only ever restricts it
+further, never unlocks a marked person: ``_restricted``); and a pair
 without personal evidence (surname and address are a household's) is never more than
 "possible" and ranks below every candidate agreeing on the child herself.
 
@@ -172,6 +173,18 @@ def _conflict(left: list[RecordFacts], right: list[RecordFacts]) -> str | None:
     return None
 
 
+def _restricted(query: RecordFacts, records: list[RecordFacts]) -> bool:
+    """The link run's identity-marker rule (``identity_kept_apart``) between the query and a
+    person, read so that the query's own marker can only restrict: a marked query is kept from
+    a person without a marker it shares no verified identifier with (an adopted child's new
+    record never finds her pre-adoption person), and a marked person is kept from any query not
+    sharing one of her marked records' identifiers, marked or not (a caller cannot claim a
+    marker to find her by likeness, as two marked records of a link run may link)."""
+    return identity_kept_apart([query], records) or (
+        query.identity_marked and identity_kept_apart([replace(query, identity_marked=False)],
+                                                      records))
+
+
 def _rank(candidate: _Scored) -> tuple[bool, bool, int, float, str]:
     """Constrained last, then those without personal evidence, then by weight, save that the
     household's one namesake ranks below every candidate the score alone would link and above
@@ -279,9 +292,11 @@ class Matcher:
         """The best ``top`` candidate persons for ``record``, constraints and ambiguity applied.
 
         ``exclude_rows`` leaves index records out of the candidates, as if they were not indexed
-        (the consistency check matches a record against the index without it)."""
+        (the consistency check matches a record against the index without it). A ``restriction``
+        in the record (an agency's own marker on the record it matches) only ever keeps it
+        apart from others (``_restricted``)."""
         query = self.standardise(record)
-        facts = record_facts(query)
+        facts = record_facts(query, record.get("restriction"))
         related = self.index.household_candidates(query)
         household = self._household_person(related, exclude_rows)
         pairs = self._scored_pairs(query, exclude_rows, related)
@@ -379,9 +394,7 @@ class Matcher:
             return reason
         if self._younger_than_own_child(query, rows, records):
             return "parent-younger-than-child"
-        # The link run's rule, with the query always taken as unmarked: a caller cannot unlock
-        # a marked person by claiming a marker of its own.
-        if identity_kept_apart([query], records):
+        if _restricted(query, records):
             return RESTRICTED
         return None
 

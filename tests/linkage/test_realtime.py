@@ -498,6 +498,24 @@ def test_an_adopted_child_is_found_only_through_her_own_new_identifier(matcher: 
     assert unmarked.constraint is None and unmarked.grade == "certain"
 
 
+def test_a_querys_own_identity_marker_only_ever_keeps_it_apart(matcher: Matcher) -> None:
+    """An agency matching its marked record (the adoptive school's) never finds the child's
+    unmarked pre-adoption person by likeness; and claiming a marker unlocks no marked person: two
+    marked records link in a run, but a query is kept from a marked person unless it carries one
+    of her identifiers, as an unmarked one is."""
+    people = {"mia": [{"source": "health", "record_id": "h1", "nhs_number": "9434765919",
+                       **_ADOPTIVE_HOME}]}
+    claimed = {"source": "social_care", "record_id": "q", "restriction": "Adoption",
+               **_ADOPTIVE_HOME}
+    [before] = _laid_out(matcher, people).match(claimed)
+    assert before.constraint == "restricted-record" and before.grade == "possible"
+    marked = _laid_out(matcher, people, restricted=frozenset({"mia"}))
+    [unlocked] = marked.match(claimed)
+    assert unlocked.constraint == "restricted-record" and unlocked.grade == "possible"
+    [own] = marked.match({**claimed, "nhs_number": "9434765919"})
+    assert own.constraint is None and own.grade == "certain"
+
+
 _TWINS_HOME = {"family_name": "Warren", "dob": "2016-04-16", "sex": "F", "postcode": "BA2 2WH",
                "address": "84 Broadway Walk, Avonleigh"}
 
