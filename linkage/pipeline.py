@@ -63,6 +63,7 @@ from linkage.persons.constraints import FACT_COLUMNS, RecordFacts, record_facts_
 from linkage.persons.grades import CERTAIN_AT, grade_for
 from linkage.persons.profiles import ProfileModel
 from linkage.review.decisions import DecisionStore, decisions_path_for
+from linkage.standardise.records import restriction_of
 from stores.database import DuckDBLocation, StoreLocation, parse_location
 
 __all__ = ["INDEX_STAGES", "LinkOptions", "LinkRun", "LinkSummary", "StageTimer", "link_sources"]
@@ -324,7 +325,7 @@ def cluster_persons(run: LinkRun) -> None:
         dict(zip(features["unique_id"], features["dob"], strict=True)))
     cannot += _related_pairs(run.relationships, features)
     result = cluster_records(
-        _record_facts(features),
+        _record_facts(features, run.prepared.canonical["attributes"]),
         edges["left_idx"].to_numpy(),
         edges["right_idx"].to_numpy(),
         edges["match_probability"].to_numpy(),
@@ -509,8 +510,13 @@ def _has_previous(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows and rows[0])
 
 
-def _record_facts(features: pd.DataFrame) -> list[RecordFacts]:
-    return record_facts_of_columns([features[c].tolist() for c in FACT_COLUMNS])
+def _record_facts(features: pd.DataFrame, attributes: pd.Series) -> list[RecordFacts]:
+    """The constraints' facts of every record, with its restricted marker read from the
+    record's attributes (``attributes``, in the features' order), where the real-time index
+    reads it too (``source_records.attributes``): the feature table holds what is compared,
+    and the marker is not, so it adds no column there (nor a change to every fingerprint)."""
+    return record_facts_of_columns([features[c].tolist() for c in FACT_COLUMNS],
+                                   [restriction_of(a) for a in attributes.tolist()])
 
 
 def _decision_pairs(

@@ -16,8 +16,10 @@ import numpy as np
 from linkage.model.comparisons import AddressLevel, DobLevel, FamilyNameLevel, GivenNameLevel
 from linkage.persons.constraints import (
     GENERATION_GAP_YEARS,
+    RESTRICTED_RECORD,
     RecordFacts,
     given_names_compatible,
+    identity_kept_apart,
     pair_conflict,
     reissued_upn,
     same_first_name,
@@ -359,6 +361,11 @@ class _Clusters:
         # Records with a permanent UPN, per cluster: two different UPNs are two children unless
         # the records say the number was re-issued (``reissued_upn``).
         self.upn: dict[int, list[int]] = {i: [i] if f.upn else [] for i, f in enumerate(facts)}
+        # Records with an identity marker, per cluster holding any: only a few in a thousand
+        # have one, so the rule that keeps them apart (``identity_kept_apart``) reads a person's
+        # records only when one of the two persons holds one, and other clusters have no entry.
+        self.marked: dict[int, list[int]] = {i: [i] for i, f in enumerate(facts)
+                                             if f.identity_marked}
         years = [int(f.dob[:4]) if f.dob else None for f in facts]
         self.years: dict[int, tuple[int, int] | None] = {
             i: (y, y) if y is not None else None for i, y in enumerate(years)
@@ -384,6 +391,9 @@ class _Clusters:
                 if self.facts[i].upn != self.facts[j].upn and not reissued_upn(self.facts[i],
                                                                                self.facts[j]):
                     return "different-upn"
+        if (a in self.marked) != (b in self.marked) and identity_kept_apart(
+                [self.facts[i] for i in self.members[a]], [self.facts[j] for j in self.members[b]]):
+            return RESTRICTED_RECORD
         years_a, years_b = self.years[a], self.years[b]
         if (
             years_a
@@ -489,6 +499,8 @@ class _Clusters:
         self.members[a].extend(self.members.pop(b))
         self.nhs[a] = self.nhs[a] or self.nhs[b]
         self.upn[a].extend(self.upn.pop(b))
+        if b in self.marked:
+            self.marked.setdefault(a, []).extend(self.marked.pop(b))
         ya, yb = self.years[a], self.years.pop(b)
         if ya and yb:
             self.years[a] = (min(ya[0], yb[0]), max(ya[1], yb[1]))

@@ -8,6 +8,11 @@ genuinely different given names are twins, not one child. (Across agencies a dif
 as often a preferred name as a twin, so there it is evidence for the model, not a constraint; twins
 across agencies are kept apart by their identifiers and by holding ambiguous records for review.) A constraint is checked
 between whole clusters, so a weak record cannot chain two children together.
+
+One constraint is policy rather than a fact about errors (issue 16.2): a record with an identity
+marker (adoption, gender recognition) joins records without one only through a verified
+identifier the marked record itself carries (``identity_kept_apart``). The same definition keeps a
+real-time query from such a person (``linkage.realtime.matcher``).
 """
 
 from __future__ import annotations
@@ -19,13 +24,18 @@ from typing import Any
 from rapidfuzz.distance import Indel, JaroWinkler
 
 __all__ = [
+    "IDENTITY_MARKERS",
+    "RESTRICTED_RECORD",
     "RecordFacts",
     "given_names_compatible",
+    "identity_kept_apart",
+    "identity_marker",
     "pair_conflict",
     "record_facts",
     "record_facts_of_columns",
     "reissued_upn",
     "same_first_name",
+    "shares_verified_identifier",
     "sibling_identifier_error",
     "twins_in_one_source",
 ]
@@ -33,6 +43,16 @@ __all__ = [
 #: Above this similarity two given names may be one name mistyped (Jon/John), so they do not prove
 #: two people; below it (Jack/Jacob) they do when the date of birth is shared.
 TYPO_SIMILARITY = 0.88
+
+#: Restricted markers that concern who a person *is*: a pre- and a post-adoption identity must
+#: never be linked, nor a gender-recognition record to the earlier one (issue 16.2: the adoption
+#: marker wins over any likeness and any former identifier). Other markers (``nhs-restricted``,
+#: ``refuge-address``) limit what is shown, not what may be linked.
+IDENTITY_MARKERS = frozenset({"adoption", "gender-recognition"})
+
+#: The constraint that keeps an identity-marked record from records it shares no verified
+#: identifier with. It names no marker: which one applies is itself the secret.
+RESTRICTED_RECORD = "restricted-record"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +78,9 @@ class RecordFacts:
     address_line_key: str | None = None
     #: A UPN the child had before (never on an adopted child's record: ``standardise.records``).
     former_upn: str | None = None
+    #: The record carries an identity marker (``IDENTITY_MARKERS``). Read from the record's
+    #: ``restriction`` attribute, which the feature table does not hold (it is not compared).
+    identity_marked: bool = False
 
     def houses(self) -> tuple[str, ...]:
         """Every key naming this record's house (by postcode, by street)."""
@@ -80,6 +103,13 @@ FACT_COLUMNS = (
 )
 
 
+def identity_marker(restriction: Any) -> str | None:
+    """The identity marker (``IDENTITY_MARKERS``) a record's ``restriction`` attribute names, or
+    None: read one way (trimmed, any case) wherever a marker decides a link."""
+    text = str(restriction).strip().lower() if isinstance(restriction, str) else ""
+    return text if text in IDENTITY_MARKERS else None
+
+
 def _known(value: Any) -> Any:
     """The value, or None for a missing one (None, NaN, or pandas' NA, which refuses truth)."""
     if value is None:
@@ -90,23 +120,30 @@ def _known(value: Any) -> Any:
         return None
 
 
-def record_facts(features: Mapping[str, Any]) -> RecordFacts:
+def record_facts(features: Mapping[str, Any], restriction: Any = None) -> RecordFacts:
     """The facts of one standardised record (a row of a link run's feature table, or one
-    real-time query), read one way for both, so batch and real time apply the same rules."""
-    return _facts(*(features.get(column) for column in FACT_COLUMNS))
+    real-time query), read one way for both, so batch and real time apply the same rules.
+    ``restriction`` is the record's restricted marker (its ``restriction`` attribute), kept
+    beside the features rather than among them because no comparison reads it."""
+    return _facts(*(features.get(column) for column in FACT_COLUMNS), restriction=restriction)
 
 
-def record_facts_of_columns(columns: Sequence[Sequence[Any]]) -> list[RecordFacts]:
+def record_facts_of_columns(columns: Sequence[Sequence[Any]],
+                            restrictions: Sequence[Any] | None = None) -> list[RecordFacts]:
     """``record_facts`` of every row of a feature table given as its ``FACT_COLUMNS``, in that
-    order: the same reading without building a mapping per record (a link run reads every
-    record, a million at 1M)."""
-    return [_facts(*row) for row in zip(*columns, strict=True)]
+    order, with each row's restricted marker from ``restrictions`` (None: no record has one):
+    the same reading without building a mapping per record (a link run reads every record, a
+    million at 1M)."""
+    if restrictions is None:
+        restrictions = [None] * (len(columns[0]) if columns else 0)
+    return [_facts(*row, restriction=restriction)
+            for row, restriction in zip(zip(*columns, strict=True), restrictions, strict=True)]
 
 
 def _facts(nhs_number: Any, dob: Any, given_name: Any, given_name_canonical: Any,
            given_name_metaphone: Any, given_names_all: Any, upn: Any, upn_is_temporary: Any,
            source: Any, family_name: Any, address_key: Any, name_is_placeholder: Any, sex: Any,
-           address_line_key: Any, former_upn: Any) -> RecordFacts:
+           address_line_key: Any, former_upn: Any, *, restriction: Any = None) -> RecordFacts:
     names = given_names_all
     return RecordFacts(
         nhs_number=_known(nhs_number),
@@ -124,6 +161,7 @@ def _facts(nhs_number: Any, dob: Any, given_name: Any, given_name_canonical: Any
         sex=_known(sex),
         address_line_key=_known(address_line_key),
         former_upn=_known(former_upn),
+        identity_marked=identity_marker(restriction) is not None,
     )
 
 
@@ -181,6 +219,35 @@ def reissued_upn(a: RecordFacts, b: RecordFacts) -> bool:
     if not (a.dob and a.dob == b.dob and _known_day(a.dob)):
         return False
     return same_first_name(a, b, typos=False)
+
+
+def shares_verified_identifier(a: RecordFacts, b: RecordFacts) -> bool:
+    """Do the two records carry the same NHS number or the same permanent UPN? A former UPN is
+    not one: it is what the child was, and an adopted or re-registered child's former
+    identifiers are exactly what must not join the new record to the old."""
+    return bool((a.nhs_number and a.nhs_number == b.nhs_number)
+                or (a.upn and a.upn == b.upn))
+
+
+def identity_kept_apart(left: Sequence[RecordFacts], right: Sequence[RecordFacts]) -> bool:
+    """Must these two groups of records (two persons, or a query and a person) stay apart
+    because exactly one of them holds an identity-marked record (``IDENTITY_MARKERS``) and no
+    record of the other shares a verified identifier (``shares_verified_identifier``) with one
+    of its marked records?
+
+    An adopted child is given a new NHS number and a new UPN; every other likeness between the
+    new record and the old (name, date of birth, an address, a former UPN or surname) is what the
+    marker exists to ignore, so only the marked record's own identifier can join it to a record
+    without the marker: a child whose marker was added to the records it already had keeps them
+    (they share its number). Two groups that both hold marked records are two views of the new
+    identity and may link as any records do.
+    """
+    left_marked = [f for f in left if f.identity_marked]
+    right_marked = [f for f in right if f.identity_marked]
+    if bool(left_marked) == bool(right_marked):
+        return False
+    marked, other = (left_marked, right) if left_marked else (right_marked, left)
+    return not any(shares_verified_identifier(m, o) for m in marked for o in other)
 
 
 def pair_conflict(a: RecordFacts, b: RecordFacts) -> str | None:

@@ -26,7 +26,7 @@ WHERE outcome LIKE 'constraint:%' OR outcome = 'held:ambiguous'
 """
 _RECORDS_SQL = f"""
 SELECT s.unique_id, s.source, s.record_id, {', '.join('s.' + c for c in QUERY_FIELDS)},
-       l.person_id, l.match_grade
+       s.attributes->>'restriction' AS restriction, l.person_id, l.match_grade
 FROM source_records s JOIN record_links l USING (unique_id) ORDER BY s.unique_id
 """
 
@@ -78,7 +78,8 @@ def check_consistency(matcher: Matcher, db: Any, sample: int | None = None, seed
         for left, right in con.execute(_REFUSED_SQL).fetchall():
             refused.setdefault(left, set()).add(right)
             refused.setdefault(right, set()).add(left)
-    columns = ("unique_id", "source", "record_id", *QUERY_FIELDS, "person_id", "match_grade")
+    columns = ("unique_id", "source", "record_id", *QUERY_FIELDS, "restriction", "person_id",
+               "match_grade")
     records = [dict(zip(columns, row, strict=True)) for row in rows]
     if sample is not None and sample < len(records):
         records = random.Random(seed).sample(records, sample)
@@ -89,7 +90,8 @@ def check_consistency(matcher: Matcher, db: Any, sample: int | None = None, seed
         if row is None:
             continue
         person, grade = record["person_id"], record["match_grade"]
-        query = {k: record[k] for k in ("source", "record_id", *QUERY_FIELDS)}
+        # With its own marker, as the link run read the record (the marker only restricts).
+        query = {k: record[k] for k in ("source", "record_id", *QUERY_FIELDS, "restriction")}
         found = matcher.match(query, top=5, exclude_rows={row})
         if grade in ("certain", "probable"):
             result.linked += 1

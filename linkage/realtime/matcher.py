@@ -17,7 +17,11 @@ from the query (``different-nhs-number`` for the other Billy once Billy is Willi
 that fits two people who cannot be one (``fits_two_people``, the run's "held: ambiguous") joins
 nobody and returns both, each marked with the other and neither better than "possible"; a person
 whose record the run itself held is never more than "possible"; a query that would make a
-person younger than their own child is kept apart (``parent-younger-than-child``); and a pair
+person younger than their own child is kept apart (``parent-younger-than-child``); a person
+holding a record with an identity marker (adoption, gender recognition: ``IDENTITY_MARKERS``) is
+kept apart (``restricted-record``) from a query sharing no NHS number or UPN with one of the marked
+records (``identity_kept_apart``, the run's rule; a query's own marker only ever restricts it
+further, never unlocks a marked person: ``_restricted``); and a pair
 without personal evidence (surname and address are a household's) is never more than
 "possible" and ranks below every candidate agreeing on the child herself.
 
@@ -43,7 +47,14 @@ import numpy as np
 
 from linkage.model.comparisons import DobLevel, GivenNameLevel
 from linkage.persons.clustering import PARENT_MIN_AGE_YEARS, ClusteringRules, fits_two_people
-from linkage.persons.constraints import RecordFacts, pair_conflict, record_facts
+from linkage.persons.constraints import (
+    IDENTITY_MARKERS,
+    RESTRICTED_RECORD,
+    RecordFacts,
+    identity_kept_apart,
+    pair_conflict,
+    record_facts,
+)
 from linkage.persons.grades import Grade, grade_for
 from linkage.pipeline import KEEP_EDGES_ABOVE
 from linkage.realtime.index import MatchIndex
@@ -55,11 +66,6 @@ __all__ = ["IDENTITY_MARKERS", "Candidate", "FieldWeight", "Matcher"]
 
 QUERY_FIELDS = ("nhs_number", "upn", "local_id", "given_name", "middle_names", "family_name",
                 "dob", "sex", "postcode", "address")
-
-#: Restricted markers that concern who a child *is*: a pre- and a post-adoption identity must
-#: never be linked, nor a gender-recognition record to the earlier one. A person carrying one is
-#: found with certainty only through an identifier the query shares, never by demographics alone.
-IDENTITY_MARKERS = frozenset({"adoption", "gender-recognition"})
 
 #: The given-name levels that are one name: identical (or swapped), or by a known nickname.
 _SAME_GIVEN_NAME = frozenset({GivenNameLevel.EXACT, GivenNameLevel.NICKNAME})
@@ -73,8 +79,9 @@ LINK_THRESHOLD = ClusteringRules().link_threshold
 #: has since left, scores low against her own health record, and is still hers. The link run
 #: keeps pairs as evidence from the same probability.
 _KEPT_AS_EVIDENCE = KEEP_EDGES_ABOVE
-#: The constraint name of a person with an identity marker found without a shared identifier.
-RESTRICTED = "restricted-record"
+#: The constraint name of a person with an identity marker found without a shared identifier:
+#: the link run's own (``identity_kept_apart``).
+RESTRICTED = RESTRICTED_RECORD
 #: Index records whose constraint facts are kept between queries (a few hundred bytes each).
 _FACTS_KEPT = 200_000
 
@@ -164,6 +171,18 @@ def _conflict(left: list[RecordFacts], right: list[RecordFacts]) -> str | None:
             if (reason := pair_conflict(a, b)) is not None:
                 return reason
     return None
+
+
+def _restricted(query: RecordFacts, records: list[RecordFacts]) -> bool:
+    """The link run's identity-marker rule (``identity_kept_apart``) between the query and a
+    person, read so that the query's own marker can only restrict: a marked query is kept from
+    a person without a marker it shares no verified identifier with (an adopted child's new
+    record never finds her pre-adoption person), and a marked person is kept from any query not
+    sharing one of her marked records' identifiers, marked or not (a caller cannot claim a
+    marker to find her by likeness, as two marked records of a link run may link)."""
+    return identity_kept_apart([query], records) or (
+        query.identity_marked and identity_kept_apart([replace(query, identity_marked=False)],
+                                                      records))
 
 
 def _rank(candidate: _Scored) -> tuple[bool, bool, int, float, str]:
@@ -273,9 +292,11 @@ class Matcher:
         """The best ``top`` candidate persons for ``record``, constraints and ambiguity applied.
 
         ``exclude_rows`` leaves index records out of the candidates, as if they were not indexed
-        (the consistency check matches a record against the index without it)."""
+        (the consistency check matches a record against the index without it). A ``restriction``
+        in the record (an agency's own marker on the record it matches) only ever keeps it
+        apart from others (``_restricted``)."""
         query = self.standardise(record)
-        facts = record_facts(query)
+        facts = record_facts(query, record.get("restriction"))
         related = self.index.household_candidates(query)
         household = self._household_person(related, exclude_rows)
         pairs = self._scored_pairs(query, exclude_rows, related)
@@ -354,7 +375,8 @@ class Matcher:
         if facts is None:
             if len(self._facts) >= _FACTS_KEPT:
                 self._facts.clear()
-            facts = self._facts[row] = record_facts(self.index.features(row))
+            facts = self._facts[row] = record_facts(self.index.features(row),
+                                                    self.index.restrictions[row])
         return facts
 
     def person_facts(self, row: int) -> list[RecordFacts]:
@@ -372,8 +394,7 @@ class Matcher:
             return reason
         if self._younger_than_own_child(query, rows, records):
             return "parent-younger-than-child"
-        markers = {self.index.restrictions[r] for r in rows} & IDENTITY_MARKERS
-        if markers and not candidate.shares_identifier:
+        if _restricted(query, records):
             return RESTRICTED
         return None
 
@@ -429,7 +450,8 @@ class Matcher:
             if candidate.constraint is not None:
                 continue
             records = self.person_facts(candidate.row)
-            if joined is not None and (reason := _conflict(joined, records)) is not None:
+            if joined is not None and (reason := _conflict(joined, records) or (
+                    RESTRICTED if identity_kept_apart(joined, records) else None)) is not None:
                 candidate.constraint = reason
                 continue
             if candidate.probability >= LINK_THRESHOLD and candidate.personal_evidence:

@@ -27,7 +27,8 @@ from linkage.standardise.sex import clean_sex
 from linkage.standardise.upn import clean_upn
 from linkage.standardise.uprn import clean_uprn
 
-__all__ = ["FEATURE_COLUMNS", "is_adoption_marked", "standardise_record", "standardise_records"]
+__all__ = ["FEATURE_COLUMNS", "is_adoption_marked", "restriction_of", "standardise_record",
+           "standardise_records"]
 
 #: The restricted marker an adopted child's post-adoption record carries (attribute
 #: ``restriction``, as agencies' extracts and the gateway name it).
@@ -85,19 +86,26 @@ def _given(raw: Any) -> tuple[str | None, bool]:
     return first, False
 
 
-def is_adoption_marked(attributes: object) -> bool:
-    """True when a record's attributes (a dict, or the JSON the reader stores) carry the
-    adoption marker."""
+def restriction_of(attributes: object) -> str | None:
+    """A record's restricted marker (its ``restriction`` attribute, trimmed and in lower case),
+    from its attributes as a dict or as the JSON the reader stores; None without one. Most
+    records have none, so JSON that never mentions the word is not parsed."""
     if isinstance(attributes, str):
-        if ADOPTION_MARKER not in attributes:
-            return False
+        if '"restriction"' not in attributes:
+            return None
         try:
             attributes = json.loads(attributes)
         except json.JSONDecodeError:
-            return False
+            return None
     if not isinstance(attributes, dict):
-        return False
-    return str(attributes.get("restriction") or "").strip().lower() == ADOPTION_MARKER
+        return None
+    return str(attributes.get("restriction") or "").strip().lower() or None
+
+
+def is_adoption_marked(attributes: object) -> bool:
+    """True when a record's attributes (a dict, or the JSON the reader stores) carry the
+    adoption marker, in any case ("Adoption" is the marker too)."""
+    return restriction_of(attributes) == ADOPTION_MARKER
 
 
 def _former_upn(raw: Any, adopted: bool) -> str | None:

@@ -465,6 +465,57 @@ def test_a_query_joined_to_one_child_is_never_certain_for_another_the_run_keeps_
         "different-nhs-number")
 
 
+def test_real_time_keeps_identity_marked_persons_apart_by_the_link_runs_rule() -> None:
+    from linkage.persons import constraints
+    from linkage.realtime import matcher as realtime
+
+    assert realtime.IDENTITY_MARKERS is constraints.IDENTITY_MARKERS
+    assert realtime.RESTRICTED == constraints.RESTRICTED_RECORD
+    assert realtime.identity_kept_apart is constraints.identity_kept_apart
+
+
+_ADOPTIVE_HOME = {"given_name": "Mia", "family_name": "Adoptingham", "dob": "2015-06-14",
+                  "sex": "F", "postcode": "TA4 7WT", "address": "30 Grove Road, Tonebridge"}
+
+
+def test_an_adopted_child_is_found_only_through_her_own_new_identifier(matcher: Matcher) -> None:
+    """The link run's rule (``identity_kept_apart``), read from the query's side: a person with
+    an identity marker is kept apart (``restricted-record``, never more than "possible") from a
+    query sharing none of her marked records' NHS number or UPN, however alike; the query that
+    carries either is hers. Unmarked, the same person is certain by likeness alone."""
+    people = {"mia": [{"source": "health", "record_id": "h1", "nhs_number": "9434765919",
+                       **_ADOPTIVE_HOME},
+                      {"source": "education", "record_id": "e1", "upn": "A800201520018",
+                       **_ADOPTIVE_HOME}]}
+    query = {"source": "social_care", "record_id": "q", **_ADOPTIVE_HOME}
+    marked = _laid_out(matcher, people, restricted=frozenset({"mia"}))
+    [alike] = marked.match(query)
+    assert alike.constraint == "restricted-record" and alike.grade == "possible"
+    for identifier in ({"nhs_number": "9434765919"}, {"upn": "A800201520018"}):
+        [own] = marked.match({**query, **identifier})
+        assert own.constraint is None and own.grade == "certain", identifier
+    [unmarked] = _laid_out(matcher, people).match(query)
+    assert unmarked.constraint is None and unmarked.grade == "certain"
+
+
+def test_a_querys_own_identity_marker_only_ever_keeps_it_apart(matcher: Matcher) -> None:
+    """An agency matching its marked record (the adoptive school's) never finds the child's
+    unmarked pre-adoption person by likeness; and claiming a marker unlocks no marked person: two
+    marked records link in a run, but a query is kept from a marked person unless it carries one
+    of her identifiers, as an unmarked one is."""
+    people = {"mia": [{"source": "health", "record_id": "h1", "nhs_number": "9434765919",
+                       **_ADOPTIVE_HOME}]}
+    claimed = {"source": "social_care", "record_id": "q", "restriction": "Adoption",
+               **_ADOPTIVE_HOME}
+    [before] = _laid_out(matcher, people).match(claimed)
+    assert before.constraint == "restricted-record" and before.grade == "possible"
+    marked = _laid_out(matcher, people, restricted=frozenset({"mia"}))
+    [unlocked] = marked.match(claimed)
+    assert unlocked.constraint == "restricted-record" and unlocked.grade == "possible"
+    [own] = marked.match({**claimed, "nhs_number": "9434765919"})
+    assert own.constraint is None and own.grade == "certain"
+
+
 _TWINS_HOME = {"family_name": "Warren", "dob": "2016-04-16", "sex": "F", "postcode": "BA2 2WH",
                "address": "84 Broadway Walk, Avonleigh"}
 

@@ -72,12 +72,19 @@ def test_same_decision_joins_two_persons_and_can_be_reversed(
     db = tmp_path / "kinlink.duckdb"
     link(population, db)
     persons = person_of(db)
-    # A pair a reviewer would be shown: scored, short of the threshold, in two persons.
+    # A pair a reviewer would be shown: scored, short of the threshold, in two persons. Not one
+    # of an identity-marked person (adoption, gender recognition): no decision joins such a
+    # person to another without a shared identifier (tests/linkage/test_identity_markers.py).
     with duckdb.connect(str(db), read_only=True) as con:
         pairs = con.execute(
             "SELECT unique_id_l, unique_id_r FROM person_edges WHERE outcome = 'below_threshold' "
             "ORDER BY match_weight DESC, unique_id_l, unique_id_r").fetchall()
-    left, right = next((a, b) for a, b in pairs if persons[a] != persons[b])
+        marked = {p for (p,) in con.execute(
+            "SELECT DISTINCT l.person_id FROM record_links l JOIN source_records s USING "
+            "(unique_id) WHERE s.attributes->>'restriction' IN ('adoption', 'gender-recognition')"
+        ).fetchall()}
+    left, right = next((a, b) for a, b in pairs
+                       if persons[a] != persons[b] and not {persons[a], persons[b]} & marked)
     store = DecisionStore(decisions_path_for(db))
     made = store.record(left, right, "same", "reviewer-2", "police", "confirmed by phone")
     before = runner.invoke(app, ["evaluate", "--db", str(db), "--reviewed", "--json"])
