@@ -310,7 +310,7 @@ STREET_EDITS_MAX = 2
 #: a number 12 on its own street.
 HOUSE_POSTCODE_TYPO_SQL = (
     "split_part(address_line_key_l, '|', 1) = split_part(address_line_key_r, '|', 1) "
-    "AND damerau_levenshtein(postcode_l, postcode_r) <= 1 "
+    "AND damerau_levenshtein(CAST(postcode_l AS VARCHAR), CAST(postcode_r AS VARCHAR)) <= 1 "
     "AND damerau_levenshtein(split_part(address_line_key_l, '|', 2), "
     f"split_part(address_line_key_r, '|', 2)) <= {STREET_EDITS_MAX}"
 )
