@@ -130,7 +130,6 @@ def score_all_pairs_on_spark(con: duckdb.DuckDBPyConnection, fitted: dict[str, A
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-
 #: Text columns that a source may leave empty throughout: pandas hands DuckDB an all-NULL
 #: column as INTEGER, and Spark, unlike DuckDB, will not compare or coalesce that with text
 #: (``coalesce(dob, expected_dob)`` fails; ``former_upn = upn`` casts both to numbers).
@@ -142,6 +141,7 @@ def _features_as_text(con: duckdb.DuckDBPyConnection) -> str:
     casts = [f"CAST({c} AS VARCHAR) AS {c}" for c in _TEXT_COLUMNS if c in present]
     return (f"SELECT * REPLACE ({', '.join(casts)}) FROM record_features" if casts
             else "SELECT * FROM record_features")
+
 
 def _score(con: duckdb.DuckDBPyConnection, fitted: dict[str, Any], gammas: list[str],
            scratch: Path) -> PairScoring:
