@@ -146,3 +146,20 @@ def test_postgres_stores_migrate_once_and_record_their_versions(postgres_url: st
         assert applied_version(con, "decisions") == 1
         rows = con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
     assert rows == 2
+
+
+def test_a_version_1_index_without_its_keys_upgrades(population: Path, tmp_path: Path) -> None:
+    """A PostgreSQL generation loaded back into DuckDB has its tables without their keys
+    (linkage.index.transfer copies columns and types only), so no migration may rely on a key:
+    ``INSERT OR REPLACE`` into ``meta`` needs one."""
+    db = tmp_path / "kinlink.duckdb"
+    link(population, db)
+    as_written_before_the_ledger(db, 1)
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE meta_copy AS SELECT * FROM meta")
+        con.execute("DROP TABLE meta")
+        con.execute("ALTER TABLE meta_copy RENAME TO meta")
+    assert upgrade_file(db) == [2, 3]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() \
+            == [("3",)]

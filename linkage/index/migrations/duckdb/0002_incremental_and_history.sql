@@ -55,4 +55,6 @@ SELECT family_id, person_id, role, basis, valid_from, NULL, NULL, NULL
 FROM family_members
 WHERE NOT EXISTS (SELECT 1 FROM family_member_history);
 
-INSERT OR REPLACE INTO meta VALUES ('schema_version', '2');
+-- Not INSERT OR REPLACE: an index loaded back from a PostgreSQL generation has no keys.
+DELETE FROM meta WHERE key = 'schema_version';
+INSERT INTO meta VALUES ('schema_version', '2');
