@@ -298,8 +298,12 @@ def _to_canonical(
     def check(column: str, clean: Callable[[Any], tuple[Any, str | None]]) -> None:
         values = out[column]
         distinct = {v: clean(v) for v in values.dropna().unique()}
-        cleaned = values.map(lambda v: distinct.get(v, (None, None))[0]).astype(object)
-        problems = values.map(lambda v: distinct.get(v, (None, None))[1])
+        # Mapped through dictionaries (one hashed lookup per row in pandas' own loop, not a
+        # Python call per row); a missing value maps to nothing, None as before.
+        cleaned = values.map({v: r[0] for v, r in distinct.items()}).astype(object)
+        cleaned = cleaned.where(cleaned.notna(), None)
+        problems = values.map({v: r[1] for v, r in distinct.items()})
+        problems = problems.where(problems.notna(), None)
         failed = int(problems.notna().sum())
         if failed >= _WHOLE_COLUMN and failed == int(values.notna().sum()):
             # Not thousands of bad rows but one wrong setting: say so once, where it is fixed.

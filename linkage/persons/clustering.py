@@ -355,7 +355,9 @@ class _Clusters:
             if rel.role in _PARENT_ROLES:
                 self.children.setdefault(rel.record, []).append(rel.of_record)
                 self.parents.setdefault(rel.of_record, []).append(rel.record)
-        self.parent = np.arange(n)
+        # A list, not an array: ``find`` runs some 600k times at 65k records, and indexing a
+        # Python list is several times quicker than indexing a NumPy array element by element.
+        self.parent: list[int] = list(range(n))
         self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
         self.nhs: dict[int, str | None] = {i: f.nhs_number for i, f in enumerate(facts)}
         # Records with a permanent UPN, per cluster: two different UPNs are two children unless
@@ -432,7 +434,11 @@ class _Clusters:
             for i in left:
                 for j in right:
                     x, y = self.facts[i], self.facts[j]
-                    if not twins_in_one_source(x, replace(y, source=x.source)):
+                    # The copy only moves y into x's source; when it is there already the
+                    # copy is y over again, and making it (dataclasses.replace) was most of
+                    # this check's cost.
+                    as_one_source = y if y.source == x.source else replace(y, source=x.source)
+                    if not twins_in_one_source(x, as_one_source):
                         continue
                     if x.source == y.source and (self.duplicate_free is None
                                                  or x.source in self.duplicate_free):

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from linkage.standardise.cache import cached_per_value
+
 __all__ = ["NhsNumberResult", "clean_nhs_number", "is_valid_nhs_number", "nhs_check_digit"]
 
 Status = Literal["valid", "invalid_check", "wrong_length", "placeholder", "missing"]
@@ -41,6 +43,7 @@ def is_valid_nhs_number(digits: str) -> bool:
     return nhs_check_digit(digits[:9]) == int(digits[9])
 
 
+@cached_per_value
 def clean_nhs_number(raw: object) -> NhsNumberResult:
     if raw is None or (isinstance(raw, float) and raw != raw):
         return NhsNumberResult(None, "missing")

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from linkage.standardise.cache import cached_per_value
+
 __all__ = ["Postcode", "clean_postcode"]
 
 _PATTERN: Final = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})$")
@@ -40,6 +42,7 @@ class Postcode:
         return self.district is not None
 
 
+@cached_per_value
 def clean_postcode(raw: object) -> Postcode | None:
     if raw is None or (isinstance(raw, float) and raw != raw):
         return None

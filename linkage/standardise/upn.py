@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from linkage.standardise.cache import cached_per_value
+
 __all__ = ["UpnResult", "clean_upn", "upn_check_letter"]
 
 Status = Literal["valid", "temporary", "bad_check", "malformed", "missing"]
@@ -37,6 +39,7 @@ def upn_check_letter(body: str) -> str:
     return CHECK_ALPHABET[total % 23]
 
 
+@cached_per_value
 def clean_upn(raw: object) -> UpnResult:
     if raw is None or (isinstance(raw, float) and raw != raw):
         return UpnResult(None, "missing")
