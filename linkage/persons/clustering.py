@@ -24,7 +24,7 @@ from linkage.persons.constraints import (
     reissued_upn,
     same_first_name,
     sibling_identifier_error,
-    twins_in_one_source,
+    twin_names,
 )
 from linkage.persons.expected_births import expected_birth_links
 from linkage.persons.house_namesakes import house_namesake_candidates
@@ -413,10 +413,13 @@ class _Clusters:
                     if sibling_identifier_error(self.facts[i], self.facts[j]):
                         return "identifier-on-another-child"
         if cannot:
-            small, large = sorted((a, b), key=lambda r: len(self.members[r]))
-            large_members = set(self.members[large])
-            for i in self.members[small]:
-                if cannot.get(i, set()) & large_members:
+            small, large = (b, a) if len(self.members[b]) < len(self.members[a]) else (a, b)
+            # Most persons hold no record with a "different" pair: then there is nothing to
+            # look for among the other's records, and no set of them to build.
+            apart = [cannot[i] for i in self.members[small] if i in cannot]
+            if apart:
+                large_members = set(self.members[large])
+                if any(not others.isdisjoint(large_members) for others in apart):
                     return "cannot-link"
         return None
 
@@ -434,11 +437,9 @@ class _Clusters:
             for i in left:
                 for j in right:
                     x, y = self.facts[i], self.facts[j]
-                    # The copy only moves y into x's source; when it is there already the
-                    # copy is y over again, and making it (dataclasses.replace) was most of
-                    # this check's cost.
-                    as_one_source = y if y.source == x.source else replace(y, source=x.source)
-                    if not twins_in_one_source(x, as_one_source):
+                    # ``twins_in_one_source`` of x and y as if both were x's source: one date
+                    # (this loop's key), so the names decide (``twin_names``).
+                    if not twin_names(x, y):
                         continue
                     if x.source == y.source and (self.duplicate_free is None
                                                  or x.source in self.duplicate_free):
@@ -479,14 +480,17 @@ class _Clusters:
     def _too_young(self, years: tuple[int, int] | None, roots: tuple[int, ...]) -> bool:
         if years is None:
             return False
-        for child in (c for r in roots for c in self.children.get(r, ())):
-            child_years = self.years.get(self.find(child))
-            if child_years and years[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
-                return True
-        for parent in (p for r in roots for p in self.parents.get(r, ())):
-            parent_years = self.years.get(self.find(parent))
-            if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > years[0]:
-                return True
+        known, find = self.years, self.find
+        for r in roots:
+            for child in self.children.get(r, ()):
+                child_years = known.get(find(child))
+                if child_years and years[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
+                    return True
+        for r in roots:
+            for parent in self.parents.get(r, ()):
+                parent_years = known.get(find(parent))
+                if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > years[0]:
+                    return True
         return False
 
     def join(self, i: int, j: int, cannot: dict[int, set[int]]) -> bool:
@@ -693,13 +697,16 @@ def _link_profiles(
     dob = model.names.index("dob") if "dob" in model.names else None
     if dob is not None:
         gammas = gammas.copy()
-        estimated = np.array([bool(clusters.facts[i].dob and clusters.facts[i].dob[5:] == "01-01")
-                              for i in left.tolist()], dtype=bool)
+        # Read once per record, not once per pair.
+        records, of_pair = np.unique(left, return_inverse=True)
+        jan1 = np.array([bool(clusters.facts[i].dob and clusters.facts[i].dob[5:] == "01-01")
+                         for i in records.tolist()], dtype=bool)
+        estimated = jan1[of_pair.reshape(-1)]
         column = gammas[:, dob]
         column[estimated & (column > _DOB_ESTIMATED_JAN1)] = _DOB_ESTIMATED_JAN1
     if held:
-        keep = np.array([i not in held and j not in held
-                         for i, j in zip(left.tolist(), right.tolist(), strict=True)], dtype=bool)
+        held_records = np.fromiter(held, dtype=left.dtype, count=len(held))
+        keep = ~(np.isin(left, held_records) | np.isin(right, held_records))
         left, right, weight, gammas = left[keep], right[keep], weight[keep], gammas[keep]
     threshold = float(np.log2(rules.link_threshold / (1 - rules.link_threshold)))
     found = profile_candidates(model, left, right, weight, gammas, clusters.find,
@@ -787,23 +794,28 @@ def _link_through_relatives(
     A mother or father named for one child is also the one named for the children living with it
     under its surname (``_households_of_children``): a school's contacts for two siblings.
     """
+    facts, find = clusters.facts, clusters.find
+    # What each pass reads of a relationship that no link changes, read once: the relative's
+    # name, the role groups it joins, and the records named as children.
+    named_relatives = [(rel.record, rel.of_record, name, _ROLE_GROUPS.get(rel.role, ()),
+                        rel.role if rel.role in ("mother", "father") else None)
+                       for rel in relatives
+                       if (name := facts[rel.record].given_name_canonical)]
+    children = sorted({rel.of_record for rel in relatives if rel.role in _PARENT_ROLES})
     implied: list[tuple[int, int]] = []
     for _ in range(3):
-        home, children_of = _households_of_children(clusters, relatives)
+        home, children_of = _households_of_children(clusters, relatives, children)
         groups: dict[tuple[int, str], list[int]] = {}
         named: dict[tuple[int, str], set[str]] = {}
-        for rel in relatives:
-            name = clusters.facts[rel.record].given_name_canonical
-            if not name:
-                continue
-            child = clusters.find(rel.of_record)
-            for role in _ROLE_GROUPS.get(rel.role, ()):
+        for record, of_record, name, roles, parent_role in named_relatives:
+            child = find(of_record)
+            for role in roles:
                 # The mother of one child is the mother named for the other children of her
                 # home: a school's contacts for two pupils who live together.
                 key = home.get(child, child) if role in ("mother", "father") else child
-                groups.setdefault((key, role), []).append(rel.record)
-            if rel.role in ("mother", "father"):
-                named.setdefault((home.get(child, child), rel.role), set()).add(name)
+                groups.setdefault((key, role), []).append(record)
+            if parent_role is not None:
+                named.setdefault((home.get(child, child), parent_role), set()).add(name)
         # A mother and a father of one child with one name (Sam, Alex, Jo): a "parent" record
         # with that name could be either, so it joins neither.
         for child in sorted({c for c, _ in named}):
@@ -814,32 +826,42 @@ def _link_through_relatives(
                 if (child, role) in groups:
                     groups[(child, role)] = [
                         r for r in groups[(child, role)]
-                        if clusters.facts[r].given_name_canonical not in shared]
+                        if facts[r].given_name_canonical not in shared]
         changed = False
         for group in sorted(groups):
-            members = sorted(set(groups[group]))
-            for x in range(len(members)):
-                for y in range(x + 1, len(members)):
-                    i, j = members[x], members[y]
-                    a, b = clusters.find(i), clusters.find(j)
-                    own = children_of.get(group[0], {group[0]})
-                    if a == b or a in own or b in own or clusters.find(group[0]) in (a, b):
-                        continue
-                    fi, fj = clusters.facts[i], clusters.facts[j]
-                    if fi.given_name_canonical != fj.given_name_canonical:
-                        continue
-                    if not _dates_compatible(clusters, a, b):
-                        continue  # a stepfather and a father may share a name, not a birthday
-                    if clusters.join(i, j, cannot):
-                        implied.append((i, j))
-                        changed = True
+            records = groups[group]
+            if len(records) < 2:
+                continue
+            # Only two records of one given name can join, so the pairs are those of each
+            # name, taken in the order of every pair of the group's sorted records.
+            by_name: dict[str, list[int]] = {}
+            for r in sorted(set(records)):
+                by_name.setdefault(facts[r].given_name_canonical, []).append(r)  # type: ignore[arg-type]  # every relative here has a name
+            pairs = sorted((same[x], same[y]) for same in by_name.values() if len(same) > 1
+                           for x in range(len(same)) for y in range(x + 1, len(same)))
+            if not pairs:
+                continue
+            key = group[0]
+            own = children_of.get(key, {key})
+            # The child's person is neither of the two being joined (checked below), so no
+            # join here moves it: its root holds for the whole group.
+            child_root = find(key)
+            for i, j in pairs:
+                a, b = find(i), find(j)
+                if a == b or a in own or b in own or child_root in (a, b):
+                    continue
+                if not _dates_compatible(clusters, a, b):
+                    continue  # a stepfather and a father may share a name, not a birthday
+                if clusters.join(i, j, cannot):
+                    implied.append((i, j))
+                    changed = True
         if not changed:
             break
     return implied
 
 
 def _households_of_children(
-    clusters: _Clusters, relatives: Sequence[Relative]
+    clusters: _Clusters, relatives: Sequence[Relative], children: Sequence[int] | None = None
 ) -> tuple[dict[int, int], dict[int, set[int]]]:
     """Children (persons some record names a parent of) recorded at one and the same single
     address under one and the same surname: each child's household key (a member child), and
@@ -849,10 +871,12 @@ def _households_of_children(
     that moved into another's old home, or two families sharing a house, must not make the two
     families' parents one.
     """
+    if children is None:
+        children = [rel.of_record for rel in relatives if rel.role in _PARENT_ROLES]
+    facts, find = clusters.facts, clusters.find
     by_address: dict[tuple[str, str], list[int]] = {}
-    for child in sorted({clusters.find(rel.of_record) for rel in relatives
-                         if rel.role in _PARENT_ROLES}):
-        records = [clusters.facts[i] for i in clusters.members[child]]
+    for child in sorted({find(record) for record in children}):
+        records = [facts[i] for i in clusters.members[child]]
         addresses = {f.address_key for f in records if f.address_key is not None}
         surnames = {f.family_name for f in records if f.family_name is not None}
         if len(addresses) == 1 and len(surnames) == 1:

@@ -37,6 +37,7 @@ __all__ = [
     "same_first_name",
     "shares_verified_identifier",
     "sibling_identifier_error",
+    "twin_names",
     "twins_in_one_source",
 ]
 
@@ -275,6 +276,14 @@ def twins_in_one_source(a: RecordFacts, b: RecordFacts) -> bool:
     """
     if not (a.dob and a.dob == b.dob and a.source == b.source):
         return False
+    return twin_names(a, b)
+
+
+def twin_names(a: RecordFacts, b: RecordFacts) -> bool:
+    """``twins_in_one_source`` for two records already known to share a date of birth, whatever
+    their sources: what the names and a shared NHS number say. Apart so that clustering can ask
+    it of two agencies' records as if they were one's without copying a record into the other's
+    source (which the answer does not read) for every pair it checks."""
     if given_names_compatible(a, b):
         return False
     return not (a.nhs_number and a.nhs_number == b.nhs_number

@@ -64,6 +64,20 @@ def expected_birth_links(
     if not unborn_roots:
         return []
     unborn = set(unborn_roots)
+    # Only the houses and surnames some pre-birth record asks after are indexed: a few hundred
+    # of the population's tens of thousands, so most records are passed over on one look.
+    wanted_houses: set[str] = set()
+    wanted_names: set[str] = set()
+    for root in unborn_roots:
+        for i in members[root]:
+            fact = facts[i]
+            if _day(fact.dob) is None or not fact.family_name:
+                continue
+            houses = fact.houses()
+            if houses:
+                wanted_houses.update(houses)
+            else:
+                wanted_names.add(fact.family_name)
     born_at: dict[str, list[tuple[date, int, int]]] = {}
     surnames_at: dict[str, set[str]] = {}
     born_named: dict[str, list[tuple[date, int, int]]] = {}
@@ -72,12 +86,17 @@ def expected_birth_links(
             continue
         for i in recs:
             fact = facts[i]
+            name = fact.family_name
+            keys = [key for key in (fact.address_key, fact.address_line_key)
+                    if key and key in wanted_houses]  # ``houses()``, those asked after
+            if not keys and name not in wanted_names:
+                continue
             day = _day(fact.dob)
-            if day is not None and fact.family_name:
-                born_named.setdefault(fact.family_name, []).append((day, root, i))
-            for key in fact.houses():
-                if fact.family_name:
-                    surnames_at.setdefault(key, set()).add(fact.family_name)
+            if day is not None and name and name in wanted_names:
+                born_named.setdefault(name, []).append((day, root, i))
+            for key in keys:
+                if name:
+                    surnames_at.setdefault(key, set()).add(name)
                 if day is not None:
                     born_at.setdefault(key, []).append((day, root, i))
 

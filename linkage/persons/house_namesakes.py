@@ -44,12 +44,6 @@ def house_namesake_candidates(
     """(probability, undated record, other record) for each eligible pair that passes the test
     above, strongest first. ``eligible[k]`` says pair k scored in the band and agrees on
     something personal."""
-    at_house: dict[str, set[int]] = {}
-    for root, records in members.items():
-        for i in records:
-            for key in facts[i].houses():
-                at_house.setdefault(key, set()).add(root)
-
     def dated(root: int) -> bool:
         return any(facts[i].dob for i in members[root])
 
@@ -60,7 +54,7 @@ def house_namesake_candidates(
         return any(facts[i].given_name and given_names_compatible(name_of, facts[i])
                    for i in members[root])
 
-    found: list[tuple[float, int, int]] = []
+    passing: list[tuple[int, int, int, int, int, set[str]]] = []
     for k in np.flatnonzero(eligible).tolist():
         i, j = int(left[k]), int(right[k])
         a, b = find(i), find(j)
@@ -75,7 +69,20 @@ def house_namesake_candidates(
             continue
         if not facts[i].same_house(facts[j]) or not same_first_name(facts[i], facts[j]):
             continue
-        houses = {*facts[i].houses(), *facts[j].houses()}
+        passing.append((k, undated, other, a, b, {*facts[i].houses(), *facts[j].houses()}))
+    if not passing:
+        return []
+    # Who else lives at each house, for the houses of the pairs still standing only: a handful,
+    # where indexing every record's house was most of the rule's cost.
+    wanted = set().union(*(houses for *_, houses in passing))
+    at_house: dict[str, set[int]] = {}
+    for root, records in members.items():
+        for i in records:
+            for key in facts[i].houses():
+                if key in wanted:
+                    at_house.setdefault(key, set()).add(root)
+    found: list[tuple[float, int, int]] = []
+    for k, undated, other, a, b, houses in passing:
         rivals = {root for key in houses for root in at_house.get(key, ())} - {a, b}
         if any(bears(root, facts[undated]) for root in rivals):
             continue

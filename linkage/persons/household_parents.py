@@ -48,11 +48,17 @@ def household_parent_links(
 ) -> list[HouseholdParent]:
     """Contacts (``record``, ``of_record``, ``role`` triples) that fit exactly one person of the
     named child's household; ``match`` is that person's record with the contact's given name."""
-    at_address: dict[str, set[int]] = {}
+    # The persons recorded at each address who hold a record of each given name: the only ones
+    # of a household that can fit a contact of that name, found without reading the rest.
+    at_address_named: dict[tuple[str, str], set[int]] = {}
     for root, recs in members.items():
-        for i in recs:
-            if (key := facts[i].address_key):
-                at_address.setdefault(key, set()).add(root)
+        keys = {key for i in recs if (key := facts[i].address_key)}
+        if not keys:
+            continue
+        names = {name for i in recs if (name := facts[i].given_name_canonical) is not None}
+        for key in keys:
+            for name in names:
+                at_address_named.setdefault((key, name), set()).add(root)
 
     # Who each person already is to each child by some agency's record: a child's recorded carer
     # (a grandmother, say) is not the parent another agency names, however alike their names.
@@ -60,6 +66,33 @@ def household_parent_links(
     for record, of_record, role in relatives:
         if role not in _PARENT_ROLES:
             other_roles.setdefault(find(record), set()).add(find(of_record))
+
+    # What the rule reads of a person, worked out once per person rather than once for every
+    # contact whose child's household includes it: the span of its birth years, the first of
+    # its records under each given name, the sexes its records give.
+    spans: dict[int, tuple[int, int] | None] = {}
+    first_named: dict[int, dict[str, int]] = {}
+    sexes: dict[int, set[str]] = {}
+
+    def span(root: int) -> tuple[int, int] | None:
+        if root not in spans:
+            years = [y for i in members[root] if (y := _year(facts[i])) is not None]
+            spans[root] = (min(years), max(years)) if years else None
+        return spans[root]
+
+    def named_record(root: int, name: str) -> int | None:
+        if root not in first_named:
+            names: dict[str, int] = {}
+            for i in members[root]:
+                if (canonical := facts[i].given_name_canonical) is not None:
+                    names.setdefault(canonical, i)
+            first_named[root] = names
+        return first_named[root].get(name)
+
+    def other_sex(root: int, sex: str) -> bool:
+        if root not in sexes:
+            sexes[root] = {s for i in members[root] if (s := facts[i].sex)}
+        return bool(sexes[root] - {sex})
 
     links: list[HouseholdParent] = []
     seen: set[tuple[int, int]] = set()
@@ -74,32 +107,39 @@ def household_parent_links(
         if (own, child) in seen:
             continue
         seen.add((own, child))
-        child_years = [y for i in members[child] if (y := _year(facts[i])) is not None]
-        if not child_years:
-            continue
-        born = min(child_years)
+        # The child's household: everyone recorded at one of its addresses; of those, the
+        # persons with a record of the contact's name.
         household: set[int] = set()
         for i in members[child]:
             if (key := facts[i].address_key):
-                household |= at_address.get(key, set())
+                household |= at_address_named.get((key, name), set())
         household.discard(child)
+        if not household:
+            continue
+        child_span = span(child)
+        if child_span is None:
+            continue
+        born = child_span[0]
+        sex = _SEX_OF_ROLE.get(role)
         fits: list[tuple[int, int]] = []
+        others = 0
         for root in sorted(household):
-            recs = members[root]
-            named = [i for i in recs if facts[i].given_name_canonical == name]
-            if not named or child in other_roles.get(root, ()):
+            match = named_record(root, name)
+            if match is None or child in other_roles.get(root, ()):
                 continue
-            years = [y for i in recs if (y := _year(facts[i])) is not None]
-            if not years or max(years) + min_parent_age > born:
+            root_span = span(root)
+            if root_span is None or root_span[1] + min_parent_age > born:
                 continue
-            sex = _SEX_OF_ROLE.get(role)
-            if sex and any(facts[i].sex and facts[i].sex != sex for i in recs):
+            if sex and other_sex(root, sex):
                 continue
-            fits.append((root, named[0]))
+            fits.append((root, match))
+            others += root != own
+            if others > 1 or len(fits) > 2:
+                break  # too many fit for a link, whoever else does
         # A contact already in a person who fits is that parent; another person who fits too
         # is more of the same parent's records only if the caller finds their dates of birth
         # agree (a grandmother of the same name does not share the mother's birthday).
-        others = [fit for fit in fits if fit[0] != own]
-        if len(others) == 1 and len(fits) <= 2:
-            links.append(HouseholdParent(record, others[0][1], of_record, role))
+        if others == 1 and len(fits) <= 2:
+            match = next(m for r, m in fits if r != own)
+            links.append(HouseholdParent(record, match, of_record, role))
     return links

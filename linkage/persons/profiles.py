@@ -85,36 +85,40 @@ def profile_candidates(
     """(profile weight, record of one person, record of the other) for pairs of persons whose
     profile reaches ``min_weight`` and is the only one within ``margin_bits`` of it for the
     smaller person. The records named are the best-scoring pair between the two persons."""
-    profile: dict[tuple[int, int], np.ndarray] = {}
-    best_pair: dict[tuple[int, int], tuple[float, int, int, int]] = {}  # weight, i, j, edge
-    for k, (i, j, w) in enumerate(
-            zip(left.tolist(), right.tolist(), weight.tolist(), strict=True)):
-        a, b = find(i), find(j)
-        if a == b:
-            continue
-        key = (a, b) if a < b else (b, a)
-        seen = profile.get(key)
-        if seen is None:
-            profile[key] = gammas[k].copy()
-            best_pair[key] = (w, i, j, k)
-        else:
-            np.maximum(seen, gammas[k], out=seen)
-            if w > best_pair[key][0]:
-                best_pair[key] = (w, i, j, k)
+    # The same reading as pair by pair, a whole array at a time: each pair's persons, the pairs
+    # of each two persons, their best level per comparison and their best-scoring pair (the
+    # first of the highest weight, in the pairs' order).
+    if len(left) == 0:
+        return []
+    records = np.unique(np.concatenate([left, right]))
+    roots = np.array([find(i) for i in records.tolist()], dtype=np.int64)
+    a = roots[np.searchsorted(records, left)]
+    b = roots[np.searchsorted(records, right)]
+    across = np.flatnonzero(a != b)
+    if len(across) == 0:
+        return []
+    low, high = np.minimum(a, b)[across], np.maximum(a, b)[across]
+    order = across[np.argsort(low * (int(high.max()) + 1) + high, kind="stable")]
+    low, high = np.minimum(a, b)[order], np.maximum(a, b)[order]
+    starts = np.flatnonzero(np.r_[True, (low[1:] != low[:-1]) | (high[1:] != high[:-1])])
+    sizes = np.diff(np.r_[starts, len(order)])
+    levels = np.maximum.reduceat(gammas[order], starts, axis=0)
+    w_sorted = weight[order]
+    top = np.maximum.reduceat(w_sorted, starts)
+    position = np.where(w_sorted == np.repeat(top, sizes), np.arange(len(order)), len(order))
+    best = order[np.minimum.reduceat(position, starts)]
+    # The best pair's own score (with its term frequencies) plus what the levels other
+    # records reached add to it: nothing new, no second chance.
+    gain = _weights(model, levels) - _weights(model, gammas[best])
+    keep = np.flatnonzero(_personal(model, levels) & (gain > 0))
     weighed: dict[tuple[int, int], float] = {}
+    best_pair: dict[tuple[int, int], tuple[int, int]] = {}
     rivals: dict[int, list[float]] = {}
-    for key, gamma in profile.items():
-        levels = gamma.tolist()
-        if not model.personal(levels):
-            continue
-        # The best pair's own score (with its term frequencies) plus what the levels other
-        # records reached add to it: nothing new, no second chance.
-        w_best, _, _, k = best_pair[key]
-        gain = model.weight(levels) - model.weight(gammas[k].tolist())
-        if gain <= 0:
-            continue
-        w = w_best + gain
+    for g, w, k in zip(keep.tolist(), (weight[best[keep]] + gain[keep]).tolist(),
+                       best[keep].tolist(), strict=True):
+        key = (int(low[starts[g]]), int(high[starts[g]]))
         weighed[key] = w
+        best_pair[key] = (int(left[k]), int(right[k]))
         for root in key:
             rivals.setdefault(root, []).append(w)
     out: list[tuple[float, int, int]] = []
@@ -124,7 +128,34 @@ def profile_candidates(
         small = min(key, key=size)
         if sum(1 for x in rivals[small] if x >= w - margin_bits) > 1:
             continue  # fits another person nearly as well: a reviewer's call
-        _, i, j, _ = best_pair[key]
+        i, j = best_pair[key]
         out.append((w, i, j))
     out.sort(key=lambda t: (-t[0], t[1], t[2]))
     return out
+
+
+def _weights(model: ProfileModel, gammas: np.ndarray) -> np.ndarray:
+    """``model.weight`` of each row of ``gammas``, summed in the same order, so every figure is
+    the same float to the last bit."""
+    total = np.zeros(len(gammas))
+    for column, table in enumerate(model.level_bits):
+        bits = np.zeros(256)  # every int8 level; one the model does not name adds nothing
+        for level, value in table.items():
+            if -128 <= level < 128:
+                bits[level + 128] = value
+        total = total + bits[gammas[:, column].astype(np.int64) + 128]
+    return model.prior_bits + total
+
+
+def _personal(model: ProfileModel, gammas: np.ndarray) -> np.ndarray:
+    """``model.personal`` of each row of ``gammas``."""
+    def level(name: str, missing: int) -> np.ndarray:
+        if name not in model.names:
+            return np.full(len(gammas), missing, dtype=np.int64)
+        return gammas[:, model.names.index(name)].astype(np.int64)
+
+    identified = np.zeros(len(gammas), dtype=bool)
+    for name in ("nhs_number", "upn", "local_id_key"):
+        identified |= level(name, 0) == 1
+    return identified | ((level("given_name", -1) >= _GIVEN_NAME_PERSONAL)
+                         & (level("dob", -1) != _DOB_DIFFERENT))
