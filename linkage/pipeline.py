@@ -345,7 +345,7 @@ def _cluster_persons(run: LinkRun) -> None:
     must, cannot = _decision_pairs(decisions, features)
     run.relationships, run.orientations = orient_relationships(
         run.prepared.ingest.relationships,
-        dict(zip(features["unique_id"], features["dob"], strict=True)))
+        dict(zip(features["unique_id"].tolist(), features["dob"].tolist(), strict=True)))
     cannot += _related_pairs(run.relationships, features)
     result = cluster_records(
         _record_facts(features, run.prepared.canonical["attributes"]),
@@ -548,7 +548,7 @@ def _decision_pairs(
     """Standing decisions as must/cannot links; pairs whose decisions disagree constrain nothing."""
     if decisions.empty:
         return [], []
-    index = dict(zip(features["unique_id"], features["idx"], strict=True))
+    index = dict(zip(features["unique_id"].tolist(), features["idx"].tolist(), strict=True))
     firm = decisions[decisions["decision"].isin(["same", "different"])]
     verdicts = firm.groupby(["unique_id_l", "unique_id_r"])["decision"].nunique()
     agreed = firm.set_index(["unique_id_l", "unique_id_r"]).loc[verdicts[verdicts == 1].index]
@@ -572,7 +572,7 @@ def _related_pairs(relationships: pd.DataFrame, features: pd.DataFrame) -> list[
     """Two records an agency says are related (mother of, sibling of) are two people."""
     if relationships.empty:
         return []
-    index = dict(zip(features["unique_id"], features["idx"], strict=True))
+    index = dict(zip(features["unique_id"].tolist(), features["idx"].tolist(), strict=True))
     left = (relationships["source"] + ":" + relationships["record_id"]).map(index)
     right = (relationships["source"] + ":" + relationships["related_record_id"]).map(index)
     both = left.notna() & right.notna() & (left != right)
@@ -583,7 +583,7 @@ def _relatives(relationships: pd.DataFrame, features: pd.DataFrame) -> list[Rela
     """Each relationship row as (relative's record, the record it is a relative of, role)."""
     if relationships.empty:
         return []
-    index = dict(zip(features["unique_id"], features["idx"], strict=True))
+    index = dict(zip(features["unique_id"].tolist(), features["idx"].tolist(), strict=True))
     left = (relationships["source"] + ":" + relationships["record_id"]).map(index)
     right = (relationships["source"] + ":" + relationships["related_record_id"]).map(index)
     role = relationships["relationship"].astype(str).str.strip().str.lower()
@@ -657,7 +657,8 @@ def _families(
     pairs: list[tuple[int, int]] = []
     if len(relationships):
         record_person = dict(
-            zip(features["source"] + ":" + features["record_id"], person_codes, strict=True)
+            zip((features["source"] + ":" + features["record_id"]).tolist(), person_codes.tolist(),
+                strict=True)
         )
         rel = relationships[relationships["relationship"].str.lower().isin(FAMILY_RELATIONSHIPS)]
         for source, left, right in rel[["source", "record_id", "related_record_id"]].itertuples(
@@ -678,7 +679,8 @@ def _families(
     family_of_record = np.array(
         [families.ids[grouping.family_of[code]] for code in person_codes.tolist()]
     )
-    basis = {str(person_index[code]): grouping.basis[code] for code in range(len(person_index))}
+    basis = {str(person): grouping.basis[code]
+             for code, person in enumerate(person_index.tolist())}
     return family_of_record, basis, families
 
 

@@ -55,8 +55,10 @@ class FamilyAssignment:
 
 class _UnionFind:
     def __init__(self, n: int) -> None:
-        self.parent = np.arange(n)
-        self.size = np.ones(n, dtype=np.int64)
+        # Lists, not arrays: ``find`` runs for every person and pair, and indexing a Python list
+        # element by element is several times quicker than indexing a NumPy array.
+        self.parent: list[int] = list(range(n))
+        self.size: list[int] = [1] * n
 
     def find(self, i: int) -> int:
         root = i
@@ -86,8 +88,16 @@ def group_families(
     basis: dict[int, str] = {}
     with_address: set[int] = set()
     grouped = residence.dropna(subset=["address_key"]).drop_duplicates()
-    for _, people in grouped.groupby("address_key")["person"]:
-        members = people.to_numpy()
+    # The persons of each address, addresses in sorted order and persons in the frame's, as
+    # ``groupby("address_key")`` gives them, read from two arrays rather than a Series per
+    # address (there are tens of thousands).
+    codes, _ = pd.factorize(grouped["address_key"].to_numpy(), sort=True)
+    order = np.argsort(codes, kind="stable")
+    persons = grouped["person"].to_numpy()[order].tolist()
+    ends = np.cumsum(np.bincount(codes)).tolist() if len(codes) else []
+    start = 0
+    for end in ends:
+        members, start = persons[start:end], end
         if len(members) > MAX_HOUSEHOLD:
             continue
         first = int(members[0])

@@ -74,6 +74,11 @@ def carry_over(
         else:
             events.append(LineageEvent(fresh, "created", None, reason, {"records": len(members)}))
 
+    if not previous:
+        # A first run: nothing went anywhere, and no ID carried over to gain or lose a record
+        # (what follows would walk every record to find no event).
+        return Assignment(ids=ids, retired={}, new_ids=new_ids, events=events)
+
     # Where did each previous ID's records go?
     destinations: dict[str, Counter[str]] = defaultdict(Counter)
     current_of: dict[str, str] = {}
