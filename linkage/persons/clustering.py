@@ -690,6 +690,8 @@ def cluster_records(
     table.append((Outcome.LINKED_ONLY_NAMESAKE_AT_HOUSE, lambda: _link_house_namesakes(
         clusters, left, right, probability, eligible, cannot, held)))
     rule_links = {outcome: rule() for outcome, rule in table}
+    for k in _given_name_only(clusters, left, right, weight, outcomes, profile, registers):
+        outcomes[k] = Outcome.REVIEW_GIVEN_NAME_ONLY
 
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
@@ -923,6 +925,59 @@ def _households_of_children(
         for child in children:
             home[child] = key
     return home, children_of
+
+
+def _given_name_only(clusters: _Clusters, left: np.ndarray, right: np.ndarray,
+                     weight: np.ndarray, outcomes: Sequence[str],
+                     profile: tuple[ProfileModel, np.ndarray] | None,
+                     registers: frozenset[str]) -> list[int]:
+    """The pairs refused for want of personal evidence that a reviewer should see: the
+    strongest such pair between each two persons, agreeing on the date of birth, the surname
+    and the postcode but not the given name, the sexes not different, where the data do not
+    show two children. They do when a register (which lists each child once) holds both
+    persons, or each person carries its given name on two records or more: then the refusal
+    stands as the twin it is. Otherwise it is as likely one child under a preferred or a
+    middle name (Mohammed at the GP, Idris at school) as a twin whose sibling is missing, and
+    refusing it silently hides a child (issue 14)."""
+    if profile is None:
+        return []
+    model, gammas = profile
+    try:
+        given, dob, family, address = (gammas[:, model.names.index(c)] for c in
+                                       ("given_name", "dob", "family_name", "address"))
+    except ValueError:
+        return []
+    alike = ((dob == DobLevel.EXACT) & (family >= FamilyNameLevel.TYPO)
+             & (address >= AddressLevel.SAME_POSTCODE) & (given < GivenNameLevel.TYPO))
+    refused = np.array([o == Outcome.INSUFFICIENT_PERSONAL_EVIDENCE for o in outcomes],
+                       dtype=bool)
+    best: dict[tuple[int, int], int] = {}
+    facts = clusters.facts
+    for k in np.flatnonzero(alike & refused).tolist():
+        i, j = int(left[k]), int(right[k])
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or (facts[i].sex and facts[j].sex and facts[i].sex != facts[j].sex):
+            continue
+        key = (a, b) if a < b else (b, a)
+        if key not in best or weight[k] > weight[best[key]]:
+            best[key] = k
+    found = []
+    for (a, b), k in best.items():
+        sources_a = {facts[n].source for n in clusters.members[a]}
+        sources_b = {facts[n].source for n in clusters.members[b]}
+        if (sources_a & sources_b) & registers:
+            continue
+        # ``a`` is the left record's person (``find`` above), ``b`` the right's.
+        if clusters.find(int(left[k])) != a:
+            a, b = b, a
+        own_a = sum(facts[n].given_name == facts[int(left[k])].given_name
+                    for n in clusters.members[a])
+        own_b = sum(facts[n].given_name == facts[int(right[k])].given_name
+                    for n in clusters.members[b])
+        if own_a >= 2 and own_b >= 2:
+            continue
+        found.append(k)
+    return sorted(found)
 
 
 def _ambiguous_records(
