@@ -30,9 +30,6 @@ BuildRows = Callable[[tuple[int, str]], Batch]
 #: Given committed events as ``(seq, event_json)`` in seq order, their ``notifications`` rows.
 DeriveRows = Callable[[Sequence[tuple[int, str]]], list[tuple[Any, ...]]]
 
-#: The columns of ``notifications``, in table order (what ``DeriveRows`` returns).
-NOTIFICATION_COLUMNS = ("seq", "agency", "recorded_at", "body")
-
 
 @dataclass(frozen=True)
 class StoredTrail:

@@ -297,7 +297,10 @@ class AuditTrail:
         Set once by whoever knows the agreements (the gateway), so that the callers who write
         events need not know notifications exist. The notifications are derived from the
         committed log after the last event already covered (``catch_up_notifications``), not
-        written with each event: the disclosure path pays nothing for them."""
+        written with each event: the disclosure path pays nothing for them. Events not yet
+        covered when the rule changes are told by the new rule: the gateway sets it once at
+        start, and a clean shutdown covers every event first, so only the last second before
+        a crash can be told by agreements loaded after it."""
         self._notify = rule
 
     def catch_up_notifications(self) -> None:
