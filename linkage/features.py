@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ class PreparedSources:
     features: pd.DataFrame  # standardised, with an ``idx`` column 0..n-1
 
 
-def prepare_sources(directory: Path) -> PreparedSources:
-    ingest = read_sources(directory)
+def prepare_sources(directory: Path, today: date | None = None) -> PreparedSources:
+    """The sources read (``today`` as ``read_sources`` takes it) and standardised."""
+    ingest = read_sources(directory, today)
     canonical = pd.concat(list(ingest.sources.values()), ignore_index=True)
     features = standardise_records(canonical)
     features.insert(0, "idx", np.arange(len(features), dtype=np.int64))

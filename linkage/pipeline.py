@@ -261,7 +261,7 @@ def link_sources(
 
 def read_and_standardise(run: LinkRun) -> None:
     """Read every extract, standardise it, and report the fields rejected on the way."""
-    run.prepared = prepare_sources(run.sources_dir)
+    run.prepared = prepare_sources(run.sources_dir, run.started.date())
     location = run.location
     run.report_path = run.options.reject_report or (
         location.path.with_name(location.path.stem + ".rejects.csv")

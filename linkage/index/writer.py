@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from linkage.persons.outcomes import Outcome
 from linkage.standardise.records import is_adoption_marked
 
 __all__ = ["EntityIds", "IndexWriter", "LineageEventLike"]
@@ -217,11 +218,11 @@ class IndexWriter:
             JOIN record_links a ON a.unique_id = e.unique_id_l
             JOIN record_links b ON b.unique_id = e.unique_id_r
             WHERE a.person_id <> b.person_id
-              AND e.personal_evidence
+              AND (e.personal_evidence OR e.outcome = ?)
               AND e.match_probability >= ?
               AND e.outcome <> 'constraint:cannot-link'
             """,
-            [review_threshold],
+            [Outcome.REVIEW_GIVEN_NAME_ONLY.value, review_threshold],
         )
 
     def review_count(self) -> int:

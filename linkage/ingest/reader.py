@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +88,15 @@ class IngestResult:
     readings: dict[str, SourceReading] = field(default_factory=dict)
 
 
-def read_sources(directory: Path) -> IngestResult:
+def read_sources(directory: Path, today: date | None = None) -> IngestResult:
     """Every source in ``directory``: canonical CSV/Parquet, or a file or folder in one of the
     formats of ``linkage.ingest.formats``. Any unreadable file stops the whole read here, before
-    anything is written, so the previous index keeps serving."""
+    anything is written, so the previous index keeps serving.
+
+    ``today`` is the run's date, against which a date of birth "in the future" is judged (an
+    expected date of delivery may be up to 40 weeks ahead); None: the machine's date. A link
+    run passes its own start, so one run judges every record by one day and a test by the day
+    it names."""
     sources = _discover(directory)
     result = IngestResult(
         sources={}, relationships=pd.DataFrame(columns=["source", *RELATIONSHIP_COLUMNS])
@@ -99,7 +105,7 @@ def read_sources(directory: Path) -> IngestResult:
     for name, path in sources:
         config = load_source_config(directory / f"{name}.yaml")
         before = len(result.rejects)
-        read = _read_source(name, path, config, result.rejects)
+        read = _read_source(name, path, config, result.rejects, today)
         # The contract's relationships file applies whatever the source's format: a format with
         # no way to say "mother of" (census, CIN) can still be sent with one beside it.
         rel_path = directory / f"{name}{_RELATIONSHIP_SUFFIX}.csv"
@@ -133,7 +139,7 @@ class _SourceRead:
 
 
 def _read_source(name: str, path: Path, config: SourceConfig,
-                 rejects: list[Reject]) -> _SourceRead:
+                 rejects: list[Reject], today: date | None = None) -> _SourceRead:
     """One source through its reader (canonical table or agency format), then the contract's
     checks — the same checks whatever the format, so a bad value is reported the same way."""
     fmt = config.format or detect_format(path)
@@ -143,7 +149,7 @@ def _read_source(name: str, path: Path, config: SourceConfig,
     if fmt == CANONICAL:
         day: int = config.estimated_day or 1
         canonical, dates = _to_canonical(path, _read_table(path), config, rejects, source=name,
-                                         estimated_day=day)
+                                         estimated_day=day, today=today)
         return _SourceRead(fmt, None, (path,), canonical, dict(config.categories), dates, day)
     extract = READERS[fmt](path)
     rejects.extend(extract.rejects)
@@ -152,7 +158,7 @@ def _read_source(name: str, path: Path, config: SourceConfig,
     day = config.estimated_day or extract.estimated_day
     canonical, dates = _to_canonical(
         extract.files[0], frame, config, rejects, source=name, row_numbers=lines,
-        format_dates=extract.date_formats, estimated_day=day)
+        format_dates=extract.date_formats, estimated_day=day, today=today)
     # The format's own categories, then the YAML's: an agreement may rename them.
     categories = {k: v for k, v in extract.categories.items()
                   if k in frame.columns} | dict(config.categories)
@@ -245,6 +251,7 @@ def _to_canonical(
     row_numbers: list[int] | None = None,
     format_dates: tuple[str, ...] | None = None,
     estimated_day: int = 1,
+    today: date | None = None,
 ) -> tuple[pd.DataFrame, DateFormatChoice]:
     missing = sorted(v for v in config.columns.values() if v not in frame.columns)
     if missing:
@@ -324,7 +331,7 @@ def _to_canonical(
         return (r.value, _UPN_PROBLEMS.get(r.status))
 
     def dob(v: Any) -> tuple[Any, str | None]:
-        r = parse_date(v, formats, estimated_day=estimated_day)
+        r = parse_date(v, formats, today=today, estimated_day=estimated_day)
         return (r.iso, _DATE_PROBLEMS.get(r.status))
 
     def uprn(v: Any) -> tuple[Any, str | None]:

@@ -262,9 +262,17 @@ def evidence_in_duplicated_sources(
         habit = REPLACEMENT_HABIT if key == ("", "") else CROSS_REGISTER_HABIT
         found |= _habit(inside & rest_given & (given == GivenNameLevel.DIFFERENT),
                         inside & rest_given & (given >= GivenNameLevel.TYPO), habit)
-        found |= _habit(inside & rest_dob & (dob == DobLevel.DIFFERENT)
-                        & (years < GENERATION_GAP_YEARS),
-                        inside & rest_dob & (dob >= DobLevel.ONE_DIGIT), habit)
+        # Another date, outright: a habit when such pairs are common beside the alike ones,
+        # whatever the gap (a year keyed as another lands anywhere).
+        replaced = _habit(inside & rest_dob & (dob == DobLevel.DIFFERENT),
+                          inside & rest_dob & (dob >= DobLevel.ONE_DIGIT), habit)
+        found |= replaced & (years < GENERATION_GAP_YEARS)
+        if key == ("", "") and replaced.any():
+            # A generation apart: one person only when one of the two dates is a one-off
+            # (``_a_date_is_a_one_off``); a parent and a child of one name each have records
+            # of their own.
+            far = replaced & (years >= GENERATION_GAP_YEARS)
+            found |= far & _a_date_is_a_one_off(facts, left, right, far)
     return found
 
 
@@ -294,6 +302,34 @@ def _a_name_is_a_one_off(facts: Sequence[RecordFacts], left: np.ndarray, right: 
             carried[0] |= with_a and not with_b
             carried[1] |= with_b and not with_a
         keep[k] = not (carried[0] and carried[1])
+    return keep
+
+
+def _a_date_is_a_one_off(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                         pairs: np.ndarray) -> np.ndarray:
+    """For each of ``pairs`` (one given name, surname and house, two dates of birth): is one of
+    the dates carried by no third record of that name? A parent and a child of one name are two
+    people with records of their own; a date keyed wrong (a year typed as another) is on one
+    record only. Pairs not in ``pairs`` come back False, so this only ever gives evidence to
+    the pairs asked about."""
+    keep = np.zeros(len(left), dtype=bool)
+    chosen = np.flatnonzero(pairs).tolist()
+    if not chosen:
+        return keep
+    dates: dict[str, list[int]] = {}
+    for n, f in enumerate(facts):
+        if f.dob and f.given_name:
+            dates.setdefault(f.dob, []).append(n)
+
+    def carried(own: RecordFacts, other: RecordFacts, i: int, j: int) -> bool:
+        return any(n not in (i, j) and facts[n].family_name in (own.family_name, other.family_name)
+                   and given_names_compatible(facts[n], own)
+                   for n in dates.get(own.dob or "", ()))
+
+    for k in chosen:
+        i, j = int(left[k]), int(right[k])
+        a, b = facts[i], facts[j]
+        keep[k] = not (carried(a, b, i, j) and carried(b, a, i, j))
     return keep
 
 
@@ -341,9 +377,13 @@ def crossed_names(
 
 class _Clusters:
     def __init__(self, facts: Sequence[RecordFacts], relatives: Sequence[Relative] = (),
-                 duplicate_free: frozenset[str] | None = None) -> None:
+                 duplicate_free: frozenset[str] | None = None,
+                 heavy: frozenset[str] | None = None) -> None:
         n = len(facts)
         self.facts = facts
+        #: Sources full of duplicates: there one record under a date a generation away is as
+        #: often a date keyed wrong as a parent (``_two_generations``). None: no such source.
+        self.heavy = heavy or frozenset()
         #: None: every source is taken as a register (the rule as it was before sources were
         #: measured; callers that score pairs pass what they measured).
         self.duplicate_free = duplicate_free
@@ -401,6 +441,7 @@ class _Clusters:
             years_a
             and years_b
             and (max(years_a[1], years_b[1]) - min(years_a[0], years_b[0]) >= GENERATION_GAP_YEARS)
+            and self._two_generations(a, b)
         ):
             return "different-generation"
         if self._younger_than_own_child(a, b):
@@ -445,6 +486,23 @@ class _Clusters:
                         return True
                     if self._name_carried(a, x, y) and self._name_carried(b, y, x):
                         return True
+        return False
+
+    def _two_generations(self, a: int, b: int) -> bool:
+        """Do the data show a parent and a child, one in each person: two dates of birth a
+        generation apart, and evidence that they are two people. Outside the sources full of
+        duplicates the dates alone are that evidence (a register lists each person once); inside
+        them each date must be carried by records of its own (two or more in its person). One
+        record whose date is a generation off, in a file of many copies per person, is a date
+        keyed wrong, not a parent."""
+        for dob_a, left in self.by_dob[a].items():
+            for dob_b, right in self.by_dob[b].items():
+                if abs(int(dob_a[:4]) - int(dob_b[:4])) < GENERATION_GAP_YEARS:
+                    continue
+                if any(self.facts[k].source not in self.heavy for k in (*left, *right)):
+                    return True
+                if len(left) >= 2 and len(right) >= 2:
+                    return True
         return False
 
     def _name_carried(self, root: int, own: RecordFacts, other: RecordFacts) -> bool:
@@ -563,7 +621,7 @@ def cluster_records(
     if duplicated.any():
         personal_evidence = personal_evidence | duplicated
         linkable = linkable | ((probability >= rules.link_threshold) & duplicated)
-    clusters = _Clusters(facts, relatives, registers)
+    clusters = _Clusters(facts, relatives, registers, heavy)
 
     pair_probability: dict[tuple[int, int], float] = {}
     for i, j, p, ok in zip(
@@ -632,6 +690,8 @@ def cluster_records(
     table.append((Outcome.LINKED_ONLY_NAMESAKE_AT_HOUSE, lambda: _link_house_namesakes(
         clusters, left, right, probability, eligible, cannot, held)))
     rule_links = {outcome: rule() for outcome, rule in table}
+    for k in _given_name_only(clusters, left, right, weight, outcomes, profile, registers):
+        outcomes[k] = Outcome.REVIEW_GIVEN_NAME_ONLY
 
     labels = np.empty(len(facts), dtype=np.int64)
     for root, members in clusters.members.items():
@@ -865,6 +925,59 @@ def _households_of_children(
         for child in children:
             home[child] = key
     return home, children_of
+
+
+def _given_name_only(clusters: _Clusters, left: np.ndarray, right: np.ndarray,
+                     weight: np.ndarray, outcomes: Sequence[str],
+                     profile: tuple[ProfileModel, np.ndarray] | None,
+                     registers: frozenset[str]) -> list[int]:
+    """The pairs refused for want of personal evidence that a reviewer should see: the
+    strongest such pair between each two persons, agreeing on the date of birth, the surname
+    and the postcode but not the given name, the sexes not different, where the data do not
+    show two children. They do when a register (which lists each child once) holds both
+    persons, or each person carries its given name on two records or more: then the refusal
+    stands as the twin it is. Otherwise it is as likely one child under a preferred or a
+    middle name (Mohammed at the GP, Idris at school) as a twin whose sibling is missing, and
+    refusing it silently hides a child (issue 14)."""
+    if profile is None:
+        return []
+    model, gammas = profile
+    try:
+        given, dob, family, address = (gammas[:, model.names.index(c)] for c in
+                                       ("given_name", "dob", "family_name", "address"))
+    except ValueError:
+        return []
+    alike = ((dob == DobLevel.EXACT) & (family >= FamilyNameLevel.TYPO)
+             & (address >= AddressLevel.SAME_POSTCODE) & (given < GivenNameLevel.TYPO))
+    refused = np.array([o == Outcome.INSUFFICIENT_PERSONAL_EVIDENCE for o in outcomes],
+                       dtype=bool)
+    best: dict[tuple[int, int], int] = {}
+    facts = clusters.facts
+    for k in np.flatnonzero(alike & refused).tolist():
+        i, j = int(left[k]), int(right[k])
+        a, b = clusters.find(i), clusters.find(j)
+        if a == b or (facts[i].sex and facts[j].sex and facts[i].sex != facts[j].sex):
+            continue
+        key = (a, b) if a < b else (b, a)
+        if key not in best or weight[k] > weight[best[key]]:
+            best[key] = k
+    found = []
+    for (a, b), k in best.items():
+        sources_a = {facts[n].source for n in clusters.members[a]}
+        sources_b = {facts[n].source for n in clusters.members[b]}
+        if (sources_a & sources_b) & registers:
+            continue
+        # ``a`` is the left record's person (``find`` above), ``b`` the right's.
+        if clusters.find(int(left[k])) != a:
+            a, b = b, a
+        own_a = sum(facts[n].given_name == facts[int(left[k])].given_name
+                    for n in clusters.members[a])
+        own_b = sum(facts[n].given_name == facts[int(right[k])].given_name
+                    for n in clusters.members[b])
+        if own_a >= 2 and own_b >= 2:
+            continue
+        found.append(k)
+    return sorted(found)
 
 
 def _ambiguous_records(

@@ -23,6 +23,11 @@ class Outcome(StrEnum):
     HELD_AMBIGUOUS = "held:ambiguous"
     #: Scored high on what a household shares (surname, address) and nothing personal.
     INSUFFICIENT_PERSONAL_EVIDENCE = "insufficient-personal-evidence"
+    #: As strong, agreeing on everything but the given name, and nothing in the data shows two
+    #: children (no register lists both, neither name is carried by records of its own): one
+    #: child under a preferred or middle name, or a twin whose sibling is missing; a reviewer
+    #: decides, never the engine alone.
+    REVIEW_GIVEN_NAME_ONLY = "review:given-name-only"
     LINKED_NHS_NUMBER_SET_ASIDE = "linked:nhs-number-of-another-child-set-aside"
     # Links made by a rule rather than by the pair's own score.
     LINKED_SAME_RELATIVE = "linked:same-relative"

@@ -213,3 +213,21 @@ def test_an_adopted_childs_former_upn_never_reaches_linkage(tmp_path: Path) -> N
     # The one-record standardiser (real-time queries) applies the same rule.
     one = prepared.canonical[prepared.canonical["record_id"] == "r1"].iloc[0].to_dict()
     assert standardise_record(one)["former_upn"] is None
+
+
+def test_a_future_date_of_birth_is_judged_against_the_day_passed_in(tmp_path: Path) -> None:
+    # An expected date of delivery may be up to 40 weeks ahead of the run's day, whatever the
+    # machine's clock says: 2031-05-01 is fine on 2031-01-01, and 2019-06-01 is no birth
+    # date yet on 2018-01-01.
+    from datetime import date
+
+    rows = ("r2,,,Bo,Smith,2031-05-01,F,TA1 2AB,,\n"
+            "r3,,,Cy,Smith,2019-06-01,F,TA1 2AB,,\n")
+    write(tmp_path, "health.csv", HEADER + GOOD + rows)
+    later = read_sources(tmp_path, today=date(2031, 1, 1))
+    assert list(later.sources["health"]["dob"]) == ["2015-03-02", "2031-05-01", "2019-06-01"]
+    assert later.rejects == []
+    earlier = read_sources(tmp_path, today=date(2018, 1, 1))
+    assert list(earlier.sources["health"]["dob"]) == [
+        "2015-03-02", None, None]
+    assert sorted((r.row, r.field) for r in earlier.rejects) == [(3, "dob"), (4, "dob")]

@@ -153,12 +153,14 @@ def test_a_replaced_date_of_birth_is_evidence_where_the_data_show_the_habit() ->
     from linkage.persons.profiles import ProfileModel
 
     # One name at one house; 30 pairs agree on the date, 3 under another date 6 years off and
-    # one 30 years off (a father and his Junior: the generation rule's, never evidence here).
+    # one 30 years off whose date has a record of its own besides (a father and his Junior:
+    # the generation rule's, never evidence here; test_generation_evidence has the lone date).
     records: list[RecordFacts] = []
     for n in range(34):
         other = "1986-01-01" if n < 30 else ("1992-05-05" if n < 33 else "2016-05-05")
         records += [at("cases", "jack", "1986-01-01"), at("cases", "jack", other)]
     left = np.arange(0, len(records), 2)
+    records.append(at("cases", "jack", "2016-05-05"))
     dobs = [DobLevel.EXACT] * 30 + [DobLevel.DIFFERENT] * 4
     gammas = np.array([[GivenNameLevel.EXACT, d, FamilyNameLevel.EXACT, AddressLevel.SAME_HOUSE]
                        for d in dobs], dtype=np.int8)
