@@ -13,10 +13,12 @@ witnesses and monitors can read without touching the database.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,6 +342,7 @@ class AuditTrail:
                                 error=type(exc.__cause__).__name__)
 
         self._notifier = threading.Thread(target=run, name="audit-notifications", daemon=True)
+        _BACKGROUND.add(self)
         self._notifier.start()
 
     @contextlib.contextmanager
@@ -404,6 +407,7 @@ class AuditTrail:
                     self.checkpoint_health.succeeded()
 
         self._checkpointer = threading.Thread(target=run, name="audit-checkpoints", daemon=True)
+        _BACKGROUND.add(self)
         self._checkpointer.start()
 
     def size(self) -> int:
@@ -426,15 +430,19 @@ class AuditTrail:
         """Raise unless the trail's store answers (for readiness probes)."""
         self.store.ping()
 
-    def close(self) -> None:
-        """Stop the background work, write the last notifications (a trail closed cleanly is
-        read elsewhere with every one in it; should that fail, the next round writes them) and
-        close the store."""
+    def _stop_background(self) -> None:
         self._stop_checkpointing.set()
         self._stop_notifying.set()
         for worker in (self._checkpointer, self._notifier):
             if worker is not None:
                 worker.join()
+        _BACKGROUND.discard(self)
+
+    def close(self) -> None:
+        """Stop the background work, write the last notifications (a trail closed cleanly is
+        read elsewhere with every one in it; should that fail, the next round writes them) and
+        close the store."""
+        self._stop_background()
         try:
             self.catch_up_notifications()
         except AuditUnavailable as exc:
@@ -442,6 +450,18 @@ class AuditTrail:
                         error=type(exc.__cause__).__name__)
         with self._lock:
             self.store.close()
+
+
+#: Trails with background workers running, stopped when the interpreter exits: a daemon thread
+#: still inside a DuckDB call when Python finalises is unwound from under C++ and aborts the
+#: process (``FATAL: exception not rethrown``), whatever the work that came before.
+_BACKGROUND: weakref.WeakSet[AuditTrail] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_background_workers() -> None:
+    for trail in list(_BACKGROUND):
+        trail._stop_background()
 
 
 def _settled_origin(store: AuditStore, wanted: str | None) -> str:
