@@ -600,7 +600,8 @@ def notifications_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Notifications oldest first, each with its delivery state (pending, failed, delivered,
-    dead, replay). Reads the trail read-only: while the gateway runs, on a copy."""
+    dead, replay). Reads the trail read-only: while the gateway runs, on a copy, which lists the
+    notifications the gateway has derived so far (it does so every second and when it stops)."""
     from audit.notifications import dead_letters, notifications_for
 
     store = _open_read_only(db, audit)

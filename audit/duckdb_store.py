@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from audit.hashing import EVENT_COLUMNS, GENESIS
-from audit.store import Batch, BuildRows, OriginLocked, StoredTrail
+from audit.store import Batch, BuildRows, DeriveRows, OriginLocked, StoredTrail
 from stores.database import Session
 from stores.migrations import migrate
 
@@ -25,6 +25,13 @@ __all__ = ["DuckDBAuditStore"]
 
 def _checkpoint_path(audit_path: Path) -> Path:
     return audit_path.with_name(f"{audit_path.stem}.checkpoint")
+
+
+#: A round's notifications in one statement: four list parameters, unnested side by side (a
+#: VALUES list binds each value separately, which costs ten times as much for a few hundred).
+_INSERT_NOTIFICATIONS = (
+    "INSERT INTO notifications SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), "
+    "unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING")
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -39,6 +46,8 @@ class DuckDBAuditStore:
         self._con = con
         self._lock = threading.Lock()
         self._head: tuple[int, str] | None = None
+        self._notify_lock = threading.Lock()  # one notifier round at a time
+        self._notified: int | None = None  # the position after the last round (None: unknown)
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> DuckDBAuditStore:
@@ -91,6 +100,40 @@ class DuckDBAuditStore:
             marks = "(" + ", ".join(["?"] * len(rows[0])) + ")"
             self._con.execute(f"INSERT INTO {table} VALUES {', '.join([marks] * len(rows))}",
                               [value for row in rows for value in row])
+
+    def derive_notifications(self, derive: DeriveRows, limit: int) -> int:
+        """A round on its own cursor, so appends go on while it runs (they touch other tables);
+        with nothing committed since the last round, no transaction at all."""
+        with self._notify_lock:
+            if self._notified is not None and self._notified + 1 >= self.head_size():
+                return 0
+            with self._lock:
+                cursor = self._con.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                row = cursor.execute("SELECT last_seq FROM notification_progress "
+                                     "ORDER BY last_seq DESC LIMIT 1").fetchone()
+                after = -1 if row is None else int(row[0])
+                events = cursor.execute("SELECT seq, event_json FROM audit_events WHERE seq > ? "
+                                        "ORDER BY seq LIMIT ?", [after, limit]).fetchall()
+                if events:
+                    rows = derive(events)
+                    if rows:
+                        columns = [list(column) for column in zip(*rows, strict=True)]
+                        cursor.execute(_INSERT_NOTIFICATIONS, columns)
+                    after = int(events[-1][0])
+                    cursor.execute("INSERT INTO notification_progress (last_seq) VALUES (?)",
+                                   [after])
+                cursor.execute("COMMIT")
+            except BaseException:
+                self._notified = None
+                with contextlib.suppress(Exception):
+                    cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
+            self._notified = after
+            return len(events)
 
     def leaf_hashes_from(self, first: int) -> list[bytes]:
         with self._lock:

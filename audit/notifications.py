@@ -2,9 +2,16 @@
 
 The control MASH partners lack elsewhere (only CP-IS tells a record's owner of an access). Each
 clause of a sharing agreement says when (``notify``); :class:`NotificationRule` applies that to an
-audit event and names the agencies to tell. The trail writes each notification into an outbox
-table **in the same transaction as the event**, so a notification exists exactly when its
-disclosure is on record: a crash after the commit cannot lose it, and one before cannot invent it.
+audit event and names the agencies to tell.
+
+The event log is the outbox: notifications are derived from events **already committed**, after
+the last event a notifier round covered (``notification_progress``), and each round writes its
+notifications and its new position in one transaction (``audit.trail``). So a notification
+exists exactly when its disclosure is on record — a crash after the event's commit cannot lose
+it, the next round writes it; one before cannot invent it — and none is written twice. Writing
+them in each event's own transaction did the same, but cost every disclosure an extra statement;
+a round covers many events with one. Readers catch up first (``AuditTrail.session``), so they
+see the notifications of every event committed before they asked.
 
 A notification carries no personal data beyond the shared person ID: who looked (agency, role,
 the user's pseudonym as the audit has it), when, why (purpose, clauses), what (categories), and
@@ -32,6 +39,7 @@ __all__ = [
     "Delivery",
     "NotificationRule",
     "dead_letters",
+    "derived_rows",
     "due_deliveries",
     "notifications_for",
     "record_attempt",
@@ -122,6 +130,16 @@ def outbox_rows(rule: NotificationRule | None, seq: int, event: AuditEvent
         return []
     return [(seq, owner, event.recorded_at, canonical_json({"seq": seq, **body}).decode())
             for owner, body in rule.notices(event)]
+
+
+def derived_rows(rule: NotificationRule, committed: Sequence[tuple[int, str]]
+                 ) -> list[tuple[Any, ...]]:
+    """The outbox rows for committed events given as ``(seq, event_json)``, in table order: the
+    same rows ``outbox_rows`` gives for the event itself (the stored JSON is the event's)."""
+    rows: list[tuple[Any, ...]] = []
+    for seq, text in committed:
+        rows.extend(outbox_rows(rule, seq, AuditEvent.model_validate_json(text)))
+    return rows
 
 
 def _decoded(seq: int, agency: str, body: str, state: str | None = None) -> dict[str, Any]:

@@ -23,14 +23,22 @@ from typing import Any
 import duckdb
 
 from audit.hashing import EVENT_COLUMNS
-from audit.store import BuildRows, OriginLocked, StoredTrail
+from audit.store import BuildRows, DeriveRows, OriginLocked, StoredTrail
 from stores.database import PostgresLocation, Session, postgres_pool
 from stores.migrations import available, migrate
 
-__all__ = ["COMMIT_LOCK", "PostgresAuditStore", "grant_writer"]
+__all__ = ["COMMIT_LOCK", "NOTIFY_LOCK", "PostgresAuditStore", "grant_writer"]
 
 #: The advisory lock every writer of the trail takes for its commit (an arbitrary constant).
 COMMIT_LOCK = 0x6B696E6C696E6B01
+#: The advisory lock a notifier round takes, so one worker at a time derives notifications; it
+#: is not the commit lock, so appends never wait for a round.
+NOTIFY_LOCK = 0x6B696E6C696E6B02
+
+#: A round's notifications in one statement: four array parameters, unnested side by side.
+_INSERT_NOTIFICATIONS = (
+    "INSERT INTO notifications (seq, agency, recorded_at, body) SELECT * FROM unnest("
+    "%s::bigint[], %s::text[], %s::timestamptz[], %s::text[]) ON CONFLICT DO NOTHING")
 
 #: IG's small tables beside the trail, copied whole into a replica: (columns, DuckDB DDL).
 _IG_TABLES = {
@@ -106,6 +114,31 @@ class PostgresAuditStore:
                 columns = f" ({_EVENT_COLUMNS})" if table == "audit_events" else ""
                 con.execute(f"INSERT INTO {table}{columns} VALUES {', '.join([marks] * len(rows))}",
                             [value for row in rows for value in row])
+
+    def derive_notifications(self, derive: DeriveRows, limit: int) -> int:
+        """A round under the notify lock, the position read again once it is held (another
+        worker may just have moved it); when nothing was committed after the position, it
+        returns before taking the lock. The log's committed part is a gap-free prefix (each
+        commit holds the commit lock until it is visible), so the events read after the
+        position are the next ones, with none still to come between them."""
+        with self._pool.connection() as con, con.transaction():
+            done, head = con.execute(_POSITIONS).fetchone() or (None, None)
+            if head is None or (done is not None and done >= head):
+                return 0
+            con.execute("SELECT pg_advisory_xact_lock(%s)", [NOTIFY_LOCK])
+            done, _ = con.execute(_POSITIONS).fetchone() or (None, None)
+            after = -1 if done is None else int(done)
+            events = con.execute("SELECT seq, event_json FROM audit_events WHERE seq > %s "
+                                 "ORDER BY seq LIMIT %s", [after, limit]).fetchall()
+            if not events:
+                return 0
+            rows = derive(events)
+            if rows:
+                con.execute(_INSERT_NOTIFICATIONS,
+                            [list(column) for column in zip(*rows, strict=True)])
+            con.execute("INSERT INTO notification_progress (last_seq) VALUES (%s)",
+                        [events[-1][0]])
+        return len(events)
 
     def leaf_hashes_from(self, first: int) -> list[bytes]:
         with self._pool.connection() as con:
@@ -238,14 +271,21 @@ def grant_writer(location: PostgresLocation, role: str, origin: str | None = Non
     with psycopg.connect(location.url, autocommit=True) as con, con.transaction():
         for statement in (
             "REVOKE ALL ON audit_events, checkpoints, witness_cosignatures, staff_register, "
-            "audit_settings, notifications, notification_deliveries FROM {who}",
-            "GRANT SELECT, INSERT ON notifications, notification_deliveries TO {who}",
+            "audit_settings, notifications, notification_deliveries, notification_progress "
+            "FROM {who}",
+            "GRANT SELECT, INSERT ON notifications, notification_deliveries, "
+            "notification_progress TO {who}",
             "GRANT SELECT, INSERT ON audit_events, checkpoints TO {who}",
             "GRANT SELECT ON audit_settings TO {who}",
             "GRANT SELECT ON witness_cosignatures, staff_register TO {who}",
             "GRANT SELECT ON schema_migrations TO {who}",
         ):
             con.execute(sql.SQL(statement).format(who=who))
+
+
+#: The notifier's position and the log's last event (NULL: none yet), in one snapshot.
+_POSITIONS = ("SELECT (SELECT last_seq FROM notification_progress ORDER BY last_seq DESC "
+              "LIMIT 1), (SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1)")
 
 
 def _scalar(con: Any, sql: str) -> Any:

@@ -17,7 +17,8 @@ import duckdb
 
 from stores.database import PostgresLocation, Session, StoreLocation, parse_location
 
-__all__ = ["DEFAULT_ORIGIN", "AuditStore", "Batch", "BuildRows", "OriginLocked", "StoredTrail", "open_store"]
+__all__ = ["DEFAULT_ORIGIN", "AuditStore", "Batch", "BuildRows", "DeriveRows", "OriginLocked",
+           "StoredTrail", "open_store"]
 
 #: The origin of an install that names none (kept for trails written before origins were set).
 DEFAULT_ORIGIN = "kinlink.local/audit"
@@ -26,6 +27,8 @@ DEFAULT_ORIGIN = "kinlink.local/audit"
 Batch = dict[str, list[tuple[Any, ...]]]
 #: Given the head ``(next seq, chain hash)`` read under the store's write lock, the rows to add.
 BuildRows = Callable[[tuple[int, str]], Batch]
+#: Given committed events as ``(seq, event_json)`` in seq order, their ``notifications`` rows.
+DeriveRows = Callable[[Sequence[tuple[int, str]]], list[tuple[Any, ...]]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,13 @@ class AuditStore(Protocol):
 
     def commit(self, build: BuildRows) -> None:
         """Insert what ``build`` returns after the current head, all in one transaction."""
+        ...
+
+    def derive_notifications(self, derive: DeriveRows, limit: int) -> int:
+        """One notifier round, in one transaction: the committed events after the stored
+        position (at most ``limit``), their notifications by ``derive`` inserted (any already
+        there kept as it is) and the position moved to the last of them. One round at a time
+        across every writer of the store. Returns how many events it covered (0: none new)."""
         ...
 
     def leaf_hashes_from(self, first: int) -> list[bytes]: ...

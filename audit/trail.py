@@ -13,10 +13,13 @@ witnesses and monitors can read without touching the database.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import threading
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +31,7 @@ from audit.checkpoint import Checkpoint, SigningKey
 from audit.events import AuditEvent
 from audit.hashing import GENESIS, event_row
 from audit.merkle import CompactRange
-from audit.notifications import NotificationRule, outbox_rows
+from audit.notifications import NotificationRule, derived_rows
 from audit.store import DEFAULT_ORIGIN, AuditStore, Batch, OriginLocked, open_store
 from stores.database import PostgresLocation, Session, StoreLocation, parse_location
 
@@ -48,6 +51,9 @@ __all__ = [
 ]
 
 log = structlog.get_logger("kinlink.audit")
+
+#: The most events one notifier round covers (a backlog is worked through in several rounds).
+NOTIFY_ROUND = 2000
 
 
 class AuditUnavailable(RuntimeError):
@@ -173,6 +179,8 @@ class AuditTrail:
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpointing = threading.Event()
         self._notify: NotificationRule | None = None
+        self._notifier: threading.Thread | None = None
+        self._stop_notifying = threading.Event()
         #: How the background checkpointing is doing (``start_checkpointing``).
         self.checkpoint_health = CheckpointHealth()
 
@@ -280,33 +288,74 @@ class AuditTrail:
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:
-            self.store.commit(lambda head: self._rows(head, batch))
+            self.store.commit(lambda head: _rows_after(head, batch))
         except Exception as exc:
             _fail(batch, exc)
         _wake(batch)
 
     def notify_with(self, rule: NotificationRule | None) -> None:
-        """Write owner notifications by ``rule`` with every event from now on (None: stop).
+        """Tell owners of disclosures by ``rule`` (None: stop telling).
 
         Set once by whoever knows the agreements (the gateway), so that the callers who write
-        events need not know notifications exist: each event's notifications go into the
-        outbox in the same transaction as the event itself."""
+        events need not know notifications exist. The notifications are derived from the
+        committed log after the last event already covered (``catch_up_notifications``), not
+        written with each event: the disclosure path pays nothing for them. Events not yet
+        covered when the rule changes are told by the new rule: the gateway sets it once at
+        start, and a clean shutdown covers every event first, so only the last second before
+        a crash can be told by agreements loaded after it."""
         self._notify = rule
 
-    def _rows(self, head: tuple[int, str], batch: list[_Pending]) -> Batch:
-        rows = _rows_after(head, batch)
-        rule = self._notify
-        if rule is not None:
-            events = [event for pending in batch for event in pending.events]
-            rows["notifications"] = [
-                row for (seq, *_), event in zip(rows["audit_events"], events, strict=True)
-                for row in outbox_rows(rule, int(seq), event)]
-        return rows
+    def catch_up_notifications(self) -> None:
+        """Write the notifications of every event committed so far that a round has not yet
+        covered (nothing without a rule); raises AuditUnavailable if the store refuses them.
 
-    def session(self) -> contextlib.AbstractContextManager[Session]:
-        """A session on the trail's store for its small side tables (notification deliveries):
-        through the writer's own connection on DuckDB, pooled on PostgreSQL."""
-        return self.store.session()
+        Each round writes its notifications and its new position in one transaction, so a
+        crash between rounds loses nothing (the next round starts from the stored position)
+        and repeats nothing."""
+        rule = self._notify
+        if rule is None:
+            return
+        derive = functools.partial(derived_rows, rule)
+        try:
+            while self.store.derive_notifications(derive, NOTIFY_ROUND) == NOTIFY_ROUND:
+                pass
+        except Exception as exc:
+            raise AuditUnavailable(f"owner notifications could not be brought up to date: "
+                                   f"{type(exc).__name__}") from exc
+
+    def start_notifying(self, every_seconds: float) -> None:
+        """Catch the notifications up every ``every_seconds`` in the background, so that each
+        reader's own catch-up is small and a copy of the trail read elsewhere (``kinlink
+        notifications list``) is at most that far behind. Failures are logged by kind and
+        retried at the next interval; readers catch up (or are refused) themselves."""
+        if every_seconds <= 0:
+            raise ValueError("the notification interval must be positive")
+        if self._notifier is not None:
+            return
+
+        def run() -> None:
+            while not self._stop_notifying.wait(every_seconds):
+                try:
+                    self.catch_up_notifications()
+                except AuditUnavailable as exc:
+                    log.warning("owner notification round failed",
+                                error=type(exc.__cause__).__name__)
+
+        self._notifier = threading.Thread(target=run, name="audit-notifications", daemon=True)
+        _BACKGROUND.add(self)
+        self._notifier.start()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on the trail's store for its small side tables (notifications and their
+        deliveries): through the writer's own connection on DuckDB, pooled on PostgreSQL.
+
+        The notifications are caught up first, so a reader sees those of every event committed
+        before it asked (a feed read after a disclosure lists it); if they cannot be, the
+        reader is refused (AuditUnavailable) rather than shown a list with a hole."""
+        self.catch_up_notifications()
+        with self.store.session() as session:
+            yield session
 
     def _tree(self) -> CompactRange:
         """The tree over every committed leaf, caught up with the store (caller holds _lock)."""
@@ -358,6 +407,7 @@ class AuditTrail:
                     self.checkpoint_health.succeeded()
 
         self._checkpointer = threading.Thread(target=run, name="audit-checkpoints", daemon=True)
+        _BACKGROUND.add(self)
         self._checkpointer.start()
 
     def size(self) -> int:
@@ -380,12 +430,38 @@ class AuditTrail:
         """Raise unless the trail's store answers (for readiness probes)."""
         self.store.ping()
 
-    def close(self) -> None:
+    def _stop_background(self) -> None:
         self._stop_checkpointing.set()
-        if self._checkpointer is not None:
-            self._checkpointer.join()
+        self._stop_notifying.set()
+        for worker in (self._checkpointer, self._notifier):
+            if worker is not None:
+                worker.join()
+        _BACKGROUND.discard(self)
+
+    def close(self) -> None:
+        """Stop the background work, write the last notifications (a trail closed cleanly is
+        read elsewhere with every one in it; should that fail, the next round writes them) and
+        close the store."""
+        self._stop_background()
+        try:
+            self.catch_up_notifications()
+        except AuditUnavailable as exc:
+            log.warning("owner notifications left for the next start",
+                        error=type(exc.__cause__).__name__)
         with self._lock:
             self.store.close()
+
+
+#: Trails with background workers running, stopped when the interpreter exits: a daemon thread
+#: still inside a DuckDB call when Python finalises is unwound from under C++ and aborts the
+#: process (``FATAL: exception not rethrown``), whatever the work that came before.
+_BACKGROUND: weakref.WeakSet[AuditTrail] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_background_workers() -> None:
+    for trail in list(_BACKGROUND):
+        trail._stop_background()
 
 
 def _settled_origin(store: AuditStore, wanted: str | None) -> str:

@@ -46,6 +46,10 @@ __all__ = ["app_from_environment", "create_app"]
 
 log = structlog.get_logger("kinlink.gateway")
 
+#: How often owner notifications are derived in the background: often enough that a reader's own
+#: catch-up is small, seldom enough that a round covers many disclosures with one statement.
+NOTIFY_EVERY_SECONDS = 1.0
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -182,8 +186,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.audit = AuditTrail.open(settings.audit_path, origin=settings.audit_origin,
                                       key_path=settings.audit_key)
     app.state.audit.start_checkpointing(settings.audit_checkpoint_seconds)
-    # Every audited disclosure writes its owner notifications in the same transaction.
+    # Owner notifications are derived from the committed log: in the background every second,
+    # and before anything reads them, so a disclosure never waits for its own.
     app.state.audit.notify_with(notification_rule(app.state.policies))
+    app.state.audit.start_notifying(NOTIFY_EVERY_SECONDS)
     app.state.notify_delivery = None
     if settings.notify_webhooks is not None:
         app.state.notify_delivery = WebhookDelivery(

@@ -1,10 +1,11 @@
 """Delivering owner notifications: the agreements' ``notify`` settings handed to the audit trail,
 and signed webhooks to the agencies that asked for them.
 
-The trail writes each notification into its outbox in the same transaction as the audit event
-(``audit.notifications``), so delivery can be slow, fail, or be killed without losing one: this
-module only reads the outbox and appends what happened to each attempt. A gateway killed with
-``kill -9`` between the audit write and the delivery finds the notification still undelivered
+The trail derives each notification from the committed audit event into its outbox, with its
+position in the log in the same transaction (``audit.notifications``), so delivery can be slow,
+fail, or be killed without losing one: this module only reads the outbox (caught up first) and
+appends what happened to each attempt. A gateway killed with ``kill -9`` between the audit write
+and the delivery finds the notification still undelivered (or not yet derived, and then derived)
 when it starts again, and sends it; a receiver that is down gets it when it is back, after
 retries that double their wait, or — past the last — from the dead-letter list, once an
 administrator replays it.

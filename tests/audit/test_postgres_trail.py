@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from audit import AuditEvent, AuditTrail, AuditUnavailable
 from audit.merkle import root_hash
+from audit.notifications import ClauseNotice, NotificationRule
 from kinlink.cli import app
 from stores.database import PostgresLocation, close_pools
 
@@ -197,10 +198,11 @@ def test_a_trail_from_before_migrations_is_version_one_and_still_verifies(
         con.execute("DROP TABLE audit_settings")
         con.execute("DROP TABLE notifications")
         con.execute("DROP TABLE notification_deliveries")
+        con.execute("DROP TABLE notification_progress")
     trail = AuditTrail.open(path)
     # Recognised as version 1, then upgraded: the origin its checkpoints were signed under kept.
     assert trail.cursor().execute("SELECT component, version FROM schema_migrations ORDER BY 2"
-                                  ).fetchall() == [("audit", 1), ("audit", 2), ("audit", 3)]
+                                  ).fetchall() == [("audit", v) for v in range(1, 5)]
     assert trail.origin == "kinlink.local/audit"
     assert trail.verify().ok and trail.append([event(3)])[0].seq == 2
     trail.close()
@@ -307,8 +309,8 @@ def test_the_origin_is_set_by_the_owner_and_a_read_only_role_verifies(
 
 def test_owner_notifications_on_postgresql_commit_with_their_event(
         postgres_url: str, postgres_admin_url: str, tmp_path: Path) -> None:
-    """The outbox in the shared database: written in the event's transaction by the gateway's
-    role, read and delivered by any worker, and as append-only as the trail."""
+    """The outbox in the shared database: derived from the committed event by the gateway's
+    role, read and delivered by any worker, and as append-only as the trail (its position too)."""
     import datetime as dt
 
     from audit.notifications import (
@@ -341,7 +343,9 @@ def test_owner_notifications_on_postgresql_commit_with_their_event(
             assert record_attempt(session, due, True, now, "HTTP 204") == "delivered"
         with psycopg.connect(as_gateway, autocommit=True) as con:
             for statement in ("UPDATE notifications SET agency = 'x'", "DELETE FROM notifications",
-                              "DELETE FROM notification_deliveries"):
+                              "DELETE FROM notification_deliveries",
+                              "UPDATE notification_progress SET last_seq = 0",
+                              "DELETE FROM notification_progress"):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     con.execute(statement)
         trail.close()
@@ -351,3 +355,90 @@ def test_owner_notifications_on_postgresql_commit_with_their_event(
             owner.execute(f"DROP OWNED BY {role}")
         with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
             admin.execute(f"DROP ROLE {role}")
+
+
+def _rule() -> NotificationRule:
+    return NotificationRule({"MASH-3.1": ClauseNotice(
+        "always", frozenset({"health", "police"}), frozenset({"identity"}))})
+
+
+def disclosure(i: int, who: str = "u") -> AuditEvent:
+    return AuditEvent(event_type="PatientRead", outcome="permit", subject_person_id=f"P{i:06d}",
+                      user_id=who, agency="police", source_agencies=["health", "police"],
+                      categories_released=["identity"], matched_rules=["MASH-3.1"])
+
+
+def _disclose_from_process(url: str, key: str, worker: int, count: int) -> None:
+    """One gateway worker: discloses from four threads, and after each disclosure reads the
+    feed as the owner would; exits non-zero if a notification of its own was missing."""
+    from audit.notifications import notifications_for
+
+    trail = AuditTrail.open(url, key_path=Path(key))
+    trail.notify_with(_rule())
+    missing: list[int] = []
+
+    def thread(t: int) -> None:
+        for k in range(count):
+            (receipt,) = trail.append([disclosure(worker * 100_000 + t * 1000 + k)])
+            with trail.session() as session:
+                found = notifications_for(session, "health", since_seq=receipt.seq - 1, limit=1)
+            if not found or found[0]["seq"] != receipt.seq:
+                missing.append(receipt.seq)
+
+    threads = [threading.Thread(target=thread, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    trail.close()
+    close_pools()
+    if missing:
+        raise SystemExit(f"not told at once: {missing}")
+
+
+def test_workers_on_postgresql_tell_each_disclosure_once_and_each_reads_its_own(
+        postgres_url: str, tmp_path: Path) -> None:
+    """Several processes disclose at once: each finds the notifications of its own disclosures
+    as soon as they are committed, and the outbox holds each exactly once."""
+    key = tmp_path / "audit.signing-key"
+    AuditTrail.open(postgres_url, key_path=key).close()
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_disclose_from_process,
+                             args=(postgres_url, str(key), w, 10)) for w in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    with psycopg.connect(postgres_url) as con:
+        told = con.execute("SELECT seq, agency FROM notifications ORDER BY seq").fetchall()
+    assert told == [(seq, "health") for seq in range(120)]
+
+
+def test_an_outbox_on_postgresql_from_before_is_kept_after_the_upgrade(
+        postgres_url: str, tmp_path: Path) -> None:
+    """A shared trail whose outbox was written in each event's transaction (schema 4): kept as
+    it is, nothing written again, and new disclosures told after the upgrade."""
+    from audit.hashing import GENESIS, event_row
+    from audit.notifications import notifications_for, outbox_rows
+    from stores.migrations import migrate
+
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        migrate(con, "audit", "audit", "postgresql", target=4)
+        untold = event_row(0, GENESIS, disclosure(0))
+        told = event_row(1, str(untold[10]), disclosure(1))
+        columns = ("seq, recorded_at, event_type, outcome, subject_person_id, user_id, agency, "
+                   "purpose, event_json, leaf_hash, chain_hash")
+        for row in (untold, told):
+            con.execute(f"INSERT INTO audit_events ({columns}) VALUES "
+                        f"({', '.join(['%s'] * 11)})", list(row))
+        for row in outbox_rows(_rule(), 1, disclosure(1)):
+            con.execute("INSERT INTO notifications VALUES (%s, %s, %s, %s)", list(row))
+    trail = AuditTrail.open(postgres_url, key_path=tmp_path / "k")
+    trail.notify_with(_rule())
+    (new,) = trail.append([disclosure(2)])
+    with trail.session() as session:
+        found = [(n["seq"], n["person_id"]) for n in notifications_for(session, None)]
+    assert found == [(1, "P000001"), (new.seq, "P000002")]
+    assert trail.verify().ok
+    trail.close()

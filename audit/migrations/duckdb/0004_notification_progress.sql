@@ -1,0 +1,13 @@
+-- Owner notifications are derived from the committed log instead of written in each event's
+-- transaction, which cost the disclosure path a statement per group commit. A notifier round
+-- writes the notifications of the events after the last one covered and appends its new
+-- position here, in one transaction: a notification exists exactly when its event is on
+-- record, and none is written twice. A position is never changed, only followed by a later one.
+CREATE TABLE IF NOT EXISTS notification_progress (
+    last_seq BIGINT PRIMARY KEY,
+    derived_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+);
+-- An existing trail: every event so far was told (or, before the outbox, not) by its writer in
+-- its own transaction. None is told again, and the notifier starts after the last.
+INSERT INTO notification_progress (last_seq)
+    SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1;
