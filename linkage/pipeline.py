@@ -273,8 +273,8 @@ def read_and_standardise(run: LinkRun) -> None:
 
 def store_records(run: LinkRun) -> None:
     run.writer.source_records(run.prepared.canonical, run.prepared.ingest)
-    run.writer.record_features(run.features)
-    add_block_bounds(run.con, largest_block=run.options.largest_block)
+    run.writer.record_features(run.features, lambda con, frame: add_block_bounds(
+        con, largest_block=run.options.largest_block, source=frame))
     store_fingerprints(run.con)
 
 

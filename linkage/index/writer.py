@@ -8,7 +8,7 @@ clean-up of the registered view when an insert fails, are decided in one place.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -100,12 +100,15 @@ class IndexWriter:
                 "problem": [r.problem for r in ingest.rejects],
             }))
 
-    def record_features(self, features: pd.DataFrame) -> None:
-        """The standardised features, created from the frame (their columns follow the
-        standardisers, not a migration)."""
+    def record_features(self, features: pd.DataFrame,
+                        create: Callable[[duckdb.DuckDBPyConnection, str], None]) -> None:
+        """The standardised features, created from the frame by ``create`` (given the frame's
+        registered name), which adds the columns computed over the whole table (blocking's
+        small-block flags) in the same statement, so the records are written once; their
+        columns follow the standardisers and blocking, not a migration."""
         self.con.register("_features_df", features)
         try:
-            self.con.execute("CREATE TABLE record_features AS SELECT * FROM _features_df")
+            create(self.con, "_features_df")
         finally:
             self.con.unregister("_features_df")
 

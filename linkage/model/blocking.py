@@ -180,15 +180,18 @@ def bounded_model(model: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_block_bounds(con: duckdb.DuckDBPyConnection, table: str = "record_features",
-                     largest_block: int = LARGEST_BLOCK) -> None:
+                     largest_block: int = LARGEST_BLOCK, source: str | None = None) -> None:
     """Add each bounded rule's small-block column to the features table (rows kept in ``idx``
-    order: clustering and the index read records by position)."""
+    order: clustering and the index read records by position). With ``source`` (a registered
+    frame of the features), the table is created from it with those columns in one statement:
+    creating it and then rewriting it with the columns wrote every record twice (0.25 s of the
+    0.95 s the two took at 65k records)."""
     flags = ", ".join(
         f"CASE WHEN count(*) OVER (PARTITION BY {', '.join(rule.keys)}) "
         f"<= {int(rule.largest or largest_block)} THEN TRUE END AS {rule.small_block_column}"
         for rule in (*BOUNDED_RULES, *SPARSE_RULES)
     )
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *, {flags} FROM {table} ORDER BY idx")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *, {flags} FROM {source or table} ORDER BY idx")
 
 
 def training_blocking_rules() -> list[BlockingRuleCreator]:

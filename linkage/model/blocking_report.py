@@ -45,9 +45,8 @@ def blocking_report(sources: Path, truth_path: Path | None = None, bounded: bool
     rules = [block_on(*keys) for keys in keys_list]
     with contextlib.closing(duckdb.connect()) as con:
         con.register("features_df", prepared.features)
-        con.execute("CREATE TABLE record_features AS SELECT * FROM features_df")
+        add_block_bounds(con, largest_block=largest_block, source="features_df")
         con.unregister("features_df")
-        add_block_bounds(con, largest_block=largest_block)
         db_api = DuckDBAPI(connection=con)
         counts = blocking_analysis.count_comparisons_from_blocking_rules(
             db_api.register("record_features"),
