@@ -346,7 +346,9 @@ def _cluster_persons(run: LinkRun) -> None:
     run.relationships, run.orientations = orient_relationships(
         run.prepared.ingest.relationships,
         dict(zip(features["unique_id"].tolist(), features["dob"].tolist(), strict=True)))
-    cannot += _related_pairs(run.relationships, features)
+    relatives = _relatives(run.relationships, features)
+    # Two records an agency says are related (mother of, sibling of) are two people.
+    cannot += [(r.record, r.of_record) for r in relatives]
     result = cluster_records(
         _record_facts(features, run.prepared.canonical["attributes"]),
         edges["left_idx"].to_numpy(),
@@ -357,7 +359,7 @@ def _cluster_persons(run: LinkRun) -> None:
         must_link=must,
         cannot_link=cannot,
         personal_evidence=edges["personal_evidence"].to_numpy(dtype=bool),
-        relatives=_relatives(run.relationships, features),
+        relatives=relatives,
         profile=(ProfileModel.from_splink_json(run.fitted), edges[gammas].to_numpy(dtype=np.int8)),
     )
     edges = edges.drop(columns=gammas)
@@ -568,28 +570,21 @@ def _decision_pairs(
     return must, cannot
 
 
-def _related_pairs(relationships: pd.DataFrame, features: pd.DataFrame) -> list[tuple[int, int]]:
-    """Two records an agency says are related (mother of, sibling of) are two people."""
-    if relationships.empty:
-        return []
-    index = dict(zip(features["unique_id"].tolist(), features["idx"].tolist(), strict=True))
-    left = (relationships["source"] + ":" + relationships["record_id"]).map(index)
-    right = (relationships["source"] + ":" + relationships["related_record_id"]).map(index)
-    both = left.notna() & right.notna() & (left != right)
-    return list(zip(left[both].astype(int).tolist(), right[both].astype(int).tolist(), strict=True))
-
-
 def _relatives(relationships: pd.DataFrame, features: pd.DataFrame) -> list[Relative]:
-    """Each relationship row as (relative's record, the record it is a relative of, role)."""
+    """Each relationship row between two different records of this run as (relative's record,
+    the record it is a relative of, role); a row naming a withdrawn record is left out."""
     if relationships.empty:
         return []
     index = dict(zip(features["unique_id"].tolist(), features["idx"].tolist(), strict=True))
-    left = (relationships["source"] + ":" + relationships["record_id"]).map(index)
-    right = (relationships["source"] + ":" + relationships["related_record_id"]).map(index)
-    role = relationships["relationship"].astype(str).str.strip().str.lower()
-    both = left.notna() & right.notna() & (left != right)
-    return [Relative(int(a), int(b), r) for a, b, r in zip(
-        left[both].tolist(), right[both].tolist(), role[both].tolist(), strict=True)]
+    # Looked up key by key: ``Series.map`` with a dictionary first builds an index of all its
+    # keys (every record of the run) on each call. A missing ID makes a NaN key, found nowhere.
+    left = [index.get(k) for k in (relationships["source"] + ":"
+                                   + relationships["record_id"]).tolist()]
+    right = [index.get(k) for k in (relationships["source"] + ":"
+                                    + relationships["related_record_id"]).tolist()]
+    role = relationships["relationship"].astype(str).str.strip().str.lower().tolist()
+    return [Relative(a, b, r) for a, b, r in zip(left, right, role, strict=True)
+            if a is not None and b is not None and a != b]
 
 
 def _with_implied_links(

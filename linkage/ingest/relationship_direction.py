@@ -67,8 +67,8 @@ def orient_relationships(
     orientations: list[Orientation] = []
     for source, group in rows.groupby("source", sort=True):
         parents = group[group["relationship"].isin(PARENT_ROLES)]
-        first = (parents["source"] + ":" + parents["record_id"]).map(dob_of)
-        second = (parents["source"] + ":" + parents["related_record_id"]).map(dob_of)
+        first = _dates(parents["source"] + ":" + parents["record_id"], dob_of)
+        second = _dates(parents["source"] + ":" + parents["related_record_id"], dob_of)
         dated = first.notna() & second.notna() & (first != second)
         second_older = int((second[dated] < first[dated]).sum())
         total = int(dated.sum())
@@ -79,3 +79,9 @@ def orient_relationships(
                 rows.loc[index, ["related_record_id", "record_id"]].to_numpy())
         orientations.append(Orientation(str(source), flip, total, second_older))
     return rows, orientations
+
+
+def _dates(keys: pd.Series, dob_of: Mapping[str, str | None]) -> pd.Series:
+    """Each key's date of birth (None where unknown), looked up key by key: ``Series.map`` with
+    a mapping first builds an index of all its keys (every record of the run) on each call."""
+    return pd.Series([dob_of.get(k) for k in keys.tolist()], index=keys.index, dtype=object)
