@@ -170,3 +170,18 @@ def test_a_failed_group_commit_fails_every_caller_in_it_and_no_one_else(tmp_path
     trail.close()
     result = runner.invoke(app, ["audit", "verify", "--db", str(db)])
     assert result.exit_code == 0, result.output
+
+
+def test_the_writer_runs_duckdb_on_one_thread(tmp_path: Path) -> None:
+    """A group commit is a few rows: the writer's connection does not hand them across DuckDB
+    worker threads (issue 19 throughput), and appends still commit and read back."""
+    from audit.duckdb_store import WRITER_THREADS
+
+    trail = AuditTrail.open(audit_path_for(tmp_path / "kinlink.duckdb"))
+    try:
+        trail.append([event(1), event(2)])
+        cursor = trail.cursor()
+        assert cursor.execute("SELECT current_setting('threads')").fetchone() == (WRITER_THREADS,)
+        assert cursor.execute("SELECT count(*) FROM audit_events").fetchone() == (2,)
+    finally:
+        trail.close()
