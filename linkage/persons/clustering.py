@@ -325,21 +325,22 @@ def evidence_in_duplicated_sources(
         # Another date, outright: a habit when such pairs are common beside the alike ones,
         # whatever the gap (a year keyed as another lands anywhere).
         replaced = _habit(inside & rest_dob & (dob == DobLevel.DIFFERENT),
-                          inside & rest_dob & (dob >= DobLevel.ONE_DIGIT),
-                          COVERING_DATE_HABIT if key in covering else habit)
+                          inside & rest_dob & (dob >= DobLevel.ONE_DIGIT), habit)
         found |= replaced & (years < GENERATION_GAP_YEARS)
-        if not replaced.any():
-            continue
-        far = replaced & (years >= GENERATION_GAP_YEARS)
-        if key == ("", ""):
+        if key == ("", "") and replaced.any():
             # A generation apart: one person only when one of the two dates is a one-off
             # (``_a_date_is_a_one_off``); a parent and a child of one name each have records
             # of their own.
+            far = replaced & (years >= GENERATION_GAP_YEARS)
             found |= far & _a_date_is_a_one_off(facts, left, right, far)
         elif key in covering:
-            # Two lists of one population: a father and a son of one name would each be in
-            # both, so neither date may be on a third record of the name.
-            found |= far & _neither_date_carried(facts, left, right, far)
+            # Two lists of one population, at the lower habit: a father and a son (or two
+            # brothers) of one name would each be in both, so, whatever the gap, neither date
+            # may be on a third record of the name.
+            listed = _habit(inside & rest_dob & (dob == DobLevel.DIFFERENT),
+                            inside & rest_dob & (dob >= DobLevel.ONE_DIGIT), COVERING_DATE_HABIT)
+            if listed.any():
+                found |= _neither_date_carried(facts, left, right, listed)
     return found
 
 
