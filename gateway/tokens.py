@@ -21,6 +21,7 @@ from jwt import PyJWK
 
 from gateway.clients import Client
 from gateway.keys import KeyStore
+from stores.memo import BoundedMemo
 
 __all__ = ["ALLOWED_ALGORITHMS", "Caller", "InvalidToken", "TokenIssuer", "TokenValidator"]
 
@@ -84,7 +85,7 @@ class TokenValidator:
         # kid → (the JWKS it was parsed from, the key): reused while that JWKS is current.
         self._parsed: dict[str, tuple[dict[str, object], PyJWK]] = {}
         # token → what its full check found (see ``validate``).
-        self._verified: dict[str, _Verified] = {}
+        self._verified: BoundedMemo[str, _Verified] = BoundedMemo(VERIFIED_TOKENS)
 
     def _key_for(self, kid: object, jwks: dict[str, Any]) -> PyJWK:
         if not isinstance(kid, str):
@@ -116,7 +117,7 @@ class TokenValidator:
             now = dt.datetime.now(tz=dt.UTC).timestamp()
             if known.holds(self.keys.jwks(), now, self.leeway):
                 return known.caller
-            self._verified.pop(token, None)
+            self._verified.forget(token)
         return self._validate(token)
 
     def _validate(self, token: str) -> Caller:
@@ -171,10 +172,8 @@ class TokenValidator:
         caller = Caller(claims["client_id"], claims["agency"], claims["role"], tuple(purposes),
                         claims.get("user"), claims["jti"], claims["iss"],
                         cnf["jkt"] if cnf else None, organisation)
-        if len(self._verified) >= VERIFIED_TOKENS:
-            self._verified.clear()
-        self._verified[token] = _Verified(caller, jwks, float(claims["exp"]),
-                                          _number(claims.get("nbf")), float(claims["iat"]))
+        self._verified.keep(token, _Verified(caller, jwks, float(claims["exp"]),
+                                             _number(claims.get("nbf")), float(claims["iat"])))
         return caller
 
 

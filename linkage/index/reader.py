@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from linkage.index.store import IndexNotFound
 from stores.database import PostgresLocation, StoreLocation, parse_location
+from stores.memo import BoundedMemo
 
 __all__ = ["OPEN_CASE_STATUSES", "IdentityIndex", "PersonRecord"]
 
@@ -83,7 +84,8 @@ class _Snapshot:
     categories: dict[str, dict[str, str]]           # source → column → category
     con: duckdb.DuckDBPyConnection                  # for the rarer queries (families)
     #: person_id → their records as built once from ``records`` (see ``IdentityIndex.records``)
-    built: dict[str, tuple[PersonRecord, ...]] = field(default_factory=dict)
+    built: BoundedMemo[str, tuple[PersonRecord, ...]] = field(
+        default_factory=lambda: BoundedMemo(BUILT_PERSONS))
 
 
 def _load(con: duckdb.DuckDBPyConnection, stamp: tuple[int, int] | int) -> _Snapshot:
@@ -199,9 +201,11 @@ class IdentityIndex:
         built = snapshot.built.get(person_id)
         if built is None:
             built = self._build(snapshot, person_id)
-            if len(snapshot.built) >= BUILT_PERSONS:
-                snapshot.built.clear()
-            snapshot.built[person_id] = built
+            if not built:
+                # An ID the index does not hold is not worth remembering: a prober's stream of
+                # made-up IDs would empty the memory of the persons actually asked about.
+                return []
+            snapshot.built.keep(person_id, built)
         return list(built)
 
     @staticmethod

@@ -61,6 +61,7 @@ from linkage.realtime.index import MatchIndex
 from linkage.realtime.levels import GAMMA_FUNCTIONS, Features, personal_evidence
 from linkage.standardise.records import standardise_record
 from stores.database import StoreLocation
+from stores.memo import BoundedMemo
 
 __all__ = ["IDENTITY_MARKERS", "Candidate", "FieldWeight", "Matcher"]
 
@@ -213,7 +214,7 @@ def _one_certain_by_identifier(candidates: list[Candidate]) -> list[Candidate]:
 class Matcher:
     def __init__(self, index: MatchIndex) -> None:
         self.index = index
-        self._facts: dict[int, RecordFacts] = {}
+        self._facts: BoundedMemo[int, RecordFacts] = BoundedMemo(_FACTS_KEPT)
         model = index.model
         self._prior = model.log2_prior_odds
         self._comparisons = [(c.name, c.levels, GAMMA_FUNCTIONS[c.name])
@@ -373,10 +374,8 @@ class Matcher:
         every query that finds them (a common name at a large school, a family's twins)."""
         facts = self._facts.get(row)
         if facts is None:
-            if len(self._facts) >= _FACTS_KEPT:
-                self._facts.clear()
-            facts = self._facts[row] = record_facts(self.index.features(row),
-                                                    self.index.restrictions[row])
+            facts = self._facts.keep(row, record_facts(self.index.features(row),
+                                                       self.index.restrictions[row]))
         return facts
 
     def person_facts(self, row: int) -> list[RecordFacts]:

@@ -68,3 +68,9 @@ def test_full_store_is_emptied_not_grown(monkeypatch: pytest.MonkeyPatch) -> Non
     assert [r.record_id for r in index.records("P2")] == ["h2"]
     assert [r.record_id for r in index.records("P1")] == ["h1", "p1"]
     assert len(index._current().built) == 1
+
+
+def test_unknown_person_is_not_remembered() -> None:
+    index = index_on(snapshot(1, "Ada"))
+    assert index.records("nobody") == []
+    assert len(index._current().built) == 0
