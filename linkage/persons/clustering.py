@@ -297,11 +297,15 @@ def evidence_in_duplicated_sources(
     rest_given = (dob == DobLevel.EXACT) & surname & (address >= AddressLevel.SAME_POSTCODE)
     # Another date of birth, the same name at the same house.
     rest_dob = (given == GivenNameLevel.EXACT) & surname & (address == AddressLevel.SAME_HOUSE)
+    # Between two lists of one population, a given name one typo or nickname apart too: there
+    # the third-record test (``_neither_date_carried``) is what keeps two people apart.
+    rest_dob_listed = ((given >= GivenNameLevel.TYPO) & surname
+                       & (address == AddressLevel.SAME_HOUSE)) if covering else rest_dob
     # Only the pairs these read are grouped (a few in a hundred of the scored pairs).
     groups = np.full(len(left), -1, dtype=np.int64)
     years = np.full(len(left), np.inf)
     keys: dict[tuple[str, str], int] = {}
-    for k in np.flatnonzero(rest_given | rest_dob).tolist():
+    for k in np.flatnonzero(rest_given | rest_dob | rest_dob_listed).tolist():
         a, b = facts[int(left[k])], facts[int(right[k])]
         if a.sex and b.sex and a.sex != b.sex:
             continue
@@ -337,8 +341,9 @@ def evidence_in_duplicated_sources(
             # Two lists of one population, at the lower habit: a father and a son (or two
             # brothers) of one name would each be in both, so, whatever the gap, neither date
             # may be on a third record of the name.
-            listed = _habit(inside & rest_dob & (dob == DobLevel.DIFFERENT),
-                            inside & rest_dob & (dob >= DobLevel.ONE_DIGIT), COVERING_DATE_HABIT)
+            listed = _habit(inside & rest_dob_listed & (dob == DobLevel.DIFFERENT),
+                            inside & rest_dob_listed & (dob >= DobLevel.ONE_DIGIT),
+                            COVERING_DATE_HABIT)
             if listed.any():
                 found |= _neither_date_carried(facts, left, right, listed)
     return found

@@ -48,12 +48,13 @@ class _Edges:
         self.records += records
         return list(range(len(self.records) - len(records), len(self.records)))
 
-    def pair(self, i: int, j: int, dob: DobLevel) -> None:
+    def pair(self, i: int, j: int, dob: DobLevel,
+             given: GivenNameLevel = GivenNameLevel.EXACT) -> None:
         """One name, surname and house; the date at ``dob``. A pair under two dates is no
         personal evidence by itself (``PERSONAL_EVIDENCE_SQL``) but scores above the
         threshold, as FEBRL 4's do."""
         self.edges.append((i, j, 0.99999 if dob == DobLevel.EXACT else 0.99))
-        self.levels.append((GivenNameLevel.EXACT, dob, FamilyNameLevel.EXACT, AddressLevel.SAME_HOUSE))
+        self.levels.append((given, dob, FamilyNameLevel.EXACT, AddressLevel.SAME_HOUSE))
         self.evidence.append(dob != DobLevel.DIFFERENT)
 
     def cluster(self) -> ClusterResult:
@@ -188,3 +189,39 @@ def test_brothers_of_one_name_in_both_registers_stay_apart_at_the_lower_habit() 
     assert result.labels[elder_a] != result.labels[younger_a]
     assert result.edge_outcomes[-2:] == ["insufficient-personal-evidence"] * 2
     assert all(result.labels[a] == result.labels[b] for a, b in replaced)
+
+
+def test_a_replaced_date_with_a_typo_in_the_given_name_links_between_covering_registers() -> None:
+    # FEBRL 4: "isabella" in one file, "isabwlla" under another date in the other, one house.
+    e, replaced = _two_files()
+    a, b = e.add(at("file_a", 800, _date(800), "isabella"),
+                 at("file_b", 800, _date(800, years=30), "isabwlla"))
+    e.pair(a, b, DobLevel.DIFFERENT, GivenNameLevel.TYPO)
+    result = e.cluster()
+    assert result.labels[a] == result.labels[b]
+    assert result.edge_outcomes[-1] == "linked"
+
+
+def test_a_typo_apart_father_and_son_in_both_registers_stay_apart() -> None:
+    # Jon and his son John at one house, each in both files: each date is on a second record.
+    e, replaced = _two_files()
+    father_a, father_b, son_a, son_b = e.add(
+        *(at(f, 900, _date(900), "jon") for f in ("file_a", "file_b")),
+        *(at(f, 900, _date(900, years=30), "john") for f in ("file_a", "file_b")))
+    e.pair(father_a, father_b, DobLevel.EXACT)
+    e.pair(son_a, son_b, DobLevel.EXACT)
+    e.pair(father_a, son_b, DobLevel.DIFFERENT, GivenNameLevel.TYPO)
+    e.pair(son_a, father_b, DobLevel.DIFFERENT, GivenNameLevel.TYPO)
+    result = e.cluster()
+    assert result.labels[father_a] != result.labels[son_a]
+    assert result.edge_outcomes[-2:] == ["insufficient-personal-evidence"] * 2
+    assert all(result.labels[x] == result.labels[y] for x, y in replaced)
+
+
+def test_a_typo_in_the_given_name_is_not_enough_between_registers_that_do_not_cover() -> None:
+    e, _ = _two_files(only_in_b=ALIKE + REPLACED)
+    a, b = e.add(at("file_a", 800, _date(800), "isabella"),
+                 at("file_b", 800, _date(800, years=30), "isabwlla"))
+    e.pair(a, b, DobLevel.DIFFERENT, GivenNameLevel.TYPO)
+    result = e.cluster()
+    assert result.labels[a] != result.labels[b]
