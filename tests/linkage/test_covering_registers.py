@@ -200,6 +200,7 @@ def test_a_replaced_date_with_a_typo_in_the_given_name_links_between_covering_re
     result = e.cluster()
     assert result.labels[a] == result.labels[b]
     assert result.edge_outcomes[-1] == "linked"
+    assert all(result.labels[x] == result.labels[y] for x, y in replaced)
 
 
 def test_a_typo_apart_father_and_son_in_both_registers_stay_apart() -> None:
