@@ -28,9 +28,22 @@ class NhsNumberResult:
     status: Status
 
 
+#: The digits' weights sum to 54: each ASCII digit's code is 48 above its value.
+_ZERO_OFFSET = 48 * 54
+
+
 def nhs_check_digit(first_nine: str) -> int | None:
-    """The check digit for nine digits, or None when the number can never be issued (remainder 10)."""
-    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1), strict=True))
+    """The check digit for nine digits, or None when the number can never be issued (remainder 10).
+
+    Written out on the digits' byte codes: every distinct NHS number of a run is checked (a
+    million at 1M records), and the generator over ``int()`` of each digit was half the cost of
+    cleaning one. Only ASCII digits are digits here: ``str.isdigit`` also accepts others
+    (Arabic-Indic, superscripts), which are no NHS number."""
+    b = first_nine.encode("ascii", errors="replace")
+    if len(b) != 9 or not b.isdigit():
+        raise ValueError(f"an NHS number's first nine digits, not {first_nine!r}")
+    total = (10 * b[0] + 9 * b[1] + 8 * b[2] + 7 * b[3] + 6 * b[4] + 5 * b[5] + 4 * b[6]
+             + 3 * b[7] + 2 * b[8]) - _ZERO_OFFSET
     check = 11 - total % 11
     if check == 11:
         return 0
@@ -38,7 +51,7 @@ def nhs_check_digit(first_nine: str) -> int | None:
 
 
 def is_valid_nhs_number(digits: str) -> bool:
-    if len(digits) != 10 or not digits.isdigit():
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         return False
     return nhs_check_digit(digits[:9]) == int(digits[9])
 
@@ -50,7 +63,7 @@ def clean_nhs_number(raw: object) -> NhsNumberResult:
     text = _SEPARATORS.sub("", str(raw))
     if not text:
         return NhsNumberResult(None, "missing")
-    if len(text) != 10 or not text.isdigit():
+    if len(text) != 10 or not (text.isascii() and text.isdigit()):
         return NhsNumberResult(None, "wrong_length")
     if text in _PLACEHOLDERS or len(set(text)) == 1:
         return NhsNumberResult(None, "placeholder")

@@ -28,6 +28,16 @@ def test_nhs_number_formats_are_accepted(raw: str) -> None:
     assert clean_nhs_number(raw).value == "9434765919"
 
 
+def test_only_ascii_digits_make_an_nhs_number() -> None:
+    # Python's str.isdigit and int() accept Arabic-Indic digits; no NHS number is written so.
+    arabic_indic = "943 476 5919".translate({ord(d): 0x0660 + int(d) for d in "0123456789"})
+    assert clean_nhs_number(arabic_indic).value is None
+    with pytest.raises(ValueError):
+        nhs_check_digit("94347659")  # eight digits
+    with pytest.raises(ValueError):
+        nhs_check_digit("94347659x")
+
+
 def test_nhs_check_digit_agrees_with_an_independent_computation() -> None:
     for n in range(100000000, 100000000 + 5000, 7):
         nine = f"{n:09d}"
