@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from rapidfuzz.distance import JaroWinkler
 
 from linkage.model.comparisons import AddressLevel, DobLevel, FamilyNameLevel, GivenNameLevel
 from linkage.persons.constraints import (
@@ -438,6 +439,15 @@ def _years_apart(a: RecordFacts, b: RecordFacts) -> float:
     return abs(int(a.dob[:4]) - int(b.dob[:4]))
 
 
+#: One record's name is the other's in the other box when the two are at least this similar
+#: (Jaro-Winkler): the model's own typo level for a name (``comparisons``), so a crossed name is
+#: held to what a name in its own box is. Measured (bench/public_benchmarks.py, main 8430f22):
+#: of FEBRL 3's 74 missed true pairs crossing under one date at one house or postcode, 28 cross
+#: with a typo (bailez/bailey), 46 exactly; no false pair crosses in FEBRL 1-4, and our three
+#: populations (seed 7, independent 12 and 13) have no pair of that shape at all.
+CROSSED_NAME_SIMILARITY = 0.92
+
+
 def crossed_names(
     facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
     profile: tuple[ProfileModel, np.ndarray] | None,
@@ -447,6 +457,9 @@ def crossed_names(
     a name into the other box and the other name wrong or anew (Maddison Quilliam / Quilliam
     Ashleigh). The model's swap levels need both names to cross; this needs one. A twin or a
     sibling shares the family name, never has it as a given name, so this holds in any source.
+
+    The crossing name may carry a typo (``CROSSED_NAME_SIMILARITY``) only where neither name
+    agrees in its own box even as a sound-alike: then nothing but the crossing ties the names.
     """
     found = np.zeros(len(left), dtype=bool)
     if profile is None or not len(left):
@@ -456,15 +469,50 @@ def crossed_names(
         dob, address = (gammas[:, model.names.index(c)] for c in ("dob", "address"))
     except ValueError:
         return found
+    apart = np.zeros(len(left), dtype=bool)
+    if "given_name" in model.names and "family_name" in model.names:
+        apart = ((gammas[:, model.names.index("given_name")] == GivenNameLevel.DIFFERENT)
+                 & (gammas[:, model.names.index("family_name")] == FamilyNameLevel.DIFFERENT))
     for k in np.flatnonzero((dob == DobLevel.EXACT)
                             & (address >= AddressLevel.SAME_POSTCODE)).tolist():
         a, b = facts[int(left[k])], facts[int(right[k])]
         if a.given_name == b.given_name or a.family_name == b.family_name:
             continue
-        if (a.given_name and a.given_name == b.family_name) or (
-                a.family_name and a.family_name == b.given_name):
-            found[k] = True
+        exact = (bool(a.given_name) and a.given_name == b.family_name) or (
+            bool(a.family_name) and a.family_name == b.given_name)
+        near = bool(apart[k]) and (_near(a.given_name, b.family_name)
+                                   or _near(a.family_name, b.given_name))
+        found[k] = exact or near
     return found
+
+
+def _near(x: str | None, y: str | None) -> bool:
+    return bool(x and y and JaroWinkler.similarity(x, y) >= CROSSED_NAME_SIMILARITY)
+
+
+def crossed_name_bits(profile: tuple[ProfileModel, np.ndarray] | None,
+                      crossed: np.ndarray) -> np.ndarray:
+    """Bits to add to each crossed pair's weight (``crossed_names``): the model scored the name
+    that crossed boxes as a given name that disagrees; it agrees, one box off, so it is scored
+    as the model's given-name typo level instead (never less than the model said).
+
+    Measured (bench/public_benchmarks.py, main 8430f22): FEBRL 1-4's crossed pairs under one
+    date at one house or postcode weigh 3.3-4.9 bits, below the link threshold's 4.25 for most,
+    and every one is one person; scored this way they weigh some 10 bits more, and FEBRL 3's
+    missed crossed pairs fall from 74 to 4 (recall 0.911 -> 0.924, FEBRL 1 0.916 -> 0.930,
+    FEBRL 2 0.919 -> 0.934, FEBRL 4 0.941 -> 0.947, precision 1.0 on all). Our populations
+    have no crossed pair to move: their persons are unchanged to the last mixed and split one.
+    """
+    bits = np.zeros(len(crossed))
+    if profile is None or not crossed.any() or "given_name" not in profile[0].names:
+        return bits
+    model, gammas = profile
+    column = model.names.index("given_name")
+    table = model.level_bits[column]
+    typo = table.get(int(GivenNameLevel.TYPO), 0.0)
+    for k in np.flatnonzero(crossed).tolist():
+        bits[k] = max(0.0, typo - table.get(int(gammas[k, column]), 0.0))
+    return bits
 
 
 class _Clusters:
@@ -732,9 +780,16 @@ def cluster_records(
     registers = _free_of_duplicates(shares)
     heavy = _heavy_with_duplicates(shares)
     covering = covering_registers(facts, left, right, linkable, registers)
+    crossed = crossed_names(facts, left, right, profile)
+    if crossed.any():
+        # The crossed name re-scored (``crossed_name_bits``): what the pair's weight says once
+        # the model reads the name it missed.
+        weight = weight + crossed_name_bits(profile, crossed)
+        probability = np.where(crossed, 1.0 / (1.0 + np.exp2(-weight)), probability)
+        linkable = linkable | ((probability >= rules.link_threshold) & crossed)
     duplicated = (evidence_in_duplicated_sources(facts, left, right, registers, profile, heavy,
                                                  covering)
-                  | crossed_names(facts, left, right, profile))
+                  | crossed)
     if duplicated.any():
         personal_evidence = personal_evidence | duplicated
         linkable = linkable | ((probability >= rules.link_threshold) & duplicated)

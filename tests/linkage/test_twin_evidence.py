@@ -289,3 +289,50 @@ def test_an_unnamed_record_between_two_names_is_held_only_where_they_are_two_chi
     result = cluster(records, [*edges, (base, base + 2, 0.999), (base + 1, base + 2, 0.998)])
     assert "held:ambiguous" not in result.edge_outcomes
     assert result.labels[base] == result.labels[base + 1] == result.labels[base + 2]
+
+
+def test_a_name_typed_into_the_other_box_with_a_typo_links_but_a_sister_or_parent_does_not() -> None:
+    from linkage.persons.clustering import ClusteringRules, cluster_records
+    from linkage.persons.profiles import ProfileModel
+
+    # FEBRL's bits for these levels (Splink numbering): a pair agreeing on date and house alone
+    # weighs 3.9 bits, short of the link threshold's 4.25.
+    model = ProfileModel(
+        names=("given_name", "family_name", "dob", "address"),
+        level_bits=({5: 7.5, 3: 7.4, 0: -2.7, -1: 0.0}, {4: 7.6, 3: 7.6, 0: -3.1, -1: 0.0},
+                    {6: 10.8, 0: -4.1, -1: 0.0}, {4: 10.9, 3: 7.7, 0: -2.8, -1: 0.0}),
+        prior_bits=-12.0,
+    )
+
+    def person(given: str, family: str, dob: str = "1913-11-03") -> RecordFacts:
+        return replace(at("febrl", given, dob), family_name=family)
+
+    records = [person("oshaughnessy", "bailez"), person("bailey", "white"),
+               # a sister at the same house, born another day (same family name: nothing crosses)
+               person("naomi", "white", "1915-06-10"), person("bailey", "white"),
+               # a mother whose given name is her child's family name: another date
+               person("ellis", "morgan", "1980-05-01"), person("tyler", "ellison", "2010-07-09")]
+    # In a file of many copies per person, as FEBRL 1-3 are.
+    filler, copies = _filler("febrl", 20)
+    base = len(filler)
+    records = [*filler, *records]
+    edges = [(base, base + 1, [0, 0, 6, 4]), (base + 2, base + 3, [0, 4, 0, 4]),
+             (base + 4, base + 5, [0, 0, 0, 4]), *((i, j, [5, 4, 6, 4]) for i, j, _ in copies)]
+    left = np.array([e[0] for e in edges])
+    right = np.array([e[1] for e in edges])
+    gammas = np.array([e[2] for e in edges], dtype=np.int8)
+    w = np.array([model.weight(g) for g in gammas.tolist()])
+    p = 2.0 ** w / (1 + 2.0 ** w)
+    assert p[0] < ClusteringRules().link_threshold
+    result = cluster_records(records, left, right, p, w, ClusteringRules(),
+                             profile=(model, gammas))
+    assert result.edge_outcomes[0] == "linked", result.edge_outcomes
+    assert result.labels[base] == result.labels[base + 1]
+    assert result.labels[base + 2] != result.labels[base + 3]
+    assert result.labels[base + 4] != result.labels[base + 5]
+    # A name near the other's but short of the model's typo level crosses nothing.
+    records[base + 1] = person("harris", "white")
+    records[base] = person("oshaughnessy", "harriet")
+    result = cluster_records(records, left, right, p, w, ClusteringRules(),
+                             profile=(model, gammas))
+    assert result.labels[base] != result.labels[base + 1]
