@@ -336,3 +336,38 @@ def test_a_name_typed_into_the_other_box_with_a_typo_links_but_a_sister_or_paren
     result = cluster_records(records, left, right, p, w, ClusteringRules(),
                              profile=(model, gammas))
     assert result.labels[base] != result.labels[base + 1]
+
+
+def test_in_a_file_of_copies_a_replaced_field_may_come_with_a_typo_in_another() -> None:
+    from linkage.model.comparisons import AddressLevel, DobLevel, FamilyNameLevel, GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+
+    # FEBRL's shape: 60 copies agreeing on the name, 6 under another given name whose surname
+    # only sounds alike (the clerk's typo beside the replacement).
+    levels = [GivenNameLevel.EXACT] * 60 + [GivenNameLevel.DIFFERENT] * 6
+    records, left, right, (model, gammas) = _pairs_agreeing_but_on_the_given_name(
+        levels, [("cases", "cases")] * 66, [("", "")] * 66)
+    gammas[60:, 2] = FamilyNameLevel.SOUNDS_ALIKE
+    found = evidence_in_duplicated_sources(records, left, right, frozenset(), (model, gammas),
+                                           frozenset({"cases"}))
+    assert found.tolist() == [False] * 60 + [True] * 6
+    # Not in a source that is no file of copies (a case system duplicating 12-14 %).
+    assert not evidence_in_duplicated_sources(records, left, right, frozenset(), (model, gammas),
+                                              frozenset()).any()
+    # Nor for a twin carried by records of her own, though the pair looks the same.
+    own = [replace(records[120], source="gp"), replace(records[121], source="gp")]
+    found = evidence_in_duplicated_sources([*records, *own], left, right, frozenset(),
+                                           (model, gammas), frozenset({"cases"}))
+    assert not found[60] and found[61:].all()
+    # A replaced date with the same name beside the same postcode, not house: evidence in the
+    # file of copies, none elsewhere.
+    gammas[60:, 0], gammas[60:, 1] = GivenNameLevel.EXACT, DobLevel.DIFFERENT
+    gammas[60:, 2], gammas[60:, 3] = FamilyNameLevel.EXACT, AddressLevel.SAME_POSTCODE
+    for n in range(60, 66):
+        records[2 * n + 1] = replace(records[2 * n + 1], given_name="x",
+                                     dob=f"19{50 + n % 50:02d}-0{1 + n % 9}-2{n % 9}")
+    found = evidence_in_duplicated_sources(records, left, right, frozenset(), (model, gammas),
+                                           frozenset({"cases"}))
+    assert found.tolist() == [False] * 60 + [True] * 6
+    assert not evidence_in_duplicated_sources(records, left, right, frozenset(), (model, gammas),
+                                              frozenset()).any()
