@@ -349,7 +349,14 @@ def evidence_in_duplicated_sources(
         # whatever the gap (a year keyed as another lands anywhere).
         replaced = _habit(inside & dates & (dob == DobLevel.DIFFERENT),
                           inside & dates & (dob >= DobLevel.ONE_DIGIT), habit)
-        found |= replaced & (years < GENERATION_GAP_YEARS)
+        near = replaced & (years < GENERATION_GAP_YEARS)
+        if in_file:
+            # One postcode, not one house: two men of one common name in a street are two
+            # people with copies of their own, each date on a third record of the name; a date
+            # replaced is on one record only (``_a_date_is_a_one_off``), whatever the gap.
+            street = near & ~rest_dob
+            near = (near & rest_dob) | _a_date_is_a_one_off(facts, left, right, street)
+        found |= near
         if key == ("", "") and replaced.any():
             # A generation apart: one person only when one of the two dates is a one-off
             # (``_a_date_is_a_one_off``); a parent and a child of one name each have records
@@ -799,6 +806,8 @@ def cluster_records(
     heavy = _heavy_with_duplicates(shares)
     covering = covering_registers(facts, left, right, linkable, registers)
     crossed = crossed_names(facts, left, right, profile)
+    # Pairs the model's own score would not have linked: a link among them says how it was made.
+    rescored = crossed & (probability < rules.link_threshold)
     if crossed.any():
         # The crossed name re-scored (``crossed_name_bits``): what the pair's weight says once
         # the model reads the name it missed.
@@ -861,6 +870,8 @@ def cluster_records(
     for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
         if outcomes[k] == Outcome.LINKED and (i in set_aside or j in set_aside):
             outcomes[k] = Outcome.LINKED_NHS_NUMBER_SET_ASIDE
+        elif outcomes[k] == Outcome.LINKED and rescored[k]:
+            outcomes[k] = Outcome.LINKED_NAME_IN_OTHER_BOX
 
     eligible = (np.array([o == Outcome.BELOW_THRESHOLD for o in outcomes], dtype=bool)
                 & personal_evidence & (probability >= rules.namesake_floor))
