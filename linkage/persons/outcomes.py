@@ -35,6 +35,10 @@ class Outcome(StrEnum):
     LINKED_HOUSEHOLD_PARENT = "linked:household-parent"
     LINKED_PERSON_PROFILE = "linked:person-profile"
     LINKED_ONLY_NAMESAKE_AT_HOUSE = "linked:only-namesake-at-house"
+    #: Scored below the link threshold by the model, which read a name typed into the other
+    #: box as a disagreement; linked once that name was read as the agreement it is
+    #: (``clustering.crossed_name_bits``). The stored probability is the model's own.
+    LINKED_NAME_IN_OTHER_BOX = "linked:name-in-the-other-box"
 
 
 def constraint(reason: str) -> str:

@@ -289,3 +289,91 @@ def test_an_unnamed_record_between_two_names_is_held_only_where_they_are_two_chi
     result = cluster(records, [*edges, (base, base + 2, 0.999), (base + 1, base + 2, 0.998)])
     assert "held:ambiguous" not in result.edge_outcomes
     assert result.labels[base] == result.labels[base + 1] == result.labels[base + 2]
+
+
+def test_a_name_typed_into_the_other_box_with_a_typo_links_but_a_sister_or_parent_does_not() -> None:
+    from linkage.persons.clustering import ClusteringRules, cluster_records
+    from linkage.persons.profiles import ProfileModel
+
+    # FEBRL's bits for these levels (Splink numbering): a pair agreeing on date and house alone
+    # weighs 3.9 bits, short of the link threshold's 4.25.
+    model = ProfileModel(
+        names=("given_name", "family_name", "dob", "address"),
+        level_bits=({5: 7.5, 3: 7.4, 0: -2.7, -1: 0.0}, {4: 7.6, 3: 7.6, 0: -3.1, -1: 0.0},
+                    {6: 10.8, 0: -4.1, -1: 0.0}, {4: 10.9, 3: 7.7, 0: -2.8, -1: 0.0}),
+        prior_bits=-12.0,
+    )
+
+    def person(given: str, family: str, dob: str = "1913-11-03") -> RecordFacts:
+        return replace(at("febrl", given, dob), family_name=family)
+
+    records = [person("oshaughnessy", "bailez"), person("bailey", "white"),
+               # a sister at the same house, born another day (same family name: nothing crosses)
+               person("naomi", "white", "1915-06-10"), person("bailey", "white"),
+               # a mother whose given name is her child's family name: another date
+               person("ellis", "morgan", "1980-05-01"), person("tyler", "ellison", "2010-07-09")]
+    # In a file of many copies per person, as FEBRL 1-3 are.
+    filler, copies = _filler("febrl", 20)
+    base = len(filler)
+    records = [*filler, *records]
+    edges = [(base, base + 1, [0, 0, 6, 4]), (base + 2, base + 3, [0, 4, 0, 4]),
+             (base + 4, base + 5, [0, 0, 0, 4]), *((i, j, [5, 4, 6, 4]) for i, j, _ in copies)]
+    left = np.array([e[0] for e in edges])
+    right = np.array([e[1] for e in edges])
+    gammas = np.array([e[2] for e in edges], dtype=np.int8)
+    w = np.array([model.weight(g) for g in gammas.tolist()])
+    p = 2.0 ** w / (1 + 2.0 ** w)
+    assert p[0] < ClusteringRules().link_threshold
+    result = cluster_records(records, left, right, p, w, ClusteringRules(),
+                             profile=(model, gammas))
+    assert result.edge_outcomes[0] == "linked:name-in-the-other-box", result.edge_outcomes
+    assert result.labels[base] == result.labels[base + 1]
+    assert result.labels[base + 2] != result.labels[base + 3]
+    assert result.labels[base + 4] != result.labels[base + 5]
+    # A name near the other's but short of the model's typo level crosses nothing.
+    records[base + 1] = person("harris", "white")
+    records[base] = person("oshaughnessy", "harriet")
+    result = cluster_records(records, left, right, p, w, ClusteringRules(),
+                             profile=(model, gammas))
+    assert result.labels[base] != result.labels[base + 1]
+
+
+def test_in_a_file_of_copies_a_replaced_field_may_come_with_a_typo_in_another() -> None:
+    from linkage.model.comparisons import AddressLevel, DobLevel, FamilyNameLevel, GivenNameLevel
+    from linkage.persons.clustering import evidence_in_duplicated_sources
+
+    # FEBRL's shape: 60 copies agreeing on the name, 6 under another given name whose surname
+    # only sounds alike (the clerk's typo beside the replacement).
+    levels = [GivenNameLevel.EXACT] * 60 + [GivenNameLevel.DIFFERENT] * 6
+    records, left, right, (model, gammas) = _pairs_agreeing_but_on_the_given_name(
+        levels, [("cases", "cases")] * 66, [("", "")] * 66)
+    gammas[60:, 2] = FamilyNameLevel.SOUNDS_ALIKE
+    found = evidence_in_duplicated_sources(records, left, right, frozenset(), (model, gammas),
+                                           frozenset({"cases"}))
+    assert found.tolist() == [False] * 60 + [True] * 6
+    # Not in a source that is no file of copies (a case system duplicating 12-14 %).
+    assert not evidence_in_duplicated_sources(records, left, right, frozenset(), (model, gammas),
+                                              frozenset()).any()
+    # Nor for a twin carried by records of her own, though the pair looks the same.
+    own = [replace(records[120], source="gp"), replace(records[121], source="gp")]
+    found = evidence_in_duplicated_sources([*records, *own], left, right, frozenset(),
+                                           (model, gammas), frozenset({"cases"}))
+    assert not found[60] and found[61:].all()
+    # A replaced date with the same name beside the same postcode, not house: evidence in the
+    # file of copies, none elsewhere.
+    gammas[60:, 0], gammas[60:, 1] = GivenNameLevel.EXACT, DobLevel.DIFFERENT
+    gammas[60:, 2], gammas[60:, 3] = FamilyNameLevel.EXACT, AddressLevel.SAME_POSTCODE
+    for n in range(60, 66):
+        records[2 * n + 1] = replace(records[2 * n + 1], given_name="x",
+                                     dob=f"19{50 + n % 50:02d}-0{1 + n % 9}-2{n % 9}")
+    found = evidence_in_duplicated_sources(records, left, right, frozenset(), (model, gammas),
+                                           frozenset({"cases"}))
+    assert found.tolist() == [False] * 60 + [True] * 6
+    assert not evidence_in_duplicated_sources(records, left, right, frozenset(), (model, gammas),
+                                              frozenset()).any()
+    # Two men of one name in one street, each with copies of his own under his own date: two
+    # people, however the file replaces dates (the date of each is on a third record).
+    namesakes = [replace(records[k]) for n in range(60, 66) for k in (2 * n, 2 * n + 1)]
+    found = evidence_in_duplicated_sources([*records, *namesakes], left, right, frozenset(),
+                                           (model, gammas), frozenset({"cases"}))
+    assert not found[60:].any()
