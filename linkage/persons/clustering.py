@@ -310,11 +310,16 @@ def evidence_in_duplicated_sources(
     # (bench/public_benchmarks.py, after the crossed-name re-scoring): FEBRL 3 recall 0.924 ->
     # 0.930, FEBRL 1 0.930 -> 0.932, FEBRL 2 0.934 -> 0.936, precision 1.0; no source of our
     # three populations is a file of copies (they duplicate 1-14 %), so they are unchanged.
-    rest_given_heavy = rest_given | ((dob == DobLevel.EXACT)
-                                     & (family >= FamilyNameLevel.SOUNDS_ALIKE)
+    # Only where there is such a file: the wider masks take in most duplicate pairs of any
+    # population (one name at one postcode), and grouping them pair by pair in Python cost a
+    # 1M-record run some 20 s of clustering with no file of copies to use them.
+    rest_given_heavy, rest_dob_heavy = rest_given, rest_dob
+    if heavy:
+        rest_given_heavy = rest_given | ((dob == DobLevel.EXACT)
+                                         & (family >= FamilyNameLevel.SOUNDS_ALIKE)
+                                         & (address >= AddressLevel.SAME_POSTCODE))
+        rest_dob_heavy = rest_dob | ((given == GivenNameLevel.EXACT) & surname
                                      & (address >= AddressLevel.SAME_POSTCODE))
-    rest_dob_heavy = rest_dob | ((given == GivenNameLevel.EXACT) & surname
-                                 & (address >= AddressLevel.SAME_POSTCODE))
     # Only the pairs these read are grouped (a few in a hundred of the scored pairs).
     groups = np.full(len(left), -1, dtype=np.int64)
     years = np.full(len(left), np.inf)
