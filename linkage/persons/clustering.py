@@ -340,65 +340,80 @@ def evidence_in_duplicated_sources(
             continue
         groups[k] = keys.setdefault(key, len(keys))
         years[k] = _years_apart(a, b)
+    dates = _RecordsByDate(facts)
     one_off = _a_name_is_a_one_off(facts, left, right, rest_given_heavy & (groups >= 0)
-                                   & (given == GivenNameLevel.DIFFERENT))
+                                   & (given == GivenNameLevel.DIFFERENT), dates)
+
+    def replaced_dates(inside: np.ndarray, pairs: np.ndarray, share: float) -> np.ndarray:
+        """Of ``pairs`` inside one group, those under another date outright, when such pairs
+        are a habit there beside those under one date (or one a digit off)."""
+        return _habit(inside & pairs & (dob == DobLevel.DIFFERENT),
+                      inside & pairs & (dob >= DobLevel.ONE_DIGIT), share)
+
     for key, group in keys.items():
         inside = groups == group
         habit = REPLACEMENT_HABIT if key == ("", "") else CROSS_REGISTER_HABIT
         in_file = key == ("", "") and heavy is not None
         names = (rest_given_heavy if in_file else rest_given) & one_off
-        dates = rest_dob_heavy if in_file else rest_dob
         found |= _habit(inside & names & (given == GivenNameLevel.DIFFERENT),
                         inside & names & (given >= GivenNameLevel.TYPO), habit)
         # Another date, outright: a habit when such pairs are common beside the alike ones,
         # whatever the gap (a year keyed as another lands anywhere).
-        replaced = _habit(inside & dates & (dob == DobLevel.DIFFERENT),
-                          inside & dates & (dob >= DobLevel.ONE_DIGIT), habit)
+        replaced = replaced_dates(inside, rest_dob_heavy if in_file else rest_dob, habit)
         near = replaced & (years < GENERATION_GAP_YEARS)
         if in_file:
             # One postcode, not one house: two men of one common name in a street are two
             # people with copies of their own, each date on a third record of the name; a date
             # replaced is on one record only (``_a_date_is_a_one_off``), whatever the gap.
             street = near & ~rest_dob
-            near = (near & rest_dob) | _a_date_is_a_one_off(facts, left, right, street)
+            near = (near & rest_dob) | _a_date_is_a_one_off(facts, left, right, street, dates)
         found |= near
         if key == ("", "") and replaced.any():
             # A generation apart: one person only when one of the two dates is a one-off
             # (``_a_date_is_a_one_off``); a parent and a child of one name each have records
             # of their own.
             far = replaced & (years >= GENERATION_GAP_YEARS)
-            found |= far & _a_date_is_a_one_off(facts, left, right, far)
+            found |= far & _a_date_is_a_one_off(facts, left, right, far, dates)
         elif key in covering:
             # Two lists of one population, at the lower habit: a father and a son (or two
             # brothers) of one name would each be in both, so, whatever the gap, neither date
             # may be on a third record of the name.
-            listed = _habit(inside & rest_dob_listed & (dob == DobLevel.DIFFERENT),
-                            inside & rest_dob_listed & (dob >= DobLevel.ONE_DIGIT),
-                            COVERING_DATE_HABIT)
+            listed = replaced_dates(inside, rest_dob_listed, COVERING_DATE_HABIT)
             if listed.any():
-                found |= _neither_date_carried(facts, left, right, listed)
+                found |= _neither_date_carried(facts, left, right, listed, dates)
     return found
 
 
+class _RecordsByDate:
+    """The records with a given name, by date of birth: built on first use and shared by the
+    third-record tests of one ``evidence_in_duplicated_sources`` call, which read it for a few
+    pairs each (building it scans every record of the run)."""
+
+    def __init__(self, facts: Sequence[RecordFacts]) -> None:
+        self.facts = facts
+        self._index: dict[str, list[int]] | None = None
+
+    def get(self, dob: str | None) -> Sequence[int]:
+        if self._index is None:
+            self._index = {}
+            for n, f in enumerate(self.facts):
+                if f.dob and f.given_name:
+                    self._index.setdefault(f.dob, []).append(n)
+        return self._index.get(dob or "", ())
+
+
 def _a_name_is_a_one_off(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
-                         pairs: np.ndarray) -> np.ndarray:
+                         pairs: np.ndarray, dates: _RecordsByDate) -> np.ndarray:
     """For each of ``pairs`` (two given names, one date and surname): is one of the names
     carried by no third record of that date and surname? A twin has records of her own (the GP
     list, the school roll, the case file all hold her); a replaced name, one record only. Pairs
     not in ``pairs`` come back True, so this only ever takes evidence away."""
     keep = np.ones(len(left), dtype=bool)
-    chosen = np.flatnonzero(pairs).tolist()
-    if not chosen:
-        return keep
-    dates: dict[str, list[int]] = {}
-    for n, f in enumerate(facts):
-        if f.dob and f.given_name:
-            dates.setdefault(f.dob, []).append(n)
-    for k in chosen:
+    for k in np.flatnonzero(pairs).tolist():
         i, j = int(left[k]), int(right[k])
         a, b = facts[i], facts[j]
         carried = [False, False]
-        for n in dates.get(a.dob or "", ()):
+        for n in dates.get(a.dob):
             c = facts[n]
             if n in (i, j) or c.family_name not in (a.family_name, b.family_name):
                 continue
@@ -410,45 +425,38 @@ def _a_name_is_a_one_off(facts: Sequence[RecordFacts], left: np.ndarray, right: 
 
 
 def _a_date_is_a_one_off(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
-                         pairs: np.ndarray) -> np.ndarray:
+                         pairs: np.ndarray, dates: _RecordsByDate) -> np.ndarray:
     """For each of ``pairs`` (one given name, surname and house, two dates of birth): is one of
     the dates carried by no third record of that name? A parent and a child of one name are two
     people with records of their own; a date keyed wrong (a year typed as another) is on one
     record only. Pairs not in ``pairs`` come back False, so this only ever gives evidence to
     the pairs asked about."""
-    carried_left, carried_right = _dates_carried(facts, left, right, pairs)
+    carried_left, carried_right = _dates_carried(facts, left, right, pairs, dates)
     return pairs & ~(carried_left & carried_right)
 
 
 def _neither_date_carried(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
-                          pairs: np.ndarray) -> np.ndarray:
+                          pairs: np.ndarray, dates: _RecordsByDate) -> np.ndarray:
     """For each of ``pairs``: is neither date carried by a third record of that name? Stricter
     than ``_a_date_is_a_one_off``: between two registers each person has one record in each,
     so a parent's or a child's second record carries his date; a date one register replaced
     has none. Pairs not in ``pairs`` come back False."""
-    carried_left, carried_right = _dates_carried(facts, left, right, pairs)
+    carried_left, carried_right = _dates_carried(facts, left, right, pairs, dates)
     return pairs & ~carried_left & ~carried_right
 
 
 def _dates_carried(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
-                   pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   pairs: np.ndarray, dates: _RecordsByDate) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``pairs``: is the left record's date carried by a third record of its given
     name and of either surname, and is the right record's? False outside ``pairs``."""
     carried = np.zeros((2, len(left)), dtype=bool)
-    chosen = np.flatnonzero(pairs).tolist()
-    if not chosen:
-        return carried[0], carried[1]
-    dates: dict[str, list[int]] = {}
-    for n, f in enumerate(facts):
-        if f.dob and f.given_name:
-            dates.setdefault(f.dob, []).append(n)
 
     def on_a_third(own: RecordFacts, other: RecordFacts, i: int, j: int) -> bool:
         return any(n not in (i, j) and facts[n].family_name in (own.family_name, other.family_name)
                    and given_names_compatible(facts[n], own)
-                   for n in dates.get(own.dob or "", ()))
+                   for n in dates.get(own.dob))
 
-    for k in chosen:
+    for k in np.flatnonzero(pairs).tolist():
         i, j = int(left[k]), int(right[k])
         a, b = facts[i], facts[j]
         carried[0, k] = on_a_third(a, b, i, j)
@@ -818,7 +826,6 @@ def cluster_records(
         # the model reads the name it missed.
         weight = weight + crossed_name_bits(profile, crossed)
         probability = np.where(crossed, 1.0 / (1.0 + np.exp2(-weight)), probability)
-        linkable = linkable | ((probability >= rules.link_threshold) & crossed)
     duplicated = (evidence_in_duplicated_sources(facts, left, right, registers, profile, heavy,
                                                  covering)
                   | crossed)
