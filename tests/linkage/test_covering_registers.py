@@ -62,6 +62,16 @@ class _Edges:
                        personal_evidence=np.array(self.evidence, dtype=bool),
                        profile=(MODEL, np.array(self.levels, dtype=np.int8)))
 
+    def in_both_files(self, older: str, younger: str, years: int) -> tuple[int, int, int, int]:
+        """Two people of one surname at one house (person 900), ``years`` apart, each listed
+        once in each file and linked there: (older A, older B, younger A, younger B)."""
+        older_a, older_b, younger_a, younger_b = self.add(
+            *(at(f, 900, _date(900), older) for f in ("file_a", "file_b")),
+            *(at(f, 900, _date(900, years=years), younger) for f in ("file_a", "file_b")))
+        self.pair(older_a, older_b, DobLevel.EXACT)
+        self.pair(younger_a, younger_b, DobLevel.EXACT)
+        return older_a, older_b, younger_a, younger_b
+
     def covering(self) -> frozenset[tuple[str, str]]:
         left = np.array([e[0] for e in self.edges])
         right = np.array([e[1] for e in self.edges])
@@ -100,11 +110,7 @@ def test_a_father_and_son_of_one_name_in_both_registers_stay_apart() -> None:
     # The look-alike: Joshua born 1950 and his son Joshua born 1990, one house, each listed in
     # both files; the father's A record scores 0.99 with the son's B record and the reverse.
     e, replaced = _two_files()
-    father_a, father_b, son_a, son_b = e.add(
-        *(at(f, 900, _date(900), "joshua") for f in ("file_a", "file_b")),
-        *(at(f, 900, _date(900, years=40), "joshua") for f in ("file_a", "file_b")))
-    e.pair(father_a, father_b, DobLevel.EXACT)
-    e.pair(son_a, son_b, DobLevel.EXACT)
+    father_a, father_b, son_a, son_b = e.in_both_files("joshua", "joshua", years=40)
     e.pair(father_a, son_b, DobLevel.DIFFERENT)
     e.pair(son_a, father_b, DobLevel.DIFFERENT)
     result = e.cluster()
@@ -120,11 +126,7 @@ def test_a_father_and_son_each_in_both_registers_are_two_generations_whatever_th
     # Should a cross pair be evidence for another reason (an identifier), each person already
     # holds its date twice, once in each file: the generation rule keeps them apart.
     e, _ = _two_files()
-    father_a, father_b, son_a, son_b = e.add(
-        *(at(f, 900, _date(900), "joshua") for f in ("file_a", "file_b")),
-        *(at(f, 900, _date(900, years=40), "joshua") for f in ("file_a", "file_b")))
-    e.pair(father_a, father_b, DobLevel.EXACT)
-    e.pair(son_a, son_b, DobLevel.EXACT)
+    father_a, _, son_a, son_b = e.in_both_files("joshua", "joshua", years=40)
     e.pair(father_a, son_b, DobLevel.DIFFERENT)
     e.evidence[-1] = True
     result = e.cluster()
@@ -178,11 +180,7 @@ def test_brothers_of_one_name_in_both_registers_stay_apart_at_the_lower_habit() 
     for n in range(500, 540):
         a, b = e.add(at("file_a", n, _date(n)), at("file_b", n, _date(n)))
         e.pair(a, b, DobLevel.EXACT)
-    elder_a, elder_b, younger_a, younger_b = e.add(
-        *(at(f, 900, _date(900), "idris") for f in ("file_a", "file_b")),
-        *(at(f, 900, _date(900, years=5), "idris") for f in ("file_a", "file_b")))
-    e.pair(elder_a, elder_b, DobLevel.EXACT)
-    e.pair(younger_a, younger_b, DobLevel.EXACT)
+    elder_a, elder_b, younger_a, younger_b = e.in_both_files("idris", "idris", years=5)
     e.pair(elder_a, younger_b, DobLevel.DIFFERENT)
     e.pair(younger_a, elder_b, DobLevel.DIFFERENT)
     result = e.cluster()
@@ -206,11 +204,7 @@ def test_a_replaced_date_with_a_typo_in_the_given_name_links_between_covering_re
 def test_a_typo_apart_father_and_son_in_both_registers_stay_apart() -> None:
     # Jon and his son John at one house, each in both files: each date is on a second record.
     e, replaced = _two_files()
-    father_a, father_b, son_a, son_b = e.add(
-        *(at(f, 900, _date(900), "jon") for f in ("file_a", "file_b")),
-        *(at(f, 900, _date(900, years=30), "john") for f in ("file_a", "file_b")))
-    e.pair(father_a, father_b, DobLevel.EXACT)
-    e.pair(son_a, son_b, DobLevel.EXACT)
+    father_a, father_b, son_a, son_b = e.in_both_files("jon", "john", years=30)
     e.pair(father_a, son_b, DobLevel.DIFFERENT, GivenNameLevel.TYPO)
     e.pair(son_a, father_b, DobLevel.DIFFERENT, GivenNameLevel.TYPO)
     result = e.cluster()
