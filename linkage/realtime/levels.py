@@ -19,6 +19,8 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from linkage.model.comparisons import (
     STREET_EDITS_MAX,
+    STREET_WORD_TYPO_MIN,
+    STREET_WORDS_MIN,
     DobLevel,
     FamilyNameLevel,
     GivenNameLevel,
@@ -167,16 +169,29 @@ def sex(left: Features, right: Features) -> int:
     return 1 if a == b else 0
 
 
+def _words_within(street_a: str, street_b: str) -> bool:
+    """``STREET_WORDS_WITHIN_SQL``, one way round: every word of ``street_a`` (at least
+    ``STREET_WORDS_MIN`` different ones) is a word of ``street_b`` or, both of
+    ``STREET_WORD_TYPO_MIN`` letters or more, one keystroke from one."""
+    words_a, words_b = street_a.split(" "), street_b.split(" ")
+    if len(set(words_a)) < STREET_WORDS_MIN:
+        return False
+    return all(any(x == y or (len(x) >= STREET_WORD_TYPO_MIN and len(y) >= STREET_WORD_TYPO_MIN
+                              and DamerauLevenshtein.distance(x, y) <= 1) for y in words_b)
+               for x in words_a)
+
+
 def _house_with_postcode_typo(la: str | None, lb: str | None, pa: str | None,
                               pb: str | None) -> bool:
-    """``HOUSE_POSTCODE_TYPO_SQL``: one house number, street and town within
-    ``STREET_EDITS_MAX`` edits, postcodes one keystroke apart."""
+    """``HOUSE_POSTCODE_TYPO_SQL``: one house number, postcodes one keystroke apart, and the
+    street and town within ``STREET_EDITS_MAX`` edits or written another way."""
     if la is None or lb is None or pa is None or pb is None:
         return False
     house_a, _, street_a = la.partition("|")
     house_b, _, street_b = lb.partition("|")
     return (house_a == house_b and DamerauLevenshtein.distance(pa, pb) <= 1
-            and DamerauLevenshtein.distance(street_a, street_b) <= STREET_EDITS_MAX)
+            and (DamerauLevenshtein.distance(street_a, street_b) <= STREET_EDITS_MAX
+                 or _words_within(street_a, street_b) or _words_within(street_b, street_a)))
 
 
 def address(left: Features, right: Features) -> int:
