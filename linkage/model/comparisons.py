@@ -324,9 +324,16 @@ STREET_WORD_TYPO_MIN = 4
 #: "high street avonleigh" / "high street tonebridge") has a word the other lacks, so it is not
 #: found. (``array_length``/``list_filter`` rather than ``list_bool_and``: sqlglot writes them for
 #: Spark too.)
+def _line_part(side: str, part: int) -> str:
+    """The house (1) or the street and town (2) of ``address_line_key``. CAST: a source with no
+    address at all gives an all-NULL column DuckDB does not type as text, and ``split_part`` of
+    a number does not bind (it failed every run of such an extract)."""
+    return f"split_part(CAST(address_line_key_{side} AS VARCHAR), '|', {part})"
+
+
 def _street_words_within(a: str, b: str) -> str:
     def words(side: str) -> str:
-        return f"string_split(split_part(address_line_key_{side}, '|', 2), ' ')"
+        return f"string_split({_line_part(side, 2)}, ' ')"
 
     near = (f"x = y OR (length(x) >= {STREET_WORD_TYPO_MIN} AND length(y) >= "
             f"{STREET_WORD_TYPO_MIN} AND damerau_levenshtein(x, y) <= 1)")
@@ -348,11 +355,10 @@ STREET_WORDS_WITHIN_SQL = f"({_street_words_within('l', 'r')} OR {_street_words_
 #: for the postcode's edit distance, and only those whose postcodes are a keystroke apart for the
 #: street's words.)
 HOUSE_POSTCODE_TYPO_SQL = (
-    "CASE WHEN split_part(address_line_key_l, '|', 1) = split_part(address_line_key_r, '|', 1) "
+    f"CASE WHEN {_line_part('l', 1)} = {_line_part('r', 1)} "
     "THEN CASE WHEN damerau_levenshtein(CAST(postcode_l AS VARCHAR), CAST(postcode_r AS VARCHAR))"
-    " <= 1 THEN damerau_levenshtein(split_part(address_line_key_l, '|', 2), "
-    f"split_part(address_line_key_r, '|', 2)) <= {STREET_EDITS_MAX} OR {STREET_WORDS_WITHIN_SQL} "
-    "ELSE false END ELSE false END"
+    f" <= 1 THEN damerau_levenshtein({_line_part('l', 2)}, {_line_part('r', 2)}) "
+    f"<= {STREET_EDITS_MAX} OR {STREET_WORDS_WITHIN_SQL} ELSE false END ELSE false END"
 )
 
 

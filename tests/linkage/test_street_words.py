@@ -5,8 +5,10 @@ name in another town, does not."""
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
+from linkage.model.comparisons import HOUSE_POSTCODE_TYPO_SQL
 from linkage.realtime.levels import GAMMA_FUNCTIONS
 from tests.linkage.comparison_sql import sql_level
 
@@ -64,3 +66,14 @@ def test_the_words_need_a_postcode_a_keystroke_away_and_one_number() -> None:
     # without a house key both ways, nothing says one house.
     assert level(house(one, "7454"), house("16|rene street crows nest sa", "7454")) \
         == SAME_POSTCODE
+
+
+def test_a_source_with_no_address_at_all_still_scores() -> None:
+    # An extract without an address column gives all-NULL key columns that DuckDB does not type
+    # as text; the street's words must still be read (as none) rather than fail to bind.
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE p AS SELECT CAST(NULL AS DOUBLE) AS address_line_key_l, "
+                    "CAST(NULL AS DOUBLE) AS address_line_key_r, 'LS6 2AB' AS postcode_l, "
+                    "'LS6 2AD' AS postcode_r")
+        assert con.execute(f"SELECT coalesce({HOUSE_POSTCODE_TYPO_SQL}, false) FROM p"
+                           ).fetchall() == [(False,)]
