@@ -855,7 +855,7 @@ def cluster_records(
     for k in np.flatnonzero((probability >= rules.link_threshold) & ~personal_evidence).tolist():
         outcomes[k] = Outcome.INSUFFICIENT_PERSONAL_EVIDENCE
     held = _ambiguous_records(facts, left, right, probability, weight, rules, linkable,
-                              _youngest_child_year(facts, relatives), registers)
+                              _youngest_child_year(facts, relatives), registers, heavy)
     candidates = np.flatnonzero(linkable)
     order = candidates[np.argsort(-weight[candidates], kind="stable")]
     for k in order.tolist():
@@ -1223,12 +1223,15 @@ def _ambiguous_records(
     linkable: np.ndarray,
     youngest_child_year: Mapping[int, int] | None = None,
     registers: frozenset[str] | None = None,
+    heavy: frozenset[str] = frozenset(),
 ) -> set[int]:
     """Records that fit two people who cannot be one (a father and Junior) about equally well.
 
     Two records of one date under two given names are "two people" here only in a register
     (``registers``; None: every source): in a source full of duplicates they may be one person,
-    and a record fitting both is no reason to hold it.
+    and a record fitting both is no reason to hold it. Two records a generation apart are not
+    two people either when both come from files of many copies (``heavy``), as ``fits_two_people``
+    says.
 
     A record its agency names as the parent of a child born in year Y cannot be anyone born
     less than ``PARENT_MIN_AGE_YEARS`` before Y: such a candidate (Junior, for his father's
@@ -1254,18 +1257,27 @@ def _ambiguous_records(
         candidates.sort(reverse=True)
         ranked = [(w, facts[c]) for w, c in candidates]
         if fits_two_people(facts[record], ranked, rules.ambiguity_margin_bits,
-                           registers) is not None:
+                           registers, heavy) is not None:
             held.add(record)
     return held
 
 
 def fits_two_people(record: RecordFacts, ranked: Sequence[tuple[float, RecordFacts]],
-                    margin_bits: float, registers: frozenset[str] | None = None) -> int | None:
+                    margin_bits: float, registers: frozenset[str] | None = None,
+                    heavy: frozenset[str] = frozenset()) -> int | None:
     """The position in ``ranked`` (the record's linkable neighbours, strongest first) of a
     neighbour the record fits about as well as its best one and who cannot be the same person,
     or None. One rule for a link run's records and a real-time query
     (``linkage.realtime.matcher``). Two given names under one date are two people only when the
-    best one comes from a register (``registers``; None: every source)."""
+    best one comes from a register (``registers``; None: every source).
+
+    Nor are two dates a generation apart when both neighbours come from files of many copies
+    per person (``heavy``): there one copy in twenty with its year mistyped (1990 for 1970) is
+    among the neighbours of every other copy, and read as "parent and child" it held every copy
+    of the person apart, each alone (a register of adults written ~10 times each: 24,480 held
+    pairs, 99 % of them one person). Whether the two dates are two people there is the merge's
+    question (``_Clusters._two_generations``: each date carried by records of its own), asked of
+    the whole persons once the record has joined its best one."""
     if len(ranked) < 2:
         return None
     best_weight, best = ranked[0]
@@ -1276,6 +1288,8 @@ def fits_two_people(record: RecordFacts, ranked: Sequence[tuple[float, RecordFac
             continue
         reason = pair_conflict(best, other)
         if reason == "twin-or-sibling" and registers is not None and best.source not in registers:
+            continue
+        if reason == "different-generation" and best.source in heavy and other.source in heavy:
             continue
         if reason is not None:
             return position

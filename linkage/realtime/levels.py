@@ -21,6 +21,7 @@ from linkage.model.comparisons import (
     STREET_EDITS_MAX,
     STREET_WORD_TYPO_MIN,
     STREET_WORDS_MIN,
+    AddressLevel,
     DobLevel,
     FamilyNameLevel,
     GivenNameLevel,
@@ -240,7 +241,8 @@ def personal_evidence(gammas: Mapping[str, int], left: Features, right: Features
     if 1 in (gammas.get("nhs_number"), gammas.get("upn"), gammas.get("local_id_key")):
         return True
     dob, given = gammas["dob"], gammas["given_name"]
-    if dob == DobLevel.DIFFERENT:
+    if dob == DobLevel.DIFFERENT or (dob == DobLevel.NULL
+                                     and gammas["address"] == AddressLevel.NULL):
         return False
     if given >= GivenNameLevel.TYPO:
         return True
