@@ -470,19 +470,23 @@ def _read_relationships(
     if missing:
         raise ExtractError(f"{path}: required column {missing[0]!r} is missing")
     frame = frame[list(RELATIONSHIP_COLUMNS)].astype(object)
-    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else "")
-    keep = []
-    for offset, row in enumerate(frame.itertuples(index=False)):
+    for position in range(frame.shape[1]):
+        frame.isetitem(position, [v.strip() if isinstance(v, str) else ""
+                                  for v in frame.iloc[:, position].tolist()])
+    # Checked a column at a time; only the rows with a problem are walked, in file order, so
+    # the rejects come out as they did row by row.
+    known = {column: np.fromiter((v in record_ids for v in frame[column].tolist()), dtype=bool,
+                                 count=len(frame))
+             for column in ("record_id", "related_record_id")}
+    named = (frame["relationship"] != "").to_numpy(dtype=bool)
+    keep = known["record_id"] & known["related_record_id"] & named
+    for offset in np.flatnonzero(~keep).tolist():
         line = offset + 2
-        ok = True
         for column in ("record_id", "related_record_id"):
-            if getattr(row, column) not in record_ids:
+            if not known[column][offset]:
                 rejects.append(Reject(str(path), line, column, f"not a record_id in {source}"))
-                ok = False
-        if not row.relationship:
+        if not named[offset]:
             rejects.append(Reject(str(path), line, "relationship", "relationship is empty"))
-            ok = False
-        keep.append(ok)
     out = frame[keep].copy()
     out["relationship"] = out["relationship"].str.lower()
     out.insert(0, "source", source)
