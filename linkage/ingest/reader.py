@@ -28,10 +28,10 @@ from linkage.ingest.rejects import Reject
 from linkage.ingest.source_config import SourceConfig, load_source_config
 from linkage.standardise.dates import DateFormatChoice, detect_date_format, parse_date
 from linkage.standardise.distinct import Distinct
-from linkage.standardise.nhs_number import clean_nhs_number
+from linkage.standardise.nhs_number import clean_nhs_number, clean_nhs_numbers
 from linkage.standardise.postcodes import clean_postcode
 from linkage.standardise.sex import clean_sex, is_known_sex_code
-from linkage.standardise.upn import clean_upn
+from linkage.standardise.upn import clean_upn, clean_upns
 from linkage.standardise.uprn import clean_uprn
 
 __all__ = ["IngestResult", "SourceReading", "read_sources"]
@@ -307,12 +307,15 @@ def _to_canonical(
     dates = _date_choice(out, config, format_dates)
     formats = dates.formats
 
-    def check(column: str, clean: Callable[[Any], tuple[Any, str | None]]) -> None:
+    def check(column: str, clean: Callable[[Any], tuple[Any, str | None]],
+              in_bulk: Callable[[list[Any]], list[tuple[Any, str | None]]] | None = None,
+              ) -> None:
         values = out[column]
         # Cleaned once per distinct value and spread back by code (one hashing of the rows, no
-        # Python call per row); a missing value has nothing to clean, None as before.
+        # Python call per row); a missing value has nothing to clean, None as before. A rule
+        # with a bulk form (the same rule over many values at once) takes them all at once.
         distinct = Distinct(values)
-        results = distinct.apply(clean)
+        results = in_bulk(distinct.values) if in_bulk else distinct.apply(clean)
         spread = np.empty(len(results) + 1, dtype=object)
         spread[:] = [*(r[0] for r in results), None]
         cleaned = pd.Series(spread[distinct.codes], index=values.index, dtype=object)
@@ -333,6 +336,12 @@ def _to_canonical(
     def nhs(v: Any) -> tuple[Any, str | None]:
         r = clean_nhs_number(v)
         return (r.value, _NHS_PROBLEMS.get(r.status))
+
+    def nhs_in_bulk(vs: list[Any]) -> list[tuple[Any, str | None]]:
+        return [(value, _NHS_PROBLEMS.get(status)) for value, status in clean_nhs_numbers(vs)]
+
+    def upn_in_bulk(vs: list[Any]) -> list[tuple[Any, str | None]]:
+        return [(r.value, _UPN_PROBLEMS.get(r.status)) for r in clean_upns(vs)]
 
     def upn(v: Any) -> tuple[Any, str | None]:
         r = clean_upn(v)
@@ -355,9 +364,9 @@ def _to_canonical(
             return (None, "unknown sex code")
         return (clean_sex(v), None)
 
-    check("nhs_number", nhs)
-    check("upn", upn)
-    check("former_upn", upn)
+    check("nhs_number", nhs, nhs_in_bulk)
+    check("upn", upn, upn_in_bulk)
+    check("former_upn", upn, upn_in_bulk)
     for column in DATE_COLUMNS:
         check(column, dob)
     check("uprn", uprn)

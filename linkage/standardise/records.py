@@ -23,10 +23,10 @@ from linkage.standardise.names import (
     normalise_name,
     phonetic_key,
 )
-from linkage.standardise.nhs_number import clean_nhs_number
+from linkage.standardise.nhs_number import clean_nhs_number, clean_nhs_numbers
 from linkage.standardise.postcodes import clean_postcode
 from linkage.standardise.sex import clean_sex
-from linkage.standardise.upn import clean_upn
+from linkage.standardise.upn import clean_upn, clean_upns
 from linkage.standardise.uprn import clean_uprn
 
 __all__ = ["FEATURE_COLUMNS", "is_adoption_marked", "restriction_of", "standardise_record",
@@ -145,9 +145,10 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
     out["record_id"] = frame["record_id"]
     out["agency"] = frame["agency"]
 
-    out["nhs_number"] = _per_distinct(frame["nhs_number"], lambda v: clean_nhs_number(v).value)
+    nhs_numbers = Distinct(frame["nhs_number"])
+    out["nhs_number"] = nhs_numbers.spread([v for v, _ in clean_nhs_numbers(nhs_numbers.values)])
     upn_values = Distinct(frame["upn"])
-    upns = upn_values.apply(clean_upn)
+    upns = clean_upns(upn_values.values)
     out["upn"] = upn_values.spread([r.value for r in upns])
     out["upn_is_temporary"] = (
         upn_values.spread([r.is_temporary for r in upns]).fillna(False).astype(bool))

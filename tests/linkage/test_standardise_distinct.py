@@ -13,7 +13,9 @@ import pytest
 
 from linkage.ingest.reader import _attributes_json, _attributes_json_by_row, _stripped
 from linkage.standardise.distinct import Distinct, map_distinct
+from linkage.standardise.nhs_number import clean_nhs_number, clean_nhs_numbers
 from linkage.standardise.records import _per_distinct_pair
+from linkage.standardise.upn import CHECK_ALPHABET, clean_upn, clean_upns, upn_check_letter
 
 _COLUMNS = [
     pd.Series(["a", None, "b", "a"], dtype=object),
@@ -94,3 +96,39 @@ def test_stripping_is_pythons_strip_with_empty_as_none() -> None:
     cells = [" a ", "\u00a0b\u3000", "\x1cc\x1f", "", "   ", None, "\u200bd", "e\u2028"]
     assert _stripped(pd.Series(cells, dtype=object)) == [
         (v.strip() or None) if isinstance(v, str) else v for v in cells]
+
+
+def _nhs_cases() -> list[object]:
+    rng = np.random.default_rng(3)
+    random_tens = ["".join(map(str, row)) for row in rng.integers(0, 10, size=(20000, 10))]
+    return ["9434765919", "9434765918", "0000000000", "9999999999", "6666666666", "1234567890",
+            "0123456789", "9876543210", "0987654321", "1234567891", "943 476 5919",
+            "943-476-5919", "", " ", None, np.nan, 9434765919, 9434765919.0, "943476591",
+            "94347659190", "\u0669434765919", "０１２３４５６７８９", "9434765919\n",
+            "abcdefghij", *random_tens]
+
+
+def test_nhs_numbers_in_bulk_are_the_one_by_one_rule() -> None:
+    cases = _nhs_cases()
+    expected = [(r.value, r.status) for r in map(clean_nhs_number, cases)]
+    assert clean_nhs_numbers(cases) == expected
+    assert {s for _, s in expected} >= {"valid", "invalid_check", "placeholder", "wrong_length",
+                                        "missing"}
+    assert clean_nhs_numbers([]) == []
+
+
+def test_upns_in_bulk_are_the_one_by_one_rule() -> None:
+    rng = np.random.default_rng(4)
+    cases: list[object] = ["A123456789012", "a123456789012", " A123456789012", "A12345678901I",
+                           "A12345678901S", "A12345678901O", "A12345678901Z", "", None, 5,
+                           "ÄA12345678901", "A1234567890１2", "A12345678901"]
+    for row in rng.integers(0, 10, size=(20000, 11)):
+        body = "".join(map(str, row)) + str(rng.choice(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")))
+        first = (upn_check_letter(body) if body[-1] in "0123456789" + CHECK_ALPHABET
+                 and rng.random() < 0.5 else str(rng.choice(list(CHECK_ALPHABET + "IOS"))))
+        cases.append(first + body)
+    expected = [clean_upn(c) for c in cases]
+    assert clean_upns(cases) == expected
+    assert {r.status for r in expected} == {"valid", "temporary", "bad_check", "malformed",
+                                             "missing"}
+    assert clean_upns([]) == []
