@@ -14,7 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.contract import CANONICAL_COLUMNS, DATE_COLUMNS, RELATIONSHIP_COLUMNS
 from linkage.ingest.errors import ExtractError
@@ -24,10 +27,11 @@ from linkage.ingest.formats.census import ADDRESS_SUFFIX
 from linkage.ingest.rejects import Reject
 from linkage.ingest.source_config import SourceConfig, load_source_config
 from linkage.standardise.dates import DateFormatChoice, detect_date_format, parse_date
-from linkage.standardise.nhs_number import clean_nhs_number
+from linkage.standardise.distinct import Distinct
+from linkage.standardise.nhs_number import clean_nhs_number, clean_nhs_numbers
 from linkage.standardise.postcodes import clean_postcode
 from linkage.standardise.sex import clean_sex, is_known_sex_code
-from linkage.standardise.upn import clean_upn
+from linkage.standardise.upn import clean_upn, clean_upns
 from linkage.standardise.uprn import clean_uprn
 
 __all__ = ["IngestResult", "SourceReading", "read_sources"]
@@ -109,7 +113,7 @@ def read_sources(directory: Path, today: date | None = None) -> IngestResult:
         # The contract's relationships file applies whatever the source's format: a format with
         # no way to say "mother of" (census, CIN) can still be sent with one beside it.
         rel_path = directory / f"{name}{_RELATIONSHIP_SUFFIX}.csv"
-        ids = set(read.canonical["record_id"])
+        ids = set(read.canonical["record_id"].tolist())
         if read.relationships is not None:
             relationship_frames.append(read.relationships)
         if rel_path.exists():
@@ -263,7 +267,8 @@ def _to_canonical(
         raise ExtractError(f"{path}: required column 'record_id' is missing")
     # One representation of "no value" from here on: None in object columns.
     frame = frame.astype(object).where(frame.notna(), None)
-    frame = frame.map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
+    for position in range(frame.shape[1]):
+        frame.isetitem(position, _stripped(frame.iloc[:, position]))
     lines: pd.Series = (
         pd.Series(row_numbers, index=frame.index, dtype="int64") if row_numbers is not None
         else pd.Series(range(2, len(frame) + 2), index=frame.index)
@@ -302,14 +307,20 @@ def _to_canonical(
     dates = _date_choice(out, config, format_dates)
     formats = dates.formats
 
-    def check(column: str, clean: Callable[[Any], tuple[Any, str | None]]) -> None:
+    def check(column: str, clean: Callable[[Any], tuple[Any, str | None]],
+              in_bulk: Callable[[list[Any]], list[tuple[Any, str | None]]] | None = None,
+              ) -> None:
         values = out[column]
-        distinct = {v: clean(v) for v in values.dropna().unique()}
-        # Mapped through dictionaries (one hashed lookup per row in pandas' own loop, not a
-        # Python call per row); a missing value maps to nothing, None as before.
-        cleaned = values.map({v: r[0] for v, r in distinct.items()}).astype(object)
+        # Cleaned once per distinct value and spread back by code (one hashing of the rows, no
+        # Python call per row); a missing value has nothing to clean, None as before. A rule
+        # with a bulk form (the same rule over many values at once) takes them all at once.
+        distinct = Distinct(values)
+        results = in_bulk(distinct.values) if in_bulk else distinct.apply(clean)
+        spread = np.empty(len(results) + 1, dtype=object)
+        spread[:] = [*(r[0] for r in results), None]
+        cleaned = pd.Series(spread[distinct.codes], index=values.index, dtype=object)
         cleaned = cleaned.where(cleaned.notna(), None)
-        problems = values.map({v: r[1] for v, r in distinct.items()})
+        problems = distinct.spread([r[1] for r in results])
         problems = problems.where(problems.notna(), None)
         failed = int(problems.notna().sum())
         if failed >= _WHOLE_COLUMN and failed == int(values.notna().sum()):
@@ -325,6 +336,12 @@ def _to_canonical(
     def nhs(v: Any) -> tuple[Any, str | None]:
         r = clean_nhs_number(v)
         return (r.value, _NHS_PROBLEMS.get(r.status))
+
+    def nhs_in_bulk(vs: list[Any]) -> list[tuple[Any, str | None]]:
+        return [(value, _NHS_PROBLEMS.get(status)) for value, status in clean_nhs_numbers(vs)]
+
+    def upn_in_bulk(vs: list[Any]) -> list[tuple[Any, str | None]]:
+        return [(r.value, _UPN_PROBLEMS.get(r.status)) for r in clean_upns(vs)]
 
     def upn(v: Any) -> tuple[Any, str | None]:
         r = clean_upn(v)
@@ -347,9 +364,9 @@ def _to_canonical(
             return (None, "unknown sex code")
         return (clean_sex(v), None)
 
-    check("nhs_number", nhs)
-    check("upn", upn)
-    check("former_upn", upn)
+    check("nhs_number", nhs, nhs_in_bulk)
+    check("upn", upn, upn_in_bulk)
+    check("former_upn", upn, upn_in_bulk)
     for column in DATE_COLUMNS:
         check(column, dob)
     check("uprn", uprn)
@@ -362,17 +379,56 @@ def _to_canonical(
     out["source"] = source or path.stem
     out["agency"] = config.agency or source or path.stem
     out["row_number"] = lines.astype("int64")
-    # One row's dictionary at a time (not a million of them at once), in sorted key order.
-    names = sorted(extras)
-    columns = [frame[c].tolist() for c in names]
-    out["attributes"] = [
-        # Empty cells are absent, not NaN: NaN is not JSON, and an empty marker is no marker.
-        json.dumps({k: v for k, v in zip(names, values, strict=True)
-                    if v is not None and v == v and v != ""})
-        for values in zip(*columns, strict=True)
-    ] if names else ["{}"] * len(frame)
-    del columns
+    out["attributes"] = _attributes_json(frame, sorted(extras))
     return out.reset_index(drop=True), dates
+
+
+def _stripped(column: pd.Series) -> list[Any]:
+    """A column's text without surrounding whitespace, an empty cell None (one list pass, not
+    a data frame's per-cell ``map``, which also infers a dtype the next line throws away)."""
+    return [(v.strip() or None) if isinstance(v, str) else v for v in column.tolist()]
+
+
+def _present(value: Any) -> bool:
+    # Empty cells are absent, not NaN: NaN is not JSON, and an empty marker is no marker.
+    return value is not None and value == value and value != ""
+
+
+def _attributes_json(frame: pd.DataFrame, names: list[str]) -> list[str]:
+    """Each row's extra columns as the JSON object ``json.dumps`` makes of its present values,
+    keys in sorted order. Each distinct ``"key": value`` pair is encoded once and Arrow joins a
+    row's pairs (``json.dumps`` of a dict is its pairs joined by ", " inside braces), instead of
+    a dictionary and an encoder call per row; a column of anything but text, or two columns of
+    one name, take the row-by-row way."""
+    if not names:
+        return ["{}"] * len(frame)
+    if len(set(frame.columns)) != len(frame.columns):
+        return _attributes_json_by_row(frame, names)
+    # Each present pair comes with the ", " before it; a row's pairs joined end to end then
+    # start with one ", " too many, sliced off.
+    pieces = []
+    try:
+        for name in names:
+            distinct = Distinct(frame[name])
+            if not all(type(v) is str for v in distinct.values):
+                # 1 and 1.0 are one distinct value to pandas but two spellings to JSON.
+                return _attributes_json_by_row(frame, names)
+            key = json.dumps(name)
+            encoded = pa.array([*(f", {key}: {json.dumps(v)}" if _present(v) else ""
+                                  for v in distinct.values), ""], type=pa.string())
+            codes = np.where(distinct.codes < 0, len(distinct), distinct.codes)
+            pieces.append(pc.take(encoded, pa.array(codes)))
+    except TypeError:  # an unhashable value (a list in a cell)
+        return _attributes_json_by_row(frame, names)
+    joined = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*pieces, ""), 2)
+    return pc.binary_join_element_wise("{", joined, "}", "").to_pylist()
+
+
+def _attributes_json_by_row(frame: pd.DataFrame, names: list[str]) -> list[str]:
+    """One row's dictionary at a time (not a million of them at once), in sorted key order."""
+    columns = [frame[c].tolist() for c in names]
+    return [json.dumps({k: v for k, v in zip(names, values, strict=True) if _present(v)})
+            for values in zip(*columns, strict=True)]
 
 
 def _date_choice(
@@ -423,19 +479,23 @@ def _read_relationships(
     if missing:
         raise ExtractError(f"{path}: required column {missing[0]!r} is missing")
     frame = frame[list(RELATIONSHIP_COLUMNS)].astype(object)
-    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else "")
-    keep = []
-    for offset, row in enumerate(frame.itertuples(index=False)):
+    for position in range(frame.shape[1]):
+        frame.isetitem(position, [v.strip() if isinstance(v, str) else ""
+                                  for v in frame.iloc[:, position].tolist()])
+    # Checked a column at a time; only the rows with a problem are walked, in file order, so
+    # the rejects come out as they did row by row.
+    known = {column: np.fromiter((v in record_ids for v in frame[column].tolist()), dtype=bool,
+                                 count=len(frame))
+             for column in ("record_id", "related_record_id")}
+    named = (frame["relationship"] != "").to_numpy(dtype=bool)
+    keep = known["record_id"] & known["related_record_id"] & named
+    for offset in np.flatnonzero(~keep).tolist():
         line = offset + 2
-        ok = True
         for column in ("record_id", "related_record_id"):
-            if getattr(row, column) not in record_ids:
+            if not known[column][offset]:
                 rejects.append(Reject(str(path), line, column, f"not a record_id in {source}"))
-                ok = False
-        if not row.relationship:
+        if not named[offset]:
             rejects.append(Reject(str(path), line, "relationship", "relationship is empty"))
-            ok = False
-        keep.append(ok)
     out = frame[keep].copy()
     out["relationship"] = out["relationship"].str.lower()
     out.insert(0, "source", source)

@@ -7,13 +7,15 @@ number of different names and postcodes, not with the number of records.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
 from linkage.standardise.addresses import address_key, address_line_key, split_postcode
+from linkage.standardise.distinct import Distinct, map_distinct
 from linkage.standardise.names import (
     canonical_forms,
     canonical_name,
@@ -21,10 +23,10 @@ from linkage.standardise.names import (
     normalise_name,
     phonetic_key,
 )
-from linkage.standardise.nhs_number import clean_nhs_number
+from linkage.standardise.nhs_number import clean_nhs_number, clean_nhs_numbers
 from linkage.standardise.postcodes import clean_postcode
 from linkage.standardise.sex import clean_sex
-from linkage.standardise.upn import clean_upn
+from linkage.standardise.upn import clean_upn, clean_upns
 from linkage.standardise.uprn import clean_uprn
 
 __all__ = ["FEATURE_COLUMNS", "is_adoption_marked", "restriction_of", "standardise_record",
@@ -73,9 +75,21 @@ del JaroWinkler  # imported for its side effect of failing fast if rapidfuzz is 
 
 
 def _per_distinct(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
-    values = series.dropna().unique()
-    mapping = {v: fn(v) for v in values}
-    return series.map(mapping)
+    return map_distinct(series, fn)
+
+
+def _per_distinct_pair(first: Distinct, first_results: Sequence[Any], second: Distinct,
+                       second_results: Sequence[Any], fn: Callable[[Any, Any], Any]) -> list[Any]:
+    """``fn`` of each row's two per-distinct results (None for a missing value), called once
+    per distinct pair of values: one result per row, the rows of one pair sharing it."""
+    width = len(second) + 1
+    pairs = first.codes.astype(np.int64) * width + (second.codes + 1)
+    distinct, inverse = np.unique(pairs, return_inverse=True)
+    a_results, b_results = [*first_results, None], [*second_results, None]
+    results = np.empty(len(distinct), dtype=object)
+    results[:] = [fn(a_results[a], b_results[b - 1]) for a, b in
+                  zip((distinct // width).tolist(), (distinct % width).tolist(), strict=True)]
+    return results[inverse.reshape(-1)].tolist()
 
 
 def _given(raw: Any) -> tuple[str | None, bool]:
@@ -131,41 +145,44 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
     out["record_id"] = frame["record_id"]
     out["agency"] = frame["agency"]
 
-    out["nhs_number"] = _per_distinct(frame["nhs_number"], lambda v: clean_nhs_number(v).value)
-    upns = _per_distinct(frame["upn"], clean_upn)
-    out["upn"] = upns.map(lambda r: r.value if r is not None else None, na_action="ignore")
+    nhs_numbers = Distinct(frame["nhs_number"])
+    out["nhs_number"] = nhs_numbers.spread([v for v, _ in clean_nhs_numbers(nhs_numbers.values)])
+    upn_values = Distinct(frame["upn"])
+    upns = clean_upns(upn_values.values)
+    out["upn"] = upn_values.spread([r.value for r in upns])
     out["upn_is_temporary"] = (
-        upns.map(lambda r: bool(r is not None and r.is_temporary), na_action="ignore")
-        .fillna(False)
-        .astype(bool)
-    )
+        upn_values.spread([r.is_temporary for r in upns]).fillna(False).astype(bool))
     # As text whatever the extract held (a column of only blanks arrives as object dtype).
     local = frame["local_id"].astype("string").str.strip()
     key = frame["source"].astype("string") + ":" + local
     out["local_id_key"] = key.where(local.notna() & (local != "")).astype(object)
     out.loc[out["local_id_key"].isna(), "local_id_key"] = None
 
-    given = _per_distinct(frame["given_name"], _given)
-    out["given_name"] = given.map(lambda g: g[0], na_action="ignore")
+    given_raw = Distinct(frame["given_name"])
+    given = given_raw.apply(_given)
+    out["given_name"] = given_raw.spread([g[0] for g in given])
     out["name_is_placeholder"] = (
-        given.map(lambda g: g[1], na_action="ignore").fillna(False).astype(bool)
-    )
-    out["given_name_canonical"] = _per_distinct(out["given_name"], canonical_name)
-    out["given_name_canonicals"] = _per_distinct(
-        out["given_name"], lambda g: sorted(canonical_forms(g))
-    )
-    out["given_name_metaphone"] = _per_distinct(out["given_name"], phonetic_key)
-    middle = _per_distinct(frame["middle_names"], normalise_name)
-    out["middle_names"] = middle
-    firsts = _per_distinct(frame["given_name"], normalise_name)
-    out["given_names_all"] = [
-        sorted({t for part in (f, m) if isinstance(part, str) for t in part.split()})
-        for f, m in zip(firsts.tolist(), middle.tolist(), strict=True)
-    ]
+        given_raw.spread([g[1] for g in given]).fillna(False).astype(bool))
+    given_names = Distinct(out["given_name"])
+    out["given_name_canonical"] = given_names.map(canonical_name)
+    out["given_name_canonicals"] = given_names.map(lambda g: sorted(canonical_forms(g)))
+    out["given_name_metaphone"] = given_names.map(phonetic_key)
+    middle_raw = Distinct(frame["middle_names"])
+    middles = middle_raw.apply(normalise_name)
+    out["middle_names"] = middle_raw.spread(middles)
+    # Per distinct (given, middle) pair: the same tokens as row by row, at a fraction of the
+    # calls (a missing part is None, as a row's NaN was, and counts for nothing).
+    out["given_names_all"] = _per_distinct_pair(
+        given_raw, given_raw.apply(normalise_name), middle_raw, middles,
+        lambda f, m: sorted({t for part in (f, m) if isinstance(part, str) for t in part.split()}))
 
-    family = _per_distinct(frame["family_name"], normalise_name)
+    family_raw = Distinct(frame["family_name"])
+    families = family_raw.apply(normalise_name)
+    family = family_raw.spread(families)
     out["family_name"] = family
-    out["family_name_tokens"] = [f.split() if isinstance(f, str) else [] for f in family.tolist()]
+    tokens = np.empty(len(families) + 1, dtype=object)
+    tokens[:] = [f.split() if isinstance(f, str) else [] for f in [*families, None]]
+    out["family_name_tokens"] = tokens[family_raw.codes].tolist()
     out["family_name_metaphone"] = _per_distinct(family, phonetic_key)
     out["family_name_first_token"] = family.str.split(" ").str[0]
 
@@ -184,17 +201,18 @@ def standardise_records(frame: pd.DataFrame) -> pd.DataFrame:
     postcode_column = frame["postcode"].where(~missing | from_text.isna(), from_text)
     address = frame["address"].where(~missing | from_text.isna(),
                                      split.map(lambda s: s[0], na_action="ignore"))
-    postcodes = _per_distinct(postcode_column, clean_postcode)
-    out["postcode"] = postcodes.map(lambda p: p.value if p else None, na_action="ignore")
-    out["postcode_district"] = postcodes.map(
-        lambda p: p.district if p else None, na_action="ignore"
-    )
-    out["postcode_sector"] = postcodes.map(lambda p: p.sector if p else None, na_action="ignore")
-    out["address_key"] = [
-        address_key(a, p) if isinstance(p, str) else None
-        for a, p in zip(address.tolist(), out["postcode"].tolist(), strict=True)
-    ]
-    out["address_line_key"] = _per_distinct(address, address_line_key)
+    postcode_values = Distinct(postcode_column)
+    postcodes = postcode_values.apply(clean_postcode)
+    out["postcode"] = postcode_values.spread([p.value if p else None for p in postcodes])
+    out["postcode_district"] = postcode_values.spread(
+        [p.district if p else None for p in postcodes])
+    out["postcode_sector"] = postcode_values.spread([p.sector if p else None for p in postcodes])
+    addresses = Distinct(address)
+    cleaned = Distinct(out["postcode"])
+    out["address_key"] = _per_distinct_pair(
+        addresses, addresses.values, cleaned, cleaned.values,
+        lambda a, p: address_key(a, p) if isinstance(p, str) else None)
+    out["address_line_key"] = addresses.map(address_line_key)
     adopted = _column(frame, "attributes").map(is_adoption_marked).astype(bool)
     out["former_upn"] = [_former_upn(v, a) for v, a in
                          zip(_column(frame, "former_upn").tolist(), adopted.tolist(), strict=True)]
