@@ -32,6 +32,7 @@ from linkage.persons.house_namesakes import house_namesake_candidates
 from linkage.persons.household_parents import household_parent_links
 from linkage.persons.identifier_errors import MisplacedNumber, misplaced_nhs_numbers
 from linkage.persons.outcomes import Outcome, constraint
+from linkage.persons.pair_scores import PairScores
 from linkage.persons.profiles import ProfileModel, profile_candidates
 
 __all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records", "fits_two_people"]
@@ -834,11 +835,8 @@ def cluster_records(
         linkable = linkable | ((probability >= rules.link_threshold) & duplicated)
     clusters = _Clusters(facts, relatives, registers, heavy, covering)
 
-    pair_probability: dict[tuple[int, int], float] = {}
-    for i, j, p, ok in zip(
-        left.tolist(), right.tolist(), probability.tolist(), personal_evidence.tolist(), strict=True
-    ):
-        pair_probability[(i, j) if i < j else (j, i)] = p if ok else 0.0
+    pair_probability = PairScores(left, right, np.where(personal_evidence, probability, 0.0),
+                                  len(facts))
 
     conflicts: list[tuple[int, int, str]] = []
     for i, j in must_link:
@@ -1316,14 +1314,10 @@ def _groups_agree(
     clusters: _Clusters,
     a: int,
     b: int,
-    pair_probability: dict[tuple[int, int], float],
+    pair_probability: PairScores,
     rules: ClusteringRules,
 ) -> bool:
     members_a, members_b = clusters.members[a], clusters.members[b]
     if len(members_a) < 2 or len(members_b) < 2:
         return True
-    total = 0.0
-    for i in members_a:
-        for j in members_b:
-            total += pair_probability.get((i, j) if i < j else (j, i), 0.0)
-    return total / (len(members_a) * len(members_b)) >= rules.group_agreement
+    return pair_probability.mean_between(members_a, members_b) >= rules.group_agreement
