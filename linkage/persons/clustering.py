@@ -1090,8 +1090,9 @@ def _link_through_relatives(
                        if (name := facts[rel.record].given_name_canonical)]
     children = sorted({rel.of_record for rel in relatives if rel.role in _PARENT_ROLES})
     implied: list[tuple[int, int]] = []
+    homes: dict[int, tuple[int, tuple[str, str] | None]] = {}
     for _ in range(3):
-        home, children_of = _households_of_children(clusters, relatives, children)
+        home, children_of = _households_of_children(clusters, relatives, children, homes)
         groups: dict[tuple[int, str], list[int]] = {}
         named: dict[tuple[int, str], set[str]] = {}
         for record, of_record, name, roles, parent_role in named_relatives:
@@ -1115,10 +1116,9 @@ def _link_through_relatives(
                         r for r in groups[(child, role)]
                         if facts[r].given_name_canonical not in shared]
         changed = False
-        for group in sorted(groups):
+        # A group of one record has no pair to join: only the others are sorted and read.
+        for group in sorted(key for key, records in groups.items() if len(records) >= 2):
             records = groups[group]
-            if len(records) < 2:
-                continue
             # Only two records of one given name can join, so the pairs are those of each
             # name, taken in the order of every pair of the group's sorted records.
             by_name: dict[str, list[int]] = {}
@@ -1148,7 +1148,8 @@ def _link_through_relatives(
 
 
 def _households_of_children(
-    clusters: _Clusters, relatives: Sequence[Relative], children: Sequence[int] | None = None
+    clusters: _Clusters, relatives: Sequence[Relative], children: Sequence[int] | None = None,
+    homes: dict[int, tuple[int, tuple[str, str] | None]] | None = None,
 ) -> tuple[dict[int, int], dict[int, set[int]]]:
     """Children (persons some record names a parent of) recorded at one and the same single
     address under one and the same surname: each child's household key (a member child), and
@@ -1161,13 +1162,23 @@ def _households_of_children(
     if children is None:
         children = [rel.of_record for rel in relatives if rel.role in _PARENT_ROLES]
     facts, find = clusters.facts, clusters.find
+    # ``homes``: each child person's single (address, surname), or None, with the number of
+    # records it was read from. A person only grows, and only under a new root, so the same
+    # root and count are the same records: a later pass reads again only persons joins changed.
+    homes = {} if homes is None else homes
     by_address: dict[tuple[str, str], list[int]] = {}
     for child in sorted({find(record) for record in children}):
-        records = [facts[i] for i in clusters.members[child]]
-        addresses = {f.address_key for f in records if f.address_key is not None}
-        surnames = {f.family_name for f in records if f.family_name is not None}
-        if len(addresses) == 1 and len(surnames) == 1:
-            by_address.setdefault((addresses.pop(), surnames.pop()), []).append(child)
+        members = clusters.members[child]
+        known = homes.get(child)
+        if known is None or known[0] != len(members):
+            records = [facts[i] for i in members]
+            addresses = {f.address_key for f in records if f.address_key is not None}
+            surnames = {f.family_name for f in records if f.family_name is not None}
+            single = ((next(iter(addresses)), next(iter(surnames)))
+                      if len(addresses) == 1 and len(surnames) == 1 else None)
+            known = homes[child] = (len(members), single)
+        if known[1] is not None:
+            by_address.setdefault(known[1], []).append(child)
     home: dict[int, int] = {}
     children_of: dict[int, set[int]] = {}
     for children in by_address.values():
