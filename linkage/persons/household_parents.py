@@ -50,8 +50,15 @@ def household_parent_links(
     named child's household; ``match`` is that person's record with the contact's given name."""
     # The persons recorded at each address who hold a record of each given name: the only ones
     # of a household that can fit a contact of that name, found without reading the rest.
-    at_address_named = _persons_at_address_named(
-        facts, members, find, _addresses_asked_after(facts, members, find, relatives))
+    at_address_named: dict[tuple[str, str], set[int]] = {}
+    for root, recs in members.items():
+        keys = {key for i in recs if (key := facts[i].address_key)}
+        if not keys:
+            continue
+        names = {name for i in recs if (name := facts[i].given_name_canonical) is not None}
+        for key in keys:
+            for name in names:
+                at_address_named.setdefault((key, name), set()).add(root)
 
     # Who each person already is to each child by some agency's record: a child's recorded carer
     # (a grandmother, say) is not the parent another agency names, however alike their names.
@@ -136,44 +143,3 @@ def household_parent_links(
             match = next(m for r, m in fits if r != own)
             links.append(HouseholdParent(record, match, of_record, role))
     return links
-
-
-def _addresses_asked_after(
-    facts: Sequence[RecordFacts],
-    members: Mapping[int, Sequence[int]],
-    find: Callable[[int], int],
-    relatives: Sequence[tuple[int, int, str]],
-) -> set[tuple[str, str]]:
-    """Each (address, given name) some parent contact asks after: an address of its child's
-    person and the contact's own name. Only these are looked up, so only these are indexed."""
-    wanted: set[tuple[str, str]] = set()
-    for record, of_record, role in relatives:
-        name = facts[record].given_name_canonical
-        if role not in _PARENT_ROLES or not name:
-            continue
-        for i in members[find(of_record)]:
-            if (key := facts[i].address_key):
-                wanted.add((key, name))
-    return wanted
-
-
-def _persons_at_address_named(
-    facts: Sequence[RecordFacts],
-    members: Mapping[int, Sequence[int]],
-    find: Callable[[int], int],
-    wanted: set[tuple[str, str]],
-) -> dict[tuple[str, str], set[int]]:
-    """For each wanted (address, given name), the persons with a record at that address and a
-    record (the same or another) of that name. Indexing every person's every address and name
-    cost a 1M-record run seconds of sets it never read."""
-    keys = {key for key, _ in wanted}
-    roots = sorted({find(i) for i, fact in enumerate(facts) if fact.address_key in keys})
-    found: dict[tuple[str, str], set[int]] = {}
-    for root in roots:
-        recs = members[root]
-        names = {name for i in recs if (name := facts[i].given_name_canonical) is not None}
-        for key in {key for i in recs if (key := facts[i].address_key)}:
-            for name in names:
-                if (key, name) in wanted:
-                    found.setdefault((key, name), set()).add(root)
-    return found
