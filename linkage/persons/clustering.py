@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 from rapidfuzz.distance import JaroWinkler
@@ -574,6 +575,10 @@ def crossed_name_bits(profile: tuple[ProfileModel, np.ndarray] | None,
     return bits
 
 
+#: The dates of a person without one (shared: read only).
+_NO_DATES: Mapping[str, Sequence[int]] = MappingProxyType({})
+
+
 class _Clusters:
     def __init__(self, facts: Sequence[RecordFacts], relatives: Sequence[Relative] = (),
                  duplicate_free: frozenset[str] | None = None,
@@ -602,22 +607,33 @@ class _Clusters:
         # Python list is several times quicker than indexing a NumPy array element by element.
         self.parent: list[int] = list(range(n))
         self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
-        self.nhs: dict[int, str | None] = {i: f.nhs_number for i, f in enumerate(facts)}
+        # What the constraints read of each person, by root: lists indexed by record, since
+        # every record starts as a root (a dict per field cost ~100 bytes a record at 1M); an
+        # entry of a record that is no longer a root is never read again.
+        self.nhs: list[str | None] = [f.nhs_number for f in facts]
         # Records with a permanent UPN, per cluster: two different UPNs are two children unless
-        # the records say the number was re-issued (``reissued_upn``).
-        self.upn: dict[int, list[int]] = {i: [i] if f.upn else [] for i, f in enumerate(facts)}
+        # the records say the number was re-issued (``reissued_upn``). A person without one
+        # holds the shared empty tuple, never extended (``union`` makes a new list).
+        self.upn: list[Sequence[int]] = [[i] if f.upn else () for i, f in enumerate(facts)]
         # Records with an identity marker, per cluster holding any: only a few in a thousand
         # have one, so the rule that keeps them apart (``identity_kept_apart``) reads a person's
         # records only when one of the two persons holds one, and other clusters have no entry.
         self.marked: dict[int, list[int]] = {i: [i] for i, f in enumerate(facts)
                                              if f.identity_marked}
-        years = [int(f.dob[:4]) if f.dob else None for f in facts]
-        self.years: dict[int, tuple[int, int] | None] = {
-            i: (y, y) if y is not None else None for i, y in enumerate(years)
-        }
-        self.by_dob: dict[int, dict[str, list[int]]] = {
-            i: ({f.dob: [i]} if f.dob else {}) for i, f in enumerate(facts)
-        }
+        self.years: list[tuple[int, int] | None] = [
+            (y, y) if (y := int(f.dob[:4]) if f.dob else None) is not None else None
+            for f in facts]
+        # Each person's records by date of birth, made at its first join (``dobs``): a map per
+        # record of a million, most never joined to another, was ~250 MB.
+        self._by_dob: dict[int, dict[str, list[int]]] = {}
+
+    def dobs(self, root: int) -> Mapping[str, Sequence[int]]:
+        """The person's records by date of birth (read only: ``union`` keeps them)."""
+        found = self._by_dob.get(root)
+        if found is not None:
+            return found
+        dob = self.facts[root].dob  # a root never joined is its own only record
+        return {dob: (root,)} if dob else _NO_DATES
 
     def find(self, i: int) -> int:
         root = i
@@ -673,7 +689,7 @@ class _Clusters:
         evidence that they are two: both in one register (a source free of duplicates), or each
         name carried by another record of its own person. One record under another given name,
         with nothing else to say it is another child, is not that evidence."""
-        dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
+        dobs_a, dobs_b = self.dobs(a), self.dobs(b)
         for dob, left in dobs_a.items():
             right = dobs_b.get(dob)
             if not right:
@@ -701,8 +717,8 @@ class _Clusters:
         keyed wrong, not a parent. So is one between two registers that list the same people
         (``covering``), when each date is in one of the two only: a father and a son would each
         be in both, and a register holding both dates holds two people."""
-        for dob_a, left in self.by_dob[a].items():
-            for dob_b, right in self.by_dob[b].items():
+        for dob_a, left in self.dobs(a).items():
+            for dob_b, right in self.dobs(b).items():
                 if abs(int(dob_a[:4]) - int(dob_b[:4])) < GENERATION_GAP_YEARS:
                     continue
                 if not (all(self.facts[k].source in self.heavy for k in (*left, *right))
@@ -712,7 +728,7 @@ class _Clusters:
                     return True
         return False
 
-    def _one_list_each(self, left: list[int], right: list[int]) -> bool:
+    def _one_list_each(self, left: Sequence[int], right: Sequence[int]) -> bool:
         """Are the records of one date all from one register, those of the other all from
         another, and do those two registers list the same people (``covering``)?"""
         if not self.covering:
@@ -759,12 +775,12 @@ class _Clusters:
         known, find = self.years, self.find
         for r in roots:
             for child in self.children.get(r, ()):
-                child_years = known.get(find(child))
+                child_years = known[find(child)]
                 if child_years and years[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
                     return True
         for r in roots:
             for parent in self.parents.get(r, ()):
-                parent_years = known.get(find(parent))
+                parent_years = known[find(parent)]
                 if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > years[0]:
                     return True
         return False
@@ -784,22 +800,25 @@ class _Clusters:
         self.parent[b] = a
         self.members[a].extend(self.members.pop(b))
         self.nhs[a] = self.nhs[a] or self.nhs[b]
-        self.upn[a].extend(self.upn.pop(b))
+        if self.upn[b]:
+            self.upn[a] = [*self.upn[a], *self.upn[b]]
         if b in self.marked:
             self.marked.setdefault(a, []).extend(self.marked.pop(b))
-        ya, yb = self.years[a], self.years.pop(b)
+        ya, yb = self.years[a], self.years[b]
         if ya and yb:
             self.years[a] = (min(ya[0], yb[0]), max(ya[1], yb[1]))
         else:
             self.years[a] = ya or yb
-        dobs = self.by_dob[a]
-        for dob, idx in self.by_dob.pop(b).items():
+        dobs = self._by_dob.get(a)
+        if dobs is None:
+            dobs = self._by_dob[a] = {dob: list(idx) for dob, idx in self.dobs(a).items()}
+        for dob, idx in self.dobs(b).items():
             dobs.setdefault(dob, []).extend(idx)
+        self._by_dob.pop(b, None)
         for links in (self.children, self.parents):
             moved = links.pop(b, None)
             if moved:
                 links.setdefault(a, []).extend(moved)
-        del self.nhs[b]
         return a
 
 
@@ -1062,7 +1081,7 @@ def _link_expected_births(
 def _dates_compatible(clusters: _Clusters, a: int, b: int) -> bool:
     """Both unknown, or some date of birth in one is the other's or a typo of it (same year and
     month, a day/month swap, or an estimated 1 January in the same year)."""
-    dobs_a, dobs_b = clusters.by_dob[a], clusters.by_dob[b]
+    dobs_a, dobs_b = clusters.dobs(a), clusters.dobs(b)
     if not dobs_a or not dobs_b:
         return True
     for x in dobs_a:
