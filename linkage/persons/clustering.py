@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 from rapidfuzz.distance import JaroWinkler
@@ -32,6 +33,7 @@ from linkage.persons.house_namesakes import house_namesake_candidates
 from linkage.persons.household_parents import household_parent_links
 from linkage.persons.identifier_errors import MisplacedNumber, misplaced_nhs_numbers
 from linkage.persons.outcomes import Outcome, constraint
+from linkage.persons.pair_scores import PairScores
 from linkage.persons.profiles import ProfileModel, profile_candidates
 
 __all__ = ["ClusterResult", "ClusteringRules", "Relative", "cluster_records", "fits_two_people"]
@@ -142,21 +144,36 @@ DUPLICATES_TO_JUDGE = 20
 DUPLICATE_HEAVY_SHARE = 0.20
 
 
+def _source_codes(facts: Sequence[RecordFacts]) -> tuple[np.ndarray, list[str]]:
+    """Each record's source as a number (its place in the sorted sources; -1 for none), so the
+    pair loops below can compare two records' sources over arrays rather than one pair at a
+    time in Python: at 1M records they read millions of linkable pairs."""
+    sources = [f.source or "" for f in facts]
+    names = sorted(set(sources) - {""})
+    code = {name: n for n, name in enumerate(names)}
+    code[""] = -1
+    return np.fromiter((code[s] for s in sources), dtype=np.int64, count=len(sources)), names
+
+
 def _duplicated_shares(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
                        linkable: np.ndarray) -> dict[str, tuple[int, int]]:
     """Per source, (its records with a linkable pair in the same source whose given names can
     be one child's, its records)."""
-    sizes: dict[str, int] = {}
-    for f in facts:
-        if f.source:
-            sizes[f.source] = sizes.get(f.source, 0) + 1
-    duplicated: dict[str, set[int]] = {}
-    for k in np.flatnonzero(linkable).tolist():
-        i, j = int(left[k]), int(right[k])
-        a, b = facts[i], facts[j]
-        if a.source and a.source == b.source and given_names_compatible(a, b):
-            duplicated.setdefault(a.source, set()).update((i, j))
-    return {source: (len(duplicated.get(source, ())), size) for source, size in sizes.items()}
+    codes, names = _source_codes(facts)
+    sizes = np.bincount(codes[codes >= 0], minlength=len(names))
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    inside = np.flatnonzero(linkable & (codes[left] >= 0) & (codes[left] == codes[right]))
+    compatible = np.fromiter(
+        (given_names_compatible(facts[i], facts[j])
+         for i, j in zip(left[inside].tolist(), right[inside].tolist(), strict=True)),
+        dtype=bool, count=len(inside))
+    inside = inside[compatible]
+    records = np.unique(np.concatenate([left[inside], right[inside]]))
+    duplicated = np.bincount(codes[records], minlength=len(names))
+    # Only sources with a record, in the order they were first met (as the dict was filled).
+    order = sorted(np.flatnonzero(sizes).tolist(),
+                   key=lambda c: int(np.argmax(codes == c)))
+    return {names[c]: (int(duplicated[c]), int(sizes[c])) for c in order}
 
 
 def duplicate_free_sources(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
@@ -217,20 +234,25 @@ def _coverage(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
               ) -> dict[tuple[str, str], tuple[float, float]]:
     """Per pair of registers (x, y), sorted: (share of x's records with a linkable pair in y,
     share of y's with one in x)."""
-    sizes: dict[str, int] = {}
-    for f in facts:
-        if f.source in registers:
-            sizes[f.source] = sizes.get(f.source, 0) + 1
-    covered: dict[tuple[str, str], set[int]] = {}
-    for k in np.flatnonzero(linkable).tolist():
-        i, j = int(left[k]), int(right[k])
-        x, y = facts[i].source, facts[j].source
-        if x and y and x != y and x in sizes and y in sizes:
-            covered.setdefault((x, y), set()).add(i)
-            covered.setdefault((y, x), set()).add(j)
-    names = sorted(sizes)
-    return {(x, y): (len(covered.get((x, y), ())) / sizes[x], len(covered.get((y, x), ())) / sizes[y])
-            for n, x in enumerate(names) for y in names[n + 1:]}
+    codes, names = _source_codes(facts)
+    listed = np.array([name in registers for name in names] + [False], dtype=bool)
+    # A record's register code, -1 for a record of no register (index -1 reads the False).
+    codes = np.where(listed[codes], codes, -1)
+    sizes = np.bincount(codes[codes >= 0], minlength=len(names))
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    x, y = codes[left], codes[right]
+    across = np.flatnonzero(linkable & (x >= 0) & (y >= 0) & (x != y))
+    span = len(names) + 1
+    # (x, y, record of x with a linkable pair in y), each once.
+    seen = np.unique(np.concatenate([
+        (x[across] * span + y[across]) * len(facts) + left[across],
+        (y[across] * span + x[across]) * len(facts) + right[across]]))
+    covered = np.bincount(seen // len(facts), minlength=span * span) if len(seen) else (
+        np.zeros(span * span, dtype=np.int64))
+    present = [c for c in range(len(names)) if sizes[c]]
+    return {(names[a], names[b]): (int(covered[a * span + b]) / int(sizes[a]),
+                                   int(covered[b * span + a]) / int(sizes[b]))
+            for n, a in enumerate(present) for b in present[n + 1:]}
 
 
 #: A population "replaces" a given name (or a date of birth) when, among its pairs that agree on
@@ -339,7 +361,7 @@ def evidence_in_duplicated_sources(
         else:
             continue
         groups[k] = keys.setdefault(key, len(keys))
-        years[k] = _years_apart(a, b)
+    years = _grouped_years_apart(facts, left, right, groups >= 0, years)
     dates = _RecordsByDate(facts)
     one_off = _a_name_is_a_one_off(facts, left, right, rest_given_heavy & (groups >= 0)
                                    & (given == GivenNameLevel.DIFFERENT), dates)
@@ -471,10 +493,18 @@ def _habit(replaced: np.ndarray, alike: np.ndarray, share: float) -> np.ndarray:
     return replaced
 
 
-def _years_apart(a: RecordFacts, b: RecordFacts) -> float:
-    if not a.dob or not b.dob:
-        return float("inf")
-    return abs(int(a.dob[:4]) - int(b.dob[:4]))
+def _grouped_years_apart(facts: Sequence[RecordFacts], left: np.ndarray, right: np.ndarray,
+                         grouped: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """``years`` with each of the ``grouped`` pairs' years of birth apart (inf when either is
+    unknown), over arrays: each record's year read once, not once per pair."""
+    pairs = np.flatnonzero(grouped)
+    records = np.unique(np.concatenate([left[pairs], right[pairs]]))
+    year = np.full(len(facts), np.nan)
+    year[records] = [float(dob[:4]) if (dob := facts[i].dob) else np.nan
+                     for i in records.tolist()]
+    apart = np.abs(year[left[pairs]] - year[right[pairs]])
+    years[pairs] = np.where(np.isnan(apart), np.inf, apart)
+    return years
 
 
 #: One record's name is the other's in the other box when the two are at least this similar
@@ -553,6 +583,10 @@ def crossed_name_bits(profile: tuple[ProfileModel, np.ndarray] | None,
     return bits
 
 
+#: The dates of a person without one (shared: read only).
+_NO_DATES: Mapping[str, Sequence[int]] = MappingProxyType({})
+
+
 class _Clusters:
     def __init__(self, facts: Sequence[RecordFacts], relatives: Sequence[Relative] = (),
                  duplicate_free: frozenset[str] | None = None,
@@ -581,22 +615,44 @@ class _Clusters:
         # Python list is several times quicker than indexing a NumPy array element by element.
         self.parent: list[int] = list(range(n))
         self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
-        self.nhs: dict[int, str | None] = {i: f.nhs_number for i, f in enumerate(facts)}
+        # What the constraints read of each person, by root: lists indexed by record, since
+        # every record starts as a root (a dict per field cost ~100 bytes a record at 1M); an
+        # entry of a record that is no longer a root is never read again.
+        self.nhs: list[str | None] = [f.nhs_number for f in facts]
         # Records with a permanent UPN, per cluster: two different UPNs are two children unless
-        # the records say the number was re-issued (``reissued_upn``).
-        self.upn: dict[int, list[int]] = {i: [i] if f.upn else [] for i, f in enumerate(facts)}
+        # the records say the number was re-issued (``reissued_upn``). A person without one
+        # holds the shared empty tuple, never extended (``union`` makes a new list).
+        self.upn: list[Sequence[int]] = [[i] if f.upn else () for i, f in enumerate(facts)]
         # Records with an identity marker, per cluster holding any: only a few in a thousand
         # have one, so the rule that keeps them apart (``identity_kept_apart``) reads a person's
         # records only when one of the two persons holds one, and other clusters have no entry.
         self.marked: dict[int, list[int]] = {i: [i] for i, f in enumerate(facts)
                                              if f.identity_marked}
-        years = [int(f.dob[:4]) if f.dob else None for f in facts]
-        self.years: dict[int, tuple[int, int] | None] = {
-            i: (y, y) if y is not None else None for i, y in enumerate(years)
-        }
-        self.by_dob: dict[int, dict[str, list[int]]] = {
-            i: ({f.dob: [i]} if f.dob else {}) for i, f in enumerate(facts)
-        }
+        self.years: list[tuple[int, int] | None] = [
+            (y, y) if (y := int(f.dob[:4]) if f.dob else None) is not None else None
+            for f in facts]
+        # Each person's records by date of birth, made at its first join (``dobs``): a map per
+        # record of a million, most never joined to another, was ~250 MB.
+        self._by_dob: dict[int, dict[str, list[int]]] = {}
+
+    def dobs(self, root: int) -> Mapping[str, Sequence[int]]:
+        """The person's records by date of birth (read only: ``union`` keeps them)."""
+        found = self._by_dob.get(root)
+        if found is not None:
+            return found
+        dob = self.facts[root].dob  # a root never joined is its own only record
+        return {dob: (root,)} if dob else _NO_DATES
+
+    def roots(self) -> np.ndarray:
+        """The root of every record at once (what ``find`` gives each), by pointer jumping over
+        an array: a rule that reads the persons of millions of pairs asks numpy, not ``find``
+        a million times."""
+        root = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            up = root[root]
+            if np.array_equal(up, root):
+                return root
+            root = up
 
     def find(self, i: int) -> int:
         root = i
@@ -652,7 +708,7 @@ class _Clusters:
         evidence that they are two: both in one register (a source free of duplicates), or each
         name carried by another record of its own person. One record under another given name,
         with nothing else to say it is another child, is not that evidence."""
-        dobs_a, dobs_b = self.by_dob[a], self.by_dob[b]
+        dobs_a, dobs_b = self.dobs(a), self.dobs(b)
         for dob, left in dobs_a.items():
             right = dobs_b.get(dob)
             if not right:
@@ -680,8 +736,8 @@ class _Clusters:
         keyed wrong, not a parent. So is one between two registers that list the same people
         (``covering``), when each date is in one of the two only: a father and a son would each
         be in both, and a register holding both dates holds two people."""
-        for dob_a, left in self.by_dob[a].items():
-            for dob_b, right in self.by_dob[b].items():
+        for dob_a, left in self.dobs(a).items():
+            for dob_b, right in self.dobs(b).items():
                 if abs(int(dob_a[:4]) - int(dob_b[:4])) < GENERATION_GAP_YEARS:
                     continue
                 if not (all(self.facts[k].source in self.heavy for k in (*left, *right))
@@ -691,7 +747,7 @@ class _Clusters:
                     return True
         return False
 
-    def _one_list_each(self, left: list[int], right: list[int]) -> bool:
+    def _one_list_each(self, left: Sequence[int], right: Sequence[int]) -> bool:
         """Are the records of one date all from one register, those of the other all from
         another, and do those two registers list the same people (``covering``)?"""
         if not self.covering:
@@ -738,12 +794,12 @@ class _Clusters:
         known, find = self.years, self.find
         for r in roots:
             for child in self.children.get(r, ()):
-                child_years = known.get(find(child))
+                child_years = known[find(child)]
                 if child_years and years[1] + PARENT_MIN_AGE_YEARS > child_years[0]:
                     return True
         for r in roots:
             for parent in self.parents.get(r, ()):
-                parent_years = known.get(find(parent))
+                parent_years = known[find(parent)]
                 if parent_years and parent_years[1] + PARENT_MIN_AGE_YEARS > years[0]:
                     return True
         return False
@@ -763,22 +819,25 @@ class _Clusters:
         self.parent[b] = a
         self.members[a].extend(self.members.pop(b))
         self.nhs[a] = self.nhs[a] or self.nhs[b]
-        self.upn[a].extend(self.upn.pop(b))
+        if self.upn[b]:
+            self.upn[a] = [*self.upn[a], *self.upn[b]]
         if b in self.marked:
             self.marked.setdefault(a, []).extend(self.marked.pop(b))
-        ya, yb = self.years[a], self.years.pop(b)
+        ya, yb = self.years[a], self.years[b]
         if ya and yb:
             self.years[a] = (min(ya[0], yb[0]), max(ya[1], yb[1]))
         else:
             self.years[a] = ya or yb
-        dobs = self.by_dob[a]
-        for dob, idx in self.by_dob.pop(b).items():
+        dobs = self._by_dob.get(a)
+        if dobs is None:
+            dobs = self._by_dob[a] = {dob: list(idx) for dob, idx in self.dobs(a).items()}
+        for dob, idx in self.dobs(b).items():
             dobs.setdefault(dob, []).extend(idx)
+        self._by_dob.pop(b, None)
         for links in (self.children, self.parents):
             moved = links.pop(b, None)
             if moved:
                 links.setdefault(a, []).extend(moved)
-        del self.nhs[b]
         return a
 
 
@@ -834,11 +893,8 @@ def cluster_records(
         linkable = linkable | ((probability >= rules.link_threshold) & duplicated)
     clusters = _Clusters(facts, relatives, registers, heavy, covering)
 
-    pair_probability: dict[tuple[int, int], float] = {}
-    for i, j, p, ok in zip(
-        left.tolist(), right.tolist(), probability.tolist(), personal_evidence.tolist(), strict=True
-    ):
-        pair_probability[(i, j) if i < j else (j, i)] = p if ok else 0.0
+    pair_probability = PairScores(left, right, np.where(personal_evidence, probability, 0.0),
+                                  len(facts))
 
     conflicts: list[tuple[int, int, str]] = []
     for i, j in must_link:
@@ -878,12 +934,13 @@ def cluster_records(
 
     # A link made once a record's misplaced NHS number was set aside says so, because a person
     # checking it sees two different numbers.
-    set_aside = {i for found in misplaced for i in found.records}
-    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
-        if outcomes[k] == Outcome.LINKED and (i in set_aside or j in set_aside):
-            outcomes[k] = Outcome.LINKED_NHS_NUMBER_SET_ASIDE
-        elif outcomes[k] == Outcome.LINKED and rescored[k]:
-            outcomes[k] = Outcome.LINKED_NAME_IN_OTHER_BOX
+    # Only the pairs touching such a record, or re-scored, are read (not every scored pair).
+    set_aside = np.fromiter({i for found in misplaced for i in found.records}, dtype=np.int64)
+    aside = np.isin(left, set_aside) | np.isin(right, set_aside)
+    for k in np.flatnonzero(aside | rescored).tolist():
+        if outcomes[k] == Outcome.LINKED:
+            outcomes[k] = (Outcome.LINKED_NHS_NUMBER_SET_ASIDE if aside[k]
+                           else Outcome.LINKED_NAME_IN_OTHER_BOX)
 
     eligible = (np.array([o == Outcome.BELOW_THRESHOLD for o in outcomes], dtype=bool)
                 & personal_evidence & (probability >= rules.namesake_floor))
@@ -937,10 +994,14 @@ def _set_aside_misplaced(
                 cannot.setdefault(i, set()).add(j)
                 cannot.setdefault(j, set()).add(i)
                 apart.add((min(i, j), max(i, j)))
-    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
-        if (min(i, j), max(i, j)) in apart:
-            linkable[k] = False
-            outcomes[k] = constraint("identifier-on-another-child")
+    # The pairs kept apart found over arrays: a loop over every scored pair in Python cost a
+    # 1M-record run a second or two for the few hundred pairs it finds.
+    span = len(facts) + 1
+    keys = np.minimum(left, right).astype(np.int64) * span + np.maximum(left, right)
+    wanted = np.fromiter((i * span + j for i, j in apart), dtype=np.int64, count=len(apart))
+    for k in np.flatnonzero(np.isin(keys, wanted)).tolist():
+        linkable[k] = False
+        outcomes[k] = constraint("identifier-on-another-child")
     return facts, linkable
 
 
@@ -978,7 +1039,7 @@ def _link_profiles(
         keep = ~(np.isin(left, held_records) | np.isin(right, held_records))
         left, right, weight, gammas = left[keep], right[keep], weight[keep], gammas[keep]
     threshold = float(np.log2(rules.link_threshold / (1 - rules.link_threshold)))
-    found = profile_candidates(model, left, right, weight, gammas, clusters.find,
+    found = profile_candidates(model, left, right, weight, gammas, clusters.roots(),
                                lambda root: len(clusters.members[root]), threshold,
                                rules.ambiguity_margin_bits)
     return [(i, j) for _, i, j in found if clusters.join(i, j, cannot)]
@@ -1039,7 +1100,7 @@ def _link_expected_births(
 def _dates_compatible(clusters: _Clusters, a: int, b: int) -> bool:
     """Both unknown, or some date of birth in one is the other's or a typo of it (same year and
     month, a day/month swap, or an estimated 1 January in the same year)."""
-    dobs_a, dobs_b = clusters.by_dob[a], clusters.by_dob[b]
+    dobs_a, dobs_b = clusters.dobs(a), clusters.dobs(b)
     if not dobs_a or not dobs_b:
         return True
     for x in dobs_a:
@@ -1072,8 +1133,9 @@ def _link_through_relatives(
                        if (name := facts[rel.record].given_name_canonical)]
     children = sorted({rel.of_record for rel in relatives if rel.role in _PARENT_ROLES})
     implied: list[tuple[int, int]] = []
+    homes: dict[int, tuple[int, tuple[str, str] | None]] = {}
     for _ in range(3):
-        home, children_of = _households_of_children(clusters, relatives, children)
+        home, children_of = _households_of_children(clusters, relatives, children, homes)
         groups: dict[tuple[int, str], list[int]] = {}
         named: dict[tuple[int, str], set[str]] = {}
         for record, of_record, name, roles, parent_role in named_relatives:
@@ -1097,10 +1159,9 @@ def _link_through_relatives(
                         r for r in groups[(child, role)]
                         if facts[r].given_name_canonical not in shared]
         changed = False
-        for group in sorted(groups):
+        # A group of one record has no pair to join: only the others are sorted and read.
+        for group in sorted(key for key, records in groups.items() if len(records) >= 2):
             records = groups[group]
-            if len(records) < 2:
-                continue
             # Only two records of one given name can join, so the pairs are those of each
             # name, taken in the order of every pair of the group's sorted records.
             by_name: dict[str, list[int]] = {}
@@ -1130,7 +1191,8 @@ def _link_through_relatives(
 
 
 def _households_of_children(
-    clusters: _Clusters, relatives: Sequence[Relative], children: Sequence[int] | None = None
+    clusters: _Clusters, relatives: Sequence[Relative], children: Sequence[int] | None = None,
+    homes: dict[int, tuple[int, tuple[str, str] | None]] | None = None,
 ) -> tuple[dict[int, int], dict[int, set[int]]]:
     """Children (persons some record names a parent of) recorded at one and the same single
     address under one and the same surname: each child's household key (a member child), and
@@ -1143,13 +1205,23 @@ def _households_of_children(
     if children is None:
         children = [rel.of_record for rel in relatives if rel.role in _PARENT_ROLES]
     facts, find = clusters.facts, clusters.find
+    # ``homes``: each child person's single (address, surname), or None, with the number of
+    # records it was read from. A person only grows, and only under a new root, so the same
+    # root and count are the same records: a later pass reads again only persons joins changed.
+    homes = {} if homes is None else homes
     by_address: dict[tuple[str, str], list[int]] = {}
     for child in sorted({find(record) for record in children}):
-        records = [facts[i] for i in clusters.members[child]]
-        addresses = {f.address_key for f in records if f.address_key is not None}
-        surnames = {f.family_name for f in records if f.family_name is not None}
-        if len(addresses) == 1 and len(surnames) == 1:
-            by_address.setdefault((addresses.pop(), surnames.pop()), []).append(child)
+        members = clusters.members[child]
+        known = homes.get(child)
+        if known is None or known[0] != len(members):
+            records = [facts[i] for i in members]
+            addresses = {f.address_key for f in records if f.address_key is not None}
+            surnames = {f.family_name for f in records if f.family_name is not None}
+            single = ((next(iter(addresses)), next(iter(surnames)))
+                      if len(addresses) == 1 and len(surnames) == 1 else None)
+            known = homes[child] = (len(members), single)
+        if known[1] is not None:
+            by_address.setdefault(known[1], []).append(child)
     home: dict[int, int] = {}
     children_of: dict[int, set[int]] = {}
     for children in by_address.values():
@@ -1330,14 +1402,10 @@ def _groups_agree(
     clusters: _Clusters,
     a: int,
     b: int,
-    pair_probability: dict[tuple[int, int], float],
+    pair_probability: PairScores,
     rules: ClusteringRules,
 ) -> bool:
     members_a, members_b = clusters.members[a], clusters.members[b]
     if len(members_a) < 2 or len(members_b) < 2:
         return True
-    total = 0.0
-    for i in members_a:
-        for j in members_b:
-            total += pair_probability.get((i, j) if i < j else (j, i), 0.0)
-    return total / (len(members_a) * len(members_b)) >= rules.group_agreement
+    return pair_probability.mean_between(members_a, members_b) >= rules.group_agreement

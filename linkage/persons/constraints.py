@@ -137,8 +137,43 @@ def record_facts_of_columns(columns: Sequence[Sequence[Any]],
     million at 1M)."""
     if restrictions is None:
         restrictions = [None] * (len(columns[0]) if columns else 0)
-    return [_facts(*row, restriction=restriction)
-            for row, restriction in zip(zip(*columns, strict=True), restrictions, strict=True)]
+    (nhs_number, dob, given_name, given_name_canonical, given_name_metaphone, given_names_all,
+     upn, upn_is_temporary, source, family_name, address_key, name_is_placeholder, sex,
+     address_line_key, former_upn) = columns
+    # Read column by column, each value as ``_facts`` reads it, then one RecordFacts per row:
+    # a call per record and per field cost a 1M-record run seconds. Values many records share
+    # (a source, a sex, a date, a name) are kept once: a million copies of "health" or "F" were
+    # tens of MB each.
+    return list(map(
+        RecordFacts,
+        _known_column(nhs_number), _known_column(dob, shared=True),
+        _known_column(given_name, shared=True), _known_column(given_name_canonical, shared=True),
+        _known_column(given_name_metaphone, shared=True), _name_sets(given_names_all),
+        [None if _known(temporary) else _known(number)
+         for number, temporary in zip(upn, upn_is_temporary, strict=True)],
+        _known_column(source, shared=True), _known_column(family_name, shared=True),
+        _known_column(address_key), [bool(_known(v)) for v in name_is_placeholder],
+        _known_column(sex, shared=True), _known_column(address_line_key),
+        _known_column(former_upn),
+        [identity_marker(restriction) is not None for restriction in restrictions],
+    ))
+
+
+def _known_column(values: Sequence[Any], shared: bool = False) -> list[Any]:
+    """``_known`` of each value (a string is known as it is); with ``shared``, equal strings
+    come back as one object."""
+    if not shared:
+        return [v if v.__class__ is str else _known(v) for v in values]
+    seen: dict[str, str] = {}
+    return [seen.setdefault(v, v) if v.__class__ is str else _known(v) for v in values]
+
+
+def _name_sets(values: Sequence[Any]) -> list[frozenset[str]]:
+    """Each record's set of given names as ``_facts`` reads it, equal sets kept once."""
+    seen: dict[frozenset[str], frozenset[str]] = {}
+    return [seen.setdefault(names, names) for names in (
+        frozenset(v) if v is not None and not isinstance(v, float) else frozenset()
+        for v in values)]
 
 
 def _facts(nhs_number: Any, dob: Any, given_name: Any, given_name_canonical: Any,

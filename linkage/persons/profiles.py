@@ -77,7 +77,7 @@ def profile_candidates(
     right: np.ndarray,
     weight: np.ndarray,
     gammas: np.ndarray,
-    find: Callable[[int], int],
+    roots: np.ndarray,
     size: Callable[[int], int],
     min_weight: float,
     margin_bits: float,
@@ -90,10 +90,7 @@ def profile_candidates(
     # first of the highest weight, in the pairs' order).
     if len(left) == 0:
         return []
-    records = np.unique(np.concatenate([left, right]))
-    roots = np.array([find(i) for i in records.tolist()], dtype=np.int64)
-    a = roots[np.searchsorted(records, left)]
-    b = roots[np.searchsorted(records, right)]
+    a, b = roots[left], roots[right]
     across = np.flatnonzero(a != b)
     if len(across) == 0:
         return []
