@@ -315,15 +315,8 @@ STREET_EDITS_MAX = 2
 STREET_WORDS_MIN = 2
 #: A word of at least this many letters may be one keystroke from the word it is found as.
 STREET_WORD_TYPO_MIN = 4
-#: Two ways of writing one street and town: every word of one found in the other, exactly or,
-#: for words of four letters or more, one keystroke apart, with at least two words to find. A
-#: clerk who left out a part or put the lines in another order writes "rene street crows nest" for
-#: "rene street dalamar crows nest" and "allunga woollum street" for "woollum street allunga"
-#: (FEBRL does both, with a typo on top, as often as it mis-keys a postcode); their edit distance
-#: is the length of the missing part. Another street of one name ("mill lane" / "mill road",
-#: "high street avonleigh" / "high street tonebridge") has a word the other lacks, so it is not
-#: found. (``array_length``/``list_filter`` rather than ``list_bool_and``: sqlglot writes them for
-#: Spark too.)
+
+
 def _line_part(side: str, part: int) -> str:
     """The house (1) or the street and town (2) of ``address_line_key``. CAST: a source with no
     address at all gives an all-NULL column DuckDB does not type as text, and ``split_part`` of
@@ -342,6 +335,15 @@ def _street_words_within(a: str, b: str) -> str:
             ")) = 0)")
 
 
+#: Two ways of writing one street and town: every word of one found in the other, exactly or,
+#: for words of four letters or more, one keystroke apart, with at least two words to find. A
+#: clerk who left out a part or put the lines in another order writes "rene street crows nest" for
+#: "rene street dalamar crows nest" and "allunga woollum street" for "woollum street allunga"
+#: (FEBRL does both, with a typo on top, as often as it mis-keys a postcode); their edit distance
+#: is the length of the missing part. Another street of one name ("mill lane" / "mill road",
+#: "high street avonleigh" / "high street tonebridge") has a word the other lacks, so it is not
+#: found. (``array_length``/``list_filter`` rather than ``list_bool_and``: sqlglot writes them for
+#: Spark too.)
 STREET_WORDS_WITHIN_SQL = f"({_street_words_within('l', 'r')} OR {_street_words_within('r', 'l')})"
 
 #: One house whose postcode was mis-keyed in one record: the same house number, the same street
@@ -355,8 +357,8 @@ STREET_WORDS_WITHIN_SQL = f"({_street_words_within('l', 'r')} OR {_street_words_
 #: for the postcode's edit distance, only those whose postcodes are a keystroke apart for the
 #: street's, and only those whose streets are further apart for the words: DuckDB evaluates both
 #: sides of an OR, and with the words beside the edit distance in one OR every pair of one
-#: household paid for them (0.86 -> 3.19 s per 420,000 blocked pairs of seed 7; 1M's scoring
-#: 35 -> 56 s). As a CASE: 0.85 s, the same pairs.)
+#: household paid for them (0.86 -> 3.19 s per 420,000 blocked pairs of seed 7). As a CASE:
+#: 0.83 s, the same pairs.)
 HOUSE_POSTCODE_TYPO_SQL = (
     f"CASE WHEN {_line_part('l', 1)} = {_line_part('r', 1)} "
     "THEN CASE WHEN damerau_levenshtein(CAST(postcode_l AS VARCHAR), CAST(postcode_r AS VARCHAR))"
